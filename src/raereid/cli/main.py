@@ -1,0 +1,50 @@
+"""The `raereid` command: one sub-command per job, each in its own module under `raereid.cli`."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import traceback
+
+from raereid import __version__
+from raereid.errors import RaeReidError
+
+# sub-command name -> module in raereid.cli defining add_arguments(parser) and run(args) -> int
+COMMANDS = {
+    "datasets": ("datasets", "summarise every dataset found under a folder (Table I)"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="raereid", description="Unsupervised cross-dataset person re-ID with the Recurrent Auto-Encoder."
+    )
+    parser.add_argument("--version", action="version", version=f"raereid {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_text) in COMMANDS.items():
+        mod = importlib.import_module(f"raereid.cli.{module}")
+        p = sub.add_parser(name, help=help_text, description=(mod.__doc__ or help_text).strip())
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show full tracebacks on errors")
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except RaeReidError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"raereid {args.command}: error: {exc.message()}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"raereid {args.command}: interrupted", file=sys.stderr)
+        return 130

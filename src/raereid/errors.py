@@ -1,0 +1,43 @@
+"""User-facing errors: what went wrong, where, and how to fix it.
+
+The CLI turns any `RaeReidError` into a short message and exit code 2 (no traceback unless
+`--debug`); library users catch it like any exception.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class RaeReidError(Exception):
+    """An error caused by the user's input, with the place it happened and the fix."""
+
+    def __init__(self, what: str, where: str | Path | None = None, fix: str | None = None):
+        self.what = what
+        self.where = None if where is None else str(where)
+        self.fix = fix
+        super().__init__(self.message())
+
+    def message(self) -> str:
+        parts = [self.what]
+        if self.where:
+            parts.append(f"  where: {self.where}")
+        if self.fix:
+            parts.append(f"  fix:   {self.fix}")
+        return "\n".join(parts)
+
+
+class DatasetError(RaeReidError):
+    """A dataset folder, list file or image that does not match the expected layout."""
+
+
+class ConfigError(RaeReidError):
+    """An unknown config key, preset or variant, or a value of the wrong type."""
+
+
+class CheckpointError(RaeReidError):
+    """A checkpoint that is missing, truncated, untrusted or of another architecture."""
+
+
+class TrainingError(RaeReidError):
+    """Training cannot continue (for example a NaN loss); the last good checkpoint is kept."""
