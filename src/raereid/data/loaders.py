@@ -13,7 +13,11 @@ from raereid.data.records import ImageRecord
 
 
 class ImageDataset(Dataset):
-    """Records -> (image tensor, training label, camera id, index)."""
+    """Records -> (image tensor, training label, camera id, index).
+
+    Indexed by an int, or by (index, seed): then the random transforms are drawn from a generator
+    seeded with `seed` only, so augmentation is reproducible whatever process or worker loads it.
+    """
 
     def __init__(self, records: Sequence[ImageRecord], transform: Callable, labels: np.ndarray | None = None):
         self.records = list(records)
@@ -23,9 +27,17 @@ class ImageDataset(Dataset):
     def __len__(self) -> int:
         return len(self.records)
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, int, int, int]:
+    def __getitem__(self, key: int | tuple[int, int]) -> tuple[torch.Tensor, int, int, int]:
+        index, seed = key if isinstance(key, tuple) else (key, None)
         record = self.records[index]
-        return self.transform(load_rgb(record.path)), int(self.labels[index]), record.camid, index
+        image = load_rgb(record.path)
+        if seed is None:
+            tensor = self.transform(image)
+        else:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                tensor = self.transform(image)
+        return tensor, int(self.labels[index]), record.camid, index
 
 
 def _loader_kwargs(workers: int, device: torch.device | str) -> dict:

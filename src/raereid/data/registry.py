@@ -56,10 +56,30 @@ def _bbox_kind(folder: Path) -> str:
     return market1501.NAME if market >= duke else dukemtmc.NAME
 
 
+def _check_partial_layout(folder: Path) -> None:
+    """A folder with some but not all split folders of a known layout is an incomplete dataset, not
+    something to read as an unlabeled image folder."""
+    present = [d for d in SPLIT_DIRS.values() if find_child(folder, d) is not None]
+    if present and len(present) < len(SPLIT_DIRS):
+        absent = [d for d in SPLIT_DIRS.values() if d not in present]
+        raise DatasetError(
+            f"incomplete Market-1501/DukeMTMC-reID layout: has {', '.join(present)} but no {', '.join(absent)}",
+            where=folder,
+            fix=f"a dataset folder needs all of {', '.join(SPLIT_DIRS.values())}; re-extract the archive",
+        )
+    if find_child(folder, "list_train.txt") is not None and msmt17.msmt17_version(folder) is None:
+        raise DatasetError(
+            "incomplete MSMT17 layout: list_train.txt without its image folders",
+            where=folder,
+            fix="MSMT17 needs train/ + test/ (V1) or mask_train_v2/ + mask_test_v2/ (V2) beside the list files",
+        )
+
+
 def detect_layout(folder: Path) -> str | None:
     """The reader name for `folder` (market1501, dukemtmcreid, msmt17, list), or None."""
     if not folder.is_dir():
         return None
+    _check_partial_layout(folder)
     if has_bbox_layout(folder):
         return _bbox_kind(folder)
     if msmt17.msmt17_version(folder) is not None:

@@ -3,11 +3,13 @@
 The global batch is a function of (seed, epoch, batch index) only, so every process of a
 distributed run builds the same one and keeps its own contiguous slice: the global batch, and
 what the losses see once features are gathered, do not depend on the number of processes.
+Each sampled image also carries its own augmentation seed, so random flips, crops and erasing
+do not depend on which worker or process loads it, nor on where a resumed run restarts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 from torch.utils.data import Sampler
@@ -29,9 +31,10 @@ class PKBatchSampler(Sampler[list[int]]):
         p: int,
         k: int,
         num_batches: int,
-        seed: int = 0,
+        seed: int | Sequence[int] = 0,
         rank: int = 0,
         world_size: int = 1,
+        start: int = 0,
     ):
         labels = np.asarray(labels, dtype=np.int64)
         if p < 1 or k < 1:
@@ -51,7 +54,8 @@ class PKBatchSampler(Sampler[list[int]]):
         bounds = np.searchsorted(labels[order], ids, side="left"), np.searchsorted(labels[order], ids, side="right")
         self.members = [order[a:b] for a, b in zip(*bounds)]
         self.num_batches = num_batches
-        self.seed = seed
+        self.seed = [seed] if isinstance(seed, int) else list(seed)
+        self.start = start
         self.rank = rank
         self.world_size = world_size
         self.epoch = 0
@@ -61,11 +65,11 @@ class PKBatchSampler(Sampler[list[int]]):
         self.epoch = epoch
 
     def __len__(self) -> int:
-        return self.num_batches
+        return self.num_batches - self.start
 
     def global_batches(self) -> Iterator[np.ndarray]:
-        """The full (all-process) batches of the current epoch, identity-major."""
-        rng = np.random.default_rng([self.seed, self.epoch])
+        """The full (all-process) batches of the current epoch, identity-major (from batch 0)."""
+        rng = np.random.default_rng([*self.seed, self.epoch])
         queue: list[int] = []
         for _ in range(self.num_batches):
             if len(queue) < self.p:
@@ -79,7 +83,12 @@ class PKBatchSampler(Sampler[list[int]]):
                 parts.append(rng.choice(members, size=self.k, replace=len(members) < self.k))
             yield np.concatenate(parts)
 
-    def __iter__(self) -> Iterator[list[int]]:
+    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
+        """This process's share of each batch from `start` on, as (image index, augmentation seed) pairs."""
         share = self.p * self.k // self.world_size
-        for batch in self.global_batches():
-            yield batch[self.rank * share : (self.rank + 1) * share].tolist()
+        lo, hi = self.rank * share, (self.rank + 1) * share
+        for b, batch in enumerate(self.global_batches()):
+            if b < self.start:
+                continue
+            seeds = np.random.default_rng([*self.seed, self.epoch, b, 1]).integers(0, 2**62, size=len(batch))
+            yield list(zip(batch[lo:hi].tolist(), seeds[lo:hi].tolist()))

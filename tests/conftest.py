@@ -1,0 +1,71 @@
+"""Shared test helpers: tiny dataset trees written in the real on-disk layouts."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+# A 16x8 JPEG, encoded once: trees of hundreds of files stay cheap to write.
+_buf = io.BytesIO()
+Image.fromarray(np.random.default_rng(0).integers(0, 255, (16, 8, 3), dtype=np.uint8)).save(_buf, "JPEG")
+JPEG_BYTES = _buf.getvalue()
+
+
+def write_image(path: Path, data: bytes = JPEG_BYTES) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def market_tree(root: Path, folder: str = "Market-1501-v15.09.15") -> Path:
+    """Market-1501 layout: 3 train ids, query of 2 ids, gallery with junk (-1) and distractors (0)."""
+    base = root / folder
+    for pid in (2, 7, 9):
+        for cam in (1, 2):
+            write_image(base / "bounding_box_train" / f"{pid:04d}_c{cam}s1_{pid * 100 + cam:06d}_01.jpg")
+    for pid, cam in ((3, 1), (5, 2)):
+        write_image(base / "query" / f"{pid:04d}_c{cam}s1_000{pid}01_00.jpg")
+    for name in ("0003_c2s1_000302_01.jpg", "0003_c3s2_000303_01.jpg", "0005_c1s1_000501_01.jpg",
+                 "0000_c1s1_000001_01.jpg", "0000_c4s1_000002_02.jpg", "-1_c1s1_000401_03.jpg", "-1_c5s1_000402_03.jpg"):
+        write_image(base / "bounding_box_test" / name)
+    (base / "bounding_box_test" / "Thumbs.db").write_bytes(b"not an image")
+    return base
+
+
+def duke_tree(root: Path, folder: str = "DukeMTMC-reID") -> Path:
+    base = root / folder
+    for pid in (1, 4):
+        for cam in (1, 5, 8):
+            write_image(base / "bounding_box_train" / f"{pid:04d}_c{cam}_f{pid * 1000 + cam:07d}.jpg")
+    write_image(base / "query" / "0010_c2_f0046182.jpg")
+    for name in ("0010_c3_f0046300.jpg", "0010_c2_f0046400.jpg", "0011_c7_f0000001.jpg"):
+        write_image(base / "bounding_box_test" / name)
+    return base
+
+
+def msmt_tree(root: Path, version: str = "V1") -> Path:
+    base = root / f"MSMT17_{version}"
+    train_dir, test_dir = ("train", "test") if version == "V1" else ("mask_train_v2", "mask_test_v2")
+    lists = {"list_train.txt": [], "list_val.txt": [], "list_query.txt": [], "list_gallery.txt": []}
+    for pid in range(3):
+        for i, cam in enumerate((1, 15)):
+            rel = f"{pid:04d}/{pid:04d}_{i:03d}_{cam:02d}_0303morning_{i:04d}_0.jpg"
+            write_image(base / train_dir / rel)
+            lists["list_val.txt" if pid == 2 else "list_train.txt"].append(f"{rel} {pid}")
+    for pid in range(2):
+        for i, cam in enumerate((3, 4, 5)):
+            rel = f"{pid:04d}/{pid:04d}_{i:03d}_{cam:02d}_0113afternoon_{i:04d}_0.jpg"
+            write_image(base / test_dir / rel)
+            lists["list_query.txt" if i == 0 else "list_gallery.txt"].append(f"{rel} {pid}")
+    for name, lines in lists.items():
+        (base / name).write_text("\n".join(lines) + "\n")
+    return base
+
+
+@pytest.fixture
+def tmp_tree(tmp_path: Path) -> Path:
+    return tmp_path
