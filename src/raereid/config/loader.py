@@ -1,0 +1,157 @@
+"""Build a `Config` from a preset name or YAML file plus `key=value` overrides, with type checks."""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from raereid.config.schema import Config
+from raereid.errors import ConfigError
+
+PRESET_PACKAGE = "raereid.config.presets"
+
+
+def list_presets() -> list[str]:
+    """Names of the presets shipped with the package."""
+    return sorted(p.name[:-5] for p in resources.files(PRESET_PACKAGE).iterdir() if p.name.endswith(".yaml"))
+
+
+def _read_yaml(source: str) -> tuple[dict, str]:
+    path = Path(source).expanduser()
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        if not path.is_file():
+            raise ConfigError("config file not found", where=path, fix=f"pass a YAML file or one of the presets: {', '.join(list_presets())}")
+        text, where = path.read_text(encoding="utf-8"), str(path)
+    else:
+        preset = resources.files(PRESET_PACKAGE) / f"{source}.yaml"
+        if not preset.is_file():
+            raise ConfigError(f"unknown preset {source!r}", fix=f"use one of {', '.join(list_presets())}, or a path to a YAML file")
+        text, where = preset.read_text(encoding="utf-8"), f"preset {source}"
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"invalid YAML ({exc})", where=where, fix="fix the YAML syntax") from None
+    if not isinstance(data, dict):
+        raise ConfigError("a config must be a mapping of sections", where=where, fix="write sections like 'train:' with 'key: value' lines")
+    return data, where
+
+
+def _coerce(value: Any, hint: Any, key: str, where: str) -> Any:
+    """Check (and for strings from the command line, convert) `value` against the field's type."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        for option in typing.get_args(hint):
+            try:
+                return _coerce(value, option, key, where)
+            except ConfigError:
+                continue
+        raise ConfigError(f"{key}: {value!r} is not a valid {hint}", where=where)
+    if origin is list:
+        (item,) = typing.get_args(hint)
+        if isinstance(value, str):
+            value = [v for v in value.strip("[] ").split(",") if v.strip()]
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{key}: expected a list, got {value!r}", where=where, fix=f"write {key}=a,b,c")
+        return [_coerce(v, item, key, where) for v in value]
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "1", "0", "on", "off"):
+            return value.lower() in ("true", "yes", "1", "on")
+        raise ConfigError(f"{key}: expected true or false, got {value!r}", where=where)
+    if hint is int:
+        if isinstance(value, bool):
+            raise ConfigError(f"{key}: expected an integer, got {value!r}", where=where)
+        if isinstance(value, int):
+            return value
+        if isinstance(value, str):
+            try:
+                return int(value.strip())
+            except ValueError:
+                pass
+        raise ConfigError(f"{key}: expected an integer, got {value!r}", where=where, fix=f"write {key}=<integer>")
+    if hint is float:
+        if isinstance(value, bool):
+            raise ConfigError(f"{key}: expected a number, got {value!r}", where=where)
+        if isinstance(value, (int, float)):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value.strip())
+            except ValueError:
+                pass
+        raise ConfigError(f"{key}: expected a number, got {value!r}", where=where, fix=f"write {key}=<number>")
+    if hint is str:
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return str(value)
+        raise ConfigError(f"{key}: expected a string, got {value!r}", where=where)
+    raise ConfigError(f"{key}: unsupported field type {hint}", where=where)
+
+
+def _section_fields(section: Any) -> dict[str, Any]:
+    return typing.get_type_hints(type(section))
+
+
+def apply_mapping(cfg: Config, data: dict, where: str) -> None:
+    """Set every `section: {key: value}` of `data` on `cfg`, refusing unknown keys."""
+    sections = {f.name for f in dataclasses.fields(cfg)}
+    for section_name, values in data.items():
+        if section_name not in sections:
+            raise ConfigError(f"unknown config section {section_name!r}", where=where, fix=f"sections are {', '.join(sorted(sections))}")
+        if not isinstance(values, dict):
+            raise ConfigError(f"section {section_name!r} must be a mapping of key: value", where=where)
+        for key, value in values.items():
+            set_value(cfg, f"{section_name}.{key}", value, where)
+
+
+def set_value(cfg: Config, dotted: str, value: Any, where: str = "--set") -> None:
+    """Set `section.key` to `value` after type checking."""
+    parts = dotted.split(".")
+    if len(parts) != 2:
+        raise ConfigError(f"config key {dotted!r} must be section.key", where=where, fix="e.g. --set optim.iterations=500")
+    section_name, key = parts
+    section = getattr(cfg, section_name, None)
+    if section is None or not dataclasses.is_dataclass(section):
+        raise ConfigError(
+            f"unknown config section {section_name!r}", where=where, fix=f"sections are {', '.join(f.name for f in dataclasses.fields(cfg))}"
+        )
+    hints = _section_fields(section)
+    if key not in hints:
+        raise ConfigError(f"unknown config key {dotted!r}", where=where, fix=f"keys of {section_name}: {', '.join(hints)}")
+    setattr(section, key, _coerce(value, hints[key], dotted, where))
+
+
+def parse_override(text: str) -> tuple[str, str]:
+    """Split a command-line override `section.key=value`."""
+    if "=" not in text:
+        raise ConfigError(f"override {text!r} is not key=value", where="--set", fix="e.g. --set optim.iterations=500")
+    key, value = text.split("=", 1)
+    return key.strip(), value
+
+
+def load_config(source: str | None = None, overrides: list[str] | None = None) -> Config:
+    """Defaults (the paper's values), then the preset or YAML file, then `key=value` overrides."""
+    cfg = Config()
+    if source:
+        data, where = _read_yaml(source)
+        apply_mapping(cfg, data, where)
+    for text in overrides or []:
+        key, value = parse_override(text)
+        set_value(cfg, key, value)
+    return cfg
+
+
+def config_to_dict(cfg: Config) -> dict:
+    return dataclasses.asdict(cfg)
+
+
+def config_from_dict(data: dict, where: str = "checkpoint") -> Config:
+    cfg = Config()
+    apply_mapping(cfg, data, where)
+    return cfg

@@ -1,0 +1,102 @@
+"""The training configuration: plain dataclasses whose defaults are the paper's values (Section IV-B).
+
+Presets (YAML in `presets/`) and `--set section.key=value` overrides change these fields; an
+unknown key or a value of the wrong type is an error, never silently ignored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class DataConfig:
+    root: str = "data"  # folder holding the datasets
+    source: str = "dukemtmcreid"
+    target: str = "market1501"
+    height: int = 256
+    width: int = 128
+    p: int = 18  # identities per batch, per domain
+    k: int = 4  # images per identity
+    workers: int = 4  # data-loading processes
+    flip: float = 0.5
+    pad: int = 10
+    erasing: float = 0.5  # random-erasing probability
+    test_batch_size: int = 128
+    verify_images: bool = True  # decode every image once before training; report corrupt files
+
+
+@dataclass
+class ModelConfig:
+    backbone: str = "resnet50"
+    pretrained: str = "imagenet"  # imagenet | none | path to a torchvision state dict
+    last_stride: int = 1
+    dropout: float = 0.5
+    decoder_channels: list[int] = field(default_factory=lambda: [256, 128])
+    discriminator_channels: list[int] = field(default_factory=lambda: [64, 128, 256])
+    fusion_dim: int = 2048  # d, the joint dimension of U and V
+    fusion_out: int = 2048  # o, the fused descriptor's dimension
+    fusion_power_norm: bool = False
+    flip_test: bool = False  # average descriptors of an image and its mirror at test time
+
+
+@dataclass
+class LossConfig:
+    margin: float = 0.3  # batch-hard triplet margin
+    label_smoothing: float = 0.0
+    lambda_tri: float = 1.0
+    lambda_gan_feat: float = 10.0
+    lambda_gan_pix: float = 10.0
+    lambda_rec: float = 1.0
+    pix_disc_sees_target: bool = True  # Dis_pix also learns to reject target reconstructions
+
+
+@dataclass
+class OptimConfig:
+    lr_encoder: float = 0.05
+    lr_other: float = 0.5  # decoder, fusion, classifiers
+    lr_discriminator: float = 0.5
+    momentum: float = 0.9
+    weight_decay: float = 5e-5
+    iterations: int = 20000
+    lr_step: int = 8000  # multiply learning rates by lr_gamma every lr_step iterations
+    lr_gamma: float = 0.1
+    warmup_iters: int = 0  # linear learning-rate warm-up
+    grad_clip: float = 0.0  # max gradient norm, 0 = off
+
+
+@dataclass
+class ClusterConfig:
+    method: str = "dbscan"  # any registered label generator (dbscan, kmeans, ...)
+    eps: float | str = 0.6  # a float, or "auto" for the mean of the smallest rho fraction of distances
+    rho: float = 1.6e-3
+    min_samples: int = 4
+    k1: int = 30
+    k2: int = 6
+    num_clusters: int = 500  # k-means only
+    feature: str = "encoder"  # which descriptor is clustered: encoder | final
+
+
+@dataclass
+class TrainConfig:
+    variant: str = "full"  # direct | baseline | ft | pt | ft+pt | full
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    amp: bool = True  # mixed precision (CUDA only)
+    iters_per_epoch: int = 0  # iterations between two clusterings; 0 = one pass over the target images
+    eval_every: int = 2000  # 0 = only at the end
+    checkpoint_every: int = 1000
+    log_every: int = 20
+    init: str = ""  # checkpoint to start from (e.g. a direct-transfer run)
+    output: str = "runs/rae"
+    sync_bn: bool = True  # SyncBatchNorm when training on several processes
+
+
+@dataclass
+class Config:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)

@@ -1,0 +1,33 @@
+"""Fusion P (Eq. 18-20): factorised bilinear pooling of two feature maps, then global average pooling.
+
+z = Q^T (U^T F1 o V^T F2) at every location (U, V: c -> d projections, o: Hadamard product,
+Q: d -> o), averaged over locations. Optional power normalisation (signed square root, as in
+factorised bilinear pooling practice) is off by default: its gradient is unbounded near 0; the
+descriptor is L2-normalised at retrieval like every other descriptor.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class BilinearFusion(nn.Module):
+    def __init__(self, in_channels: int, joint_dim: int = 2048, out_dim: int = 2048, power_norm: bool = False):
+        super().__init__()
+        self.power_norm = power_norm
+        self.u = nn.Conv2d(in_channels, joint_dim, 1, bias=False)
+        self.v = nn.Conv2d(in_channels, joint_dim, 1, bias=False)
+        self.q = nn.Conv2d(joint_dim, out_dim, 1, bias=False)
+        self.out_dim = out_dim
+
+    def fuse_map(self, f1: torch.Tensor, f2: torch.Tensor) -> torch.Tensor:
+        """The fused map P(F1, F2) before pooling."""
+        return self.q(self.u(f1) * self.v(f2))
+
+    def forward(self, f1: torch.Tensor, f2: torch.Tensor) -> torch.Tensor:
+        """The fused descriptor GAP(P(F1, F2))."""
+        z = self.fuse_map(f1, f2).mean(dim=(2, 3))
+        if self.power_norm:
+            z = torch.sign(z) * (torch.sqrt(z.abs() + 1e-4) - 1e-2)
+        return z

@@ -1,0 +1,120 @@
+"""The RAE network of one variant: Enc, Dec, P and identity heads, plus its two discriminators.
+
+`RAE.descriptor` is Algorithm 2: F = Enc(I); I_t2s = Dec(F); F_t2s = Enc(I_t2s);
+descriptor = GAP(P(F, F_t2s)) for variants with fusion, GAP(F) otherwise.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from raereid.config.schema import ModelConfig
+from raereid.config.variants import Variant
+from raereid.data.transforms import from_unit_range, to_unit_range
+from raereid.models.decoder import Decoder
+from raereid.models.discriminator import Discriminator
+from raereid.models.encoder import Encoder
+from raereid.models.fusion import BilinearFusion
+from raereid.models.heads import Classifier
+
+
+class RAE(nn.Module):
+    def __init__(self, cfg: ModelConfig, variant: Variant, num_source_ids: int, input_size: tuple[int, int]):
+        super().__init__()
+        self.variant = variant
+        self.input_size = tuple(input_size)
+        self.encoder = Encoder(cfg.backbone, cfg.pretrained, cfg.last_stride)
+        channels = self.encoder.out_channels
+        self.map_size = self._map_size()
+        self.source_head = Classifier(channels, num_source_ids, cfg.dropout)
+        self.target_head = Classifier(channels, 1, cfg.dropout)
+        self.decoder = Decoder(channels, tuple(cfg.decoder_channels)) if variant.has_decoder else None
+        self.fusion = BilinearFusion(channels, cfg.fusion_dim, cfg.fusion_out, cfg.fusion_power_norm) if variant.fusion else None
+        if self.fusion is not None:
+            self.fused_source_head = Classifier(cfg.fusion_out, num_source_ids, cfg.dropout)
+            self.fused_target_head = Classifier(cfg.fusion_out, 1, cfg.dropout)
+        self.dropout = cfg.dropout
+
+    def _map_size(self) -> tuple[int, int]:
+        was_training = self.encoder.training
+        self.encoder.eval()
+        with torch.no_grad():
+            shape = self.encoder(torch.zeros(1, 3, *self.input_size)).shape[-2:]
+        self.encoder.train(was_training)
+        return int(shape[0]), int(shape[1])
+
+    @property
+    def reconstruction_size(self) -> tuple[int, int]:
+        """Decoder output size: 8x the feature map (three x2 layers)."""
+        return self.map_size[0] * 8, self.map_size[1] * 8
+
+    @staticmethod
+    def pool(fmap: torch.Tensor) -> torch.Tensor:
+        """Global average pooling (pool5)."""
+        return fmap.mean(dim=(2, 3))
+
+    def reconstruct(self, fmap: torch.Tensor) -> torch.Tensor:
+        """I_hat = Dec(F), in [-1, 1] at `reconstruction_size`."""
+        assert self.decoder is not None, "this variant has no decoder"
+        return self.decoder(fmap)
+
+    def reconstruction_target(self, images: torch.Tensor) -> torch.Tensor:
+        """The input images in the decoder's range and size, what reconstructions are compared with."""
+        return F.interpolate(to_unit_range(images), size=self.reconstruction_size, mode="area")
+
+    def recurrent(self, reconstruction: torch.Tensor) -> torch.Tensor:
+        """F_x2s = Enc(I_x2s): the reconstruction, brought back to input size and normalisation, re-encoded."""
+        upsampled = F.interpolate(reconstruction, size=self.input_size, mode="bilinear", align_corners=False)
+        return self.encoder(from_unit_range(upsampled))
+
+    def fused(self, fmap: torch.Tensor, recurrent_map: torch.Tensor) -> torch.Tensor:
+        assert self.fusion is not None, "this variant has no fusion"
+        return self.fusion(fmap, recurrent_map)
+
+    @torch.no_grad()
+    def descriptors(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Inference descriptors: `encoder` = GAP(Enc(I)); `final` = Algorithm 2's (fused when the variant fuses)."""
+        fmap = self.encoder(images)
+        out = {"encoder": self.pool(fmap)}
+        if self.fusion is not None:
+            out["final"] = self.fused(fmap, self.recurrent(self.reconstruct(fmap)))
+        else:
+            out["final"] = out["encoder"]
+        return out
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Algorithm 2: the final descriptor of each image (what `raereid export` traces)."""
+        fmap = self.encoder(images)
+        if self.fusion is None:
+            return self.pool(fmap)
+        return self.fused(fmap, self.recurrent(self.reconstruct(fmap)))
+
+    def set_target_classes(self, centroids: torch.Tensor, fused_centroids: torch.Tensor | None = None) -> None:
+        """Rebuild the target classifiers after a clustering, initialised from the cluster centroids."""
+        device = next(self.parameters()).device
+        self.target_head = Classifier.from_centroids(centroids, self.dropout).to(device)
+        if self.fusion is not None and fused_centroids is not None:
+            self.fused_target_head = Classifier.from_centroids(fused_centroids, self.dropout).to(device)
+
+    def target_heads(self) -> list[nn.Module]:
+        heads: list[nn.Module] = [self.target_head]
+        if self.fusion is not None:
+            heads.append(self.fused_target_head)
+        return heads
+
+
+class Discriminators(nn.Module):
+    """Dis_feat on encoder maps (feature transfer) and Dis_pix on images (pixel transfer), separate weights."""
+
+    def __init__(self, model: RAE, channels: tuple[int, int, int] = (64, 128, 256)):
+        super().__init__()
+        variant = model.variant
+        self.feature = (
+            Discriminator(model.encoder.out_channels, model.map_size, channels) if variant.feature_transfer else None
+        )
+        self.pixel = Discriminator(3, model.reconstruction_size, channels) if variant.pixel_transfer else None
+
+    def any(self) -> bool:
+        return self.feature is not None or self.pixel is not None
