@@ -41,3 +41,7 @@ class CheckpointError(RaeReidError):
 
 class TrainingError(RaeReidError):
     """Training cannot continue (for example a NaN loss); the last good checkpoint is kept."""
+
+
+class InputError(RaeReidError, ValueError):
+    """Arrays passed to a numeric kernel with the wrong shape, dtype or values (NaN features)."""
