@@ -14,6 +14,7 @@ from raereid.errors import RaeReidError
 COMMANDS = {
     "datasets": ("datasets", "summarise every dataset found under a folder (Table I)"),
     "train": ("train", "train a variant of RAE (Algorithm 1)"),
+    "demo": ("demo", "synthetic benchmark, CPU training of direct / baseline / full, results table"),
 }
 
 

@@ -32,6 +32,7 @@ class ModelConfig:
     pretrained: str = "imagenet"  # imagenet | none | path to a torchvision state dict
     last_stride: int = 1
     dropout: float = 0.5
+    neck: str = "none"  # none (the paper's) | bn (batch-norm neck before the classifiers and the descriptor)
     decoder_channels: list[int] = field(default_factory=lambda: [256, 128])
     discriminator_channels: list[int] = field(default_factory=lambda: [64, 128, 256])
     fusion_dim: int = 2048  # d, the joint dimension of U and V
@@ -53,10 +54,13 @@ class LossConfig:
 
 @dataclass
 class OptimConfig:
+    optimizer: str = "sgd"  # sgd (the paper's) | adam, for Enc / Dec / P / classifiers
     lr_encoder: float = 0.05
     lr_other: float = 0.5  # decoder, fusion, classifiers
     lr_discriminator: float = 0.5
-    momentum: float = 0.9
+    disc_optimizer: str = "sgd"  # sgd (the paper: one SGD for all parts) | adam
+    momentum: float = 0.9  # SGD
+    adam_beta1: float = 0.9  # Adam (0.5 is the usual choice for GAN discriminators)
     weight_decay: float = 5e-5
     iterations: int = 20000
     lr_step: int = 8000  # multiply learning rates by lr_gamma every lr_step iterations

@@ -1,8 +1,9 @@
 """The encoder Enc (Eq. 1): a torchvision backbone cut before its pooling, last stage at stride 1.
 
-Registered backbones: resnet18/34/50/101 (the paper uses resnet50) and shufflenet_v2_x0_5/x1_0
-(cheap enough to train on a CPU). Weights: "imagenet" through torchvision's weights API, "none"
-for random initialisation, or a path to a local torchvision state dict.
+Registered backbones: resnet18/34/50/101 (the paper uses resnet50), shufflenet_v2_x0_5/x1_0, and
+convnet_small, a plain four-stage network of torchvision conv-BN-ReLU blocks that trains from random
+weights in minutes on a CPU (the demo's; it has no ImageNet weights). Weights: "imagenet" through
+torchvision's weights API, "none" for random initialisation, or a path to a local state dict.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 import torch
 import torchvision
 from torch import nn
+from torchvision.ops import Conv2dNormActivation
 
 from raereid.errors import CheckpointError, ConfigError
 
@@ -34,6 +36,21 @@ def _shufflenet_stages(m: nn.Module) -> list[nn.Module]:
     return [nn.Sequential(m.conv1, m.maxpool), m.stage2, m.stage3, nn.Sequential(m.stage4, m.conv5)]
 
 
+class ConvNetSmall(nn.Sequential):
+    """Four conv-BN-ReLU stages (32, 64, 128, 256 channels), each after the first halving the resolution."""
+
+    def __init__(self, widths: tuple[int, ...] = (32, 64, 128, 256)):
+        stages, c_in = [], 3
+        for i, c in enumerate(widths):
+            stages.append(Conv2dNormActivation(c_in, c, kernel_size=3, stride=1 if i == 0 else 2))
+            c_in = c
+        super().__init__(*stages)
+
+
+def _sequential_stages(m: nn.Module) -> list[nn.Module]:
+    return list(m.children())
+
+
 BACKBONES: dict[str, BackboneSpec] = {
     "resnet18": BackboneSpec(_resnet_stages, 512),
     "resnet34": BackboneSpec(_resnet_stages, 512),
@@ -41,7 +58,9 @@ BACKBONES: dict[str, BackboneSpec] = {
     "resnet101": BackboneSpec(_resnet_stages, 2048),
     "shufflenet_v2_x0_5": BackboneSpec(_shufflenet_stages, 1024),
     "shufflenet_v2_x1_0": BackboneSpec(_shufflenet_stages, 1024),
+    "convnet_small": BackboneSpec(_sequential_stages, 256),
 }
+LOCAL_MODELS = {"convnet_small": ConvNetSmall}
 
 
 def _set_last_stride_one(stage: nn.Module) -> None:
@@ -68,10 +87,11 @@ def _load_local_weights(model: nn.Module, path: Path, name: str) -> None:
     body = {k: v for k, v in state.items() if k in own and not k.startswith(("fc.", "classifier."))}
     wrong = [k for k, v in body.items() if v.shape != own[k].shape]
     missing = [k for k in own if not k.startswith(("fc.", "classifier.")) and k not in body]
-    if wrong or missing:
+    unexpected = [k for k in state if k not in own and not k.startswith(("fc.", "classifier."))]
+    if wrong or missing or unexpected:
         raise CheckpointError(
-            f"pretrained weights do not fit {name}: {len(missing)} missing and {len(wrong)} mis-shaped tensors "
-            f"(e.g. {(missing or wrong)[0]})",
+            f"pretrained weights do not fit {name}: {len(missing)} missing, {len(unexpected)} unexpected and "
+            f"{len(wrong)} mis-shaped tensors (e.g. {(missing or unexpected or wrong)[0]})",
             where=path,
             fix=f"use weights of torchvision's {name}, or set model.backbone to the architecture they belong to",
         )
@@ -79,6 +99,13 @@ def _load_local_weights(model: nn.Module, path: Path, name: str) -> None:
 
 
 def _torchvision_model(name: str, pretrained: str) -> nn.Module:
+    if name in LOCAL_MODELS:
+        if pretrained == "imagenet":
+            raise ConfigError(f"{name} has no ImageNet weights", fix="use model.pretrained=none or a path to weights of this network")
+        model = LOCAL_MODELS[name]()
+        if pretrained != "none":
+            _load_local_weights(model, Path(pretrained).expanduser(), name)
+        return model
     if pretrained == "imagenet":
         weights = torchvision.models.get_model_weights(name).DEFAULT
         return torchvision.models.get_model(name, weights=weights)

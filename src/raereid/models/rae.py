@@ -13,11 +13,27 @@ from torch import nn
 from raereid.config.schema import ModelConfig
 from raereid.config.variants import Variant
 from raereid.data.transforms import from_unit_range, to_unit_range
+from raereid.errors import ConfigError
 from raereid.models.decoder import Decoder
 from raereid.models.discriminator import Discriminator
 from raereid.models.encoder import Encoder
 from raereid.models.fusion import BilinearFusion
 from raereid.models.heads import Classifier
+
+
+def _neck(kind: str, dim: int) -> nn.Module:
+    """Between the pooled feature (triplet loss) and the classifiers / retrieval descriptor.
+
+    "none" is the paper's network; "bn" is the batch-norm neck of Luo et al. (Bag of Tricks, bias
+    frozen), which lets cross-entropy and triplet losses agree when training from random weights.
+    """
+    if kind == "none":
+        return nn.Identity()
+    if kind == "bn":
+        bn = nn.BatchNorm1d(dim)
+        bn.bias.requires_grad_(False)
+        return bn
+    raise ConfigError(f"unknown model.neck {kind!r}", fix="use none (the paper's) or bn")
 
 
 class RAE(nn.Module):
@@ -28,11 +44,13 @@ class RAE(nn.Module):
         self.encoder = Encoder(cfg.backbone, cfg.pretrained, cfg.last_stride)
         channels = self.encoder.out_channels
         self.map_size = self._map_size()
+        self.neck = _neck(cfg.neck, channels)
         self.source_head = Classifier(channels, num_source_ids, cfg.dropout)
         self.target_head = Classifier(channels, 1, cfg.dropout)
         self.decoder = Decoder(channels, tuple(cfg.decoder_channels)) if variant.has_decoder else None
         self.fusion = BilinearFusion(channels, cfg.fusion_dim, cfg.fusion_out, cfg.fusion_power_norm) if variant.fusion else None
         if self.fusion is not None:
+            self.fused_neck = _neck(cfg.neck, cfg.fusion_out)
             self.fused_source_head = Classifier(cfg.fusion_out, num_source_ids, cfg.dropout)
             self.fused_target_head = Classifier(cfg.fusion_out, 1, cfg.dropout)
         self.dropout = cfg.dropout
@@ -77,9 +95,9 @@ class RAE(nn.Module):
     def descriptors(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         """Inference descriptors: `encoder` = GAP(Enc(I)); `final` = Algorithm 2's (fused when the variant fuses)."""
         fmap = self.encoder(images)
-        out = {"encoder": self.pool(fmap)}
+        out = {"encoder": self.neck(self.pool(fmap))}
         if self.fusion is not None:
-            out["final"] = self.fused(fmap, self.recurrent(self.reconstruct(fmap)))
+            out["final"] = self.fused_neck(self.fused(fmap, self.recurrent(self.reconstruct(fmap))))
         else:
             out["final"] = out["encoder"]
         return out
@@ -88,8 +106,8 @@ class RAE(nn.Module):
         """Algorithm 2: the final descriptor of each image (what `raereid export` traces)."""
         fmap = self.encoder(images)
         if self.fusion is None:
-            return self.pool(fmap)
-        return self.fused(fmap, self.recurrent(self.reconstruct(fmap)))
+            return self.neck(self.pool(fmap))
+        return self.fused_neck(self.fused(fmap, self.recurrent(self.reconstruct(fmap))))
 
     def set_target_classes(self, centroids: torch.Tensor, fused_centroids: torch.Tensor | None = None) -> None:
         """Rebuild the target classifiers after a clustering, initialised from the cluster centroids."""

@@ -1,0 +1,88 @@
+"""Checkpoints: written atomically (temporary file, fsync, rename), read with `weights_only=True`.
+
+A checkpoint holds only tensors and plain Python values, so loading never runs code from the
+file; a file holding anything else (a malicious pickle) is refused with a clear error.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from raereid.errors import CheckpointError
+
+FORMAT = "raereid-checkpoint"
+VERSION = 1
+
+
+def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
+    """Write `state` to `path` so that a crash at any moment leaves either the old or the new file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {"format": FORMAT, "version": VERSION, **state}
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            torch.save(state, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+    return path
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Read a raereid checkpoint safely; any unreadable, untrusted or foreign file raises CheckpointError."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise CheckpointError("checkpoint not found", where=path, fix="pass the .pt file written by raereid train (OUTPUT/checkpoints/last.pt)")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise CheckpointError(
+            f"refused to load: the file holds objects other than tensors and plain values ({str(exc).splitlines()[0]})",
+            where=path,
+            fix="only load checkpoints written by raereid (untrusted pickles can run code)",
+        ) from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise CheckpointError(
+            f"checkpoint is truncated or corrupt ({str(exc).splitlines()[0]})",
+            where=path,
+            fix="use another checkpoint (checkpoints/last.pt is replaced atomically, so the previous one is intact)",
+        ) from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise CheckpointError("not a raereid checkpoint", where=path, fix="pass a .pt file written by raereid train")
+    if state.get("version", 0) > VERSION:
+        raise CheckpointError(f"checkpoint format {state['version']} is newer than this raereid understands", where=path, fix="upgrade raereid")
+    return state
+
+
+def load_module_state(module: nn.Module, state: dict[str, torch.Tensor], what: str, path: str | Path) -> None:
+    """Load a state dict, turning a mismatch into a clear 'other architecture' error."""
+    own = module.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    wrong = [k for k in own if k in state and state[k].shape != own[k].shape]
+    if missing or unexpected or wrong:
+        example = (missing or unexpected or wrong)[0]
+        raise CheckpointError(
+            f"the checkpoint's {what} has another architecture: {len(missing)} missing, {len(unexpected)} unexpected "
+            f"and {len(wrong)} mis-shaped tensors (e.g. {example})",
+            where=path,
+            fix="use the config the checkpoint was trained with (it is stored in the checkpoint), or a matching checkpoint",
+        )
+    module.load_state_dict(state)

@@ -1,0 +1,80 @@
+"""What a run reports: a log file and console lines, TensorBoard scalars, a progress bar with the losses.
+
+Only the main process of a distributed run reports; the others get a silent monitor.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+LOGGER_NAME = "raereid"
+
+
+def get_logger() -> logging.Logger:
+    return logging.getLogger(LOGGER_NAME)
+
+
+class Monitor:
+    def __init__(self, out_dir: Path, enabled: bool, total: int, start: int = 0, tensorboard: bool = True):
+        self.enabled = enabled
+        self.logger = get_logger()
+        self.writer = None
+        self.bar = None
+        self._handlers: list[logging.Handler] = []
+        if not enabled:
+            return
+        out_dir.mkdir(parents=True, exist_ok=True)
+        self.logger.setLevel(logging.INFO)
+        self.logger.propagate = False
+        file_handler = logging.FileHandler(out_dir / "train.log", encoding="utf-8")
+        file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        console = logging.StreamHandler(sys.stderr)
+        console.setFormatter(logging.Formatter("[raereid] %(levelname)s %(message)s"))
+        for handler in (file_handler, console):
+            self.logger.addHandler(handler)
+            self._handlers.append(handler)
+        if tensorboard:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.writer = SummaryWriter(str(out_dir / "tensorboard"), purge_step=start if start else None)
+        self.bar = tqdm(total=total, initial=start, desc="train", unit="it", dynamic_ncols=True, file=sys.stderr)
+
+    def info(self, message: str) -> None:
+        if self.enabled:
+            self._write(logging.INFO, message)
+
+    def warning(self, message: str) -> None:
+        if self.enabled:
+            self._write(logging.WARNING, message)
+
+    def _write(self, level: int, message: str) -> None:
+        if self.bar is not None:
+            self.bar.clear()
+        self.logger.log(level, message)
+        if self.bar is not None:
+            self.bar.refresh()
+
+    def scalars(self, prefix: str, values: dict[str, float], step: int) -> None:
+        if self.writer is not None:
+            for name, value in values.items():
+                self.writer.add_scalar(f"{prefix}/{name}", value, step)
+
+    def advance(self, postfix: dict[str, float] | None = None) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+            if postfix:
+                self.bar.set_postfix({k: f"{v:.3g}" for k, v in postfix.items()}, refresh=False)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        if self.writer is not None:
+            self.writer.close()
+        for handler in self._handlers:
+            self.logger.removeHandler(handler)
+            handler.close()
+        self._handlers = []

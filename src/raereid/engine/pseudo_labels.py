@@ -1,0 +1,58 @@
+"""Algorithm 1, step 1: pseudo-labels for the target's training images, through any label generator."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from raereid.clustering import build_label_generator
+from raereid.config.schema import ClusterConfig
+
+
+@dataclass
+class PseudoLabels:
+    labels: np.ndarray  # one per target training image; -1 = outlier, left out of the target losses
+
+    @property
+    def num_clusters(self) -> int:
+        return int(self.labels.max()) + 1 if (self.labels >= 0).any() else 0
+
+    @property
+    def num_outliers(self) -> int:
+        return int((self.labels < 0).sum())
+
+    @property
+    def usable(self) -> bool:
+        """Identity losses need at least two clusters (one cluster has no negatives)."""
+        return self.num_clusters >= 2
+
+
+def generator_params(cfg: ClusterConfig) -> dict:
+    """The config fields a label generator takes, by method (a user-registered one gets them all)."""
+    if cfg.method == "dbscan":
+        return {"eps": cfg.eps, "rho": cfg.rho, "min_samples": cfg.min_samples, "k1": cfg.k1, "k2": cfg.k2}
+    if cfg.method == "kmeans":
+        return {"num_clusters": cfg.num_clusters}
+    return {k: v for k, v in vars(cfg).items() if k not in ("method", "feature")}
+
+
+def assign_pseudo_labels(features: np.ndarray, cfg: ClusterConfig) -> PseudoLabels:
+    """Cluster the target features and relabel clusters to 0..n-1 (outliers stay -1)."""
+    raw = np.asarray(build_label_generator(cfg.method, **generator_params(cfg))(features), dtype=np.int64)
+    labels = np.full_like(raw, -1)
+    kept = raw >= 0
+    if kept.any():
+        _, labels[kept] = np.unique(raw[kept], return_inverse=True)
+    return PseudoLabels(labels)
+
+
+def centroids(features: np.ndarray, labels: np.ndarray, num_clusters: int) -> torch.Tensor:
+    """Mean L2-normalised feature of every cluster (clusters x dim), to initialise a target classifier."""
+    feats = features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)
+    sums = np.zeros((num_clusters, feats.shape[1]), dtype=np.float64)
+    kept = labels >= 0
+    np.add.at(sums, labels[kept], feats[kept])
+    counts = np.bincount(labels[kept], minlength=num_clusters)[:, None]
+    return torch.from_numpy((sums / np.maximum(counts, 1)).astype(np.float32))

@@ -1,0 +1,64 @@
+"""Pictures of images next to their reconstructions Dec(Enc(I)): the source-style images RAE is built on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageDraw
+
+from raereid.data.images import load_rgb
+from raereid.data.transforms import test_transform, to_unit_range
+from raereid.errors import ConfigError
+from raereid.models.rae import RAE
+
+PAD = 4
+LABEL_W = 110
+
+
+def _to_uint8(batch: torch.Tensor) -> list[np.ndarray]:
+    """[-1, 1] images (N, 3, H, W) -> list of HxWx3 uint8 arrays."""
+    arr = ((batch.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy()
+    return list(arr)
+
+
+@torch.no_grad()
+def reconstruct(model: RAE, paths: list[str], height: int, width: int, device: torch.device | str = "cpu") -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Originals and reconstructions (both at the network's input size) as uint8 arrays."""
+    if model.decoder is None:
+        raise ConfigError(
+            f"the {model.variant.name!r} model has no decoder, so there is nothing to reconstruct",
+            fix="use a checkpoint of a variant with pixel transfer (pt, ft+pt, full)",
+        )
+    tf = test_transform(height, width)
+    images = torch.stack([tf(load_rgb(p)) for p in paths]).to(device)
+    was_training = model.training
+    model.eval()
+    try:
+        recon = model.reconstruct(model.encoder(images))
+    finally:
+        model.train(was_training)
+    recon = F.interpolate(recon, size=(height, width), mode="bilinear", align_corners=False)
+    return _to_uint8(to_unit_range(images)), _to_uint8(recon)
+
+
+def reconstruction_sheet(rows: dict[str, tuple[list[np.ndarray], list[np.ndarray]]], out: str | Path) -> Path:
+    """One PNG: for each named group, a row of originals above a row of their reconstructions."""
+    groups = list(rows.items())
+    h, w = groups[0][1][0][0].shape[:2]
+    cols = max(len(originals) for _, (originals, _) in groups)
+    sheet = Image.new("RGB", (LABEL_W + cols * (w + PAD) + PAD, len(groups) * 2 * (h + PAD) + PAD), "white")
+    draw = ImageDraw.Draw(sheet)
+    y = PAD
+    for name, (originals, recons) in groups:
+        for label, images in ((f"{name}\nimages", originals), (f"{name}\nDec(Enc(I))", recons)):
+            draw.multiline_text((PAD, y + h // 2 - 12), label, fill="black")
+            for c, img in enumerate(images):
+                sheet.paste(Image.fromarray(img), (LABEL_W + c * (w + PAD), y))
+            y += h + PAD
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(out)
+    return out

@@ -1,0 +1,103 @@
+"""Config presets, YAML files and command-line overrides."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from raereid.cli.train import add_arguments, overrides_from_args
+from raereid.config import config_from_dict, config_to_dict, list_presets, load_config
+from raereid.config.variants import VARIANTS, get_variant
+from raereid.errors import ConfigError
+
+
+def test_defaults_are_the_papers() -> None:
+    cfg = load_config()
+    assert (cfg.data.height, cfg.data.width, cfg.data.p, cfg.data.k) == (256, 128, 18, 4)
+    assert (cfg.optim.lr_encoder, cfg.optim.lr_other, cfg.optim.momentum, cfg.optim.weight_decay) == (0.05, 0.5, 0.9, 5e-5)
+    assert (cfg.optim.iterations, cfg.optim.lr_step, cfg.optim.lr_gamma) == (20000, 8000, 0.1)
+    assert (cfg.loss.lambda_tri, cfg.loss.lambda_gan_feat, cfg.loss.lambda_gan_pix) == (1.0, 10.0, 10.0)
+    assert (cfg.model.backbone, cfg.model.last_stride, cfg.model.dropout) == ("resnet50", 1, 0.5)
+
+
+@pytest.mark.parametrize("preset", ["duke2market", "market2duke", "market2msmt", "duke2msmt"])
+def test_paper_presets(preset: str) -> None:
+    assert preset in list_presets()
+    cfg = load_config(preset)
+    src, tgt = preset.split("2")
+    assert cfg.data.source.startswith(src) and cfg.data.target.startswith(tgt)
+    assert cfg.optim.iterations == 20000 and cfg.train.variant == "full"
+
+
+def test_overrides_are_typed() -> None:
+    cfg = load_config("duke2market", ["optim.iterations=500", "loss.margin=0.5", "model.flip_test=true",
+                                      "model.decoder_channels=64,32", "cluster.eps=auto", "cluster.k1=20"])
+    assert cfg.optim.iterations == 500 and cfg.loss.margin == 0.5 and cfg.model.flip_test is True
+    assert cfg.model.decoder_channels == [64, 32] and cfg.cluster.eps == "auto" and cfg.cluster.k1 == 20
+    assert load_config(None, ["cluster.eps=0.5"]).cluster.eps == 0.5
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("optim.iteratons=5", "unknown config key 'optim.iteratons'"),
+        ("nosection.x=1", "unknown config section 'nosection'"),
+        ("optim.iterations=many", "expected an integer"),
+        ("optim.iterations=1.5", "expected an integer"),
+        ("model.flip_test=maybe", "expected true or false"),
+        ("loss.margin=wide", "expected a number"),
+        ("iterations=5", "must be section.key"),
+        ("optim.iterations", "is not key=value"),
+    ],
+)
+def test_bad_overrides(override: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_config(None, [override])
+
+
+def test_unknown_preset_and_bad_yaml(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="unknown preset 'nope'") as info:
+        load_config("nope")
+    assert "duke2market" in info.value.fix
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("optim:\n  iterations: [1\n")
+    with pytest.raises(ConfigError, match="invalid YAML"):
+        load_config(str(bad))
+    wrong = tmp_path / "wrong.yaml"
+    wrong.write_text("optim:\n  iterations: ten\n")
+    with pytest.raises(ConfigError, match="expected an integer") as info:
+        load_config(str(wrong))
+    assert str(wrong) in info.value.where
+
+
+def test_yaml_file_then_overrides(tmp_path: Path) -> None:
+    path = tmp_path / "mine.yaml"
+    path.write_text("train:\n  variant: baseline\noptim:\n  iterations: 100\n")
+    cfg = load_config(str(path), ["optim.iterations=7"])
+    assert cfg.train.variant == "baseline" and cfg.optim.iterations == 7
+
+
+def test_round_trip_through_dict() -> None:
+    cfg = load_config("market2duke", ["optim.iterations=3"])
+    assert config_from_dict(config_to_dict(cfg)) == cfg
+
+
+def test_cli_flags_become_overrides_and_set_wins() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(["--config", "duke2market", "--data-root", "/d", "--variant", "ft", "--seed", "3",
+                              "--set", "train.seed=4"])
+    cfg = load_config(args.config, overrides_from_args(args))
+    assert cfg.data.root == "/d" and cfg.train.variant == "ft" and cfg.train.seed == 4
+
+
+def test_variants() -> None:
+    assert list(VARIANTS) == ["direct", "baseline", "ft", "pt", "ft+pt", "full"]
+    full = get_variant("full")
+    assert full.use_target and full.feature_transfer and full.pixel_transfer and full.fusion
+    assert not get_variant("direct").use_target
+    with pytest.raises(ConfigError, match="unknown variant 'fancy'"):
+        get_variant("fancy")

@@ -1,0 +1,54 @@
+"""Each loss on inputs whose value can be computed by hand."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from raereid import losses
+
+
+def test_batch_hard_triplet_by_hand() -> None:
+    # 1-D points: ids a = {0, 1}, b = {3, 7}
+    x = torch.tensor([[0.0], [1.0], [3.0], [7.0]])
+    y = torch.tensor([0, 0, 1, 1])
+    # anchor 0: pos 1, neg 3 -> 1-3+0.3<0 -> 0;   anchor 1: pos 1, neg 2 -> 0
+    # anchor 3: pos 4, neg 2 -> 4-2+.3 = 2.3;     anchor 7: pos 4, neg 6 -> 0
+    assert losses.batch_hard_triplet(x, y, margin=0.3).item() == pytest.approx(2.3 / 4, abs=1e-5)
+
+
+def test_triplet_ignores_anchors_without_positive() -> None:
+    x = torch.tensor([[0.0], [1.0], [5.0]])
+    y = torch.tensor([0, 0, 1])  # id 1 has no positive
+    # anchor 0: pos 1, neg 5 -> 0; anchor 1: pos 1, neg 4 -> 0
+    assert losses.batch_hard_triplet(x, y, margin=0.5).item() == pytest.approx(0.0)
+    assert losses.batch_hard_triplet(x, torch.tensor([0, 1, 2]), 0.3).item() == 0.0  # no positives at all
+
+
+def test_triplet_gradient_finite_at_identical_points() -> None:
+    x = torch.zeros(4, 3, requires_grad=True)
+    losses.batch_hard_triplet(x, torch.tensor([0, 0, 1, 1]), 0.3).backward()
+    assert torch.isfinite(x.grad).all()
+
+
+def test_cross_entropy_uniform_logits() -> None:
+    logits = torch.zeros(2, 4)
+    assert losses.cross_entropy(logits, torch.tensor([0, 3])).item() == pytest.approx(math.log(4))
+    assert losses.cross_entropy(logits, torch.tensor([0, 3]), label_smoothing=0.1).item() == pytest.approx(math.log(4))
+
+
+def test_gan_losses_at_zero_logits() -> None:
+    zero = torch.zeros(5)
+    assert losses.discriminator_loss(zero, zero).item() == pytest.approx(2 * math.log(2))
+    assert losses.generator_loss(zero).item() == pytest.approx(math.log(2))
+    big = torch.full((3,), 20.0)
+    assert losses.discriminator_loss(big, -big).item() == pytest.approx(0.0, abs=1e-6)  # a perfect discriminator
+    assert losses.generator_loss(-big).item() == pytest.approx(20.0, abs=1e-6)  # non-saturating: large when fooled badly
+
+
+def test_reconstruction_loss_is_mean_squared_error() -> None:
+    a = torch.zeros(2, 3, 4, 4)
+    b = torch.full((2, 3, 4, 4), 0.5)
+    assert losses.reconstruction_loss(a, b).item() == pytest.approx(0.25)

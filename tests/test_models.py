@@ -1,0 +1,141 @@
+"""Shapes of every module and where the gradients of each loss go."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+import torchvision
+
+from raereid.config.schema import Config, LossConfig
+from raereid.config.variants import get_variant
+from raereid.engine.objective import discriminator_step, generator_step
+from raereid.errors import CheckpointError, ConfigError
+from raereid.models import RAE, BilinearFusion, Classifier, Decoder, Discriminators, Encoder
+
+SIZE = (64, 32)
+
+
+def _model(variant: str, backbone: str = "resnet18") -> tuple[RAE, Discriminators]:
+    torch.manual_seed(0)
+    cfg = Config().model
+    cfg.backbone, cfg.pretrained, cfg.fusion_dim, cfg.fusion_out = backbone, "none", 64, 48
+    cfg.decoder_channels, cfg.discriminator_channels = [32, 16], [8, 16, 32]
+    model = RAE(cfg, get_variant(variant), num_source_ids=5, input_size=SIZE)
+    model.set_target_classes(torch.randn(3, model.encoder.out_channels), torch.randn(3, 48))
+    return model, Discriminators(model, (8, 16, 32))
+
+
+def _batch() -> tuple[torch.Tensor, ...]:
+    g = torch.Generator().manual_seed(1)
+    xs, xt = torch.randn(8, 3, *SIZE, generator=g), torch.randn(8, 3, *SIZE, generator=g)
+    return xs, torch.tensor([0, 0, 1, 1, 2, 2, 4, 4]), xt, torch.tensor([0, 0, 1, 1, 2, 2, 0, 0])
+
+
+def _grad_norm(module: torch.nn.Module) -> float:
+    return sum(float(p.grad.abs().sum()) for p in module.parameters() if p.grad is not None)
+
+
+@pytest.mark.parametrize("backbone, channels", [("resnet18", 512), ("resnet50", 2048), ("shufflenet_v2_x0_5", 1024)])
+def test_encoder_last_stride_one(backbone: str, channels: int) -> None:
+    enc = Encoder(backbone, "none", last_stride=1)
+    assert enc(torch.zeros(2, 3, 256, 128)).shape == (2, channels, 16, 8)
+    assert Encoder(backbone, "none", last_stride=2)(torch.zeros(2, 3, 256, 128)).shape[-2:] == (8, 4)
+
+
+def test_module_shapes() -> None:
+    fmap = torch.randn(3, 40, 16, 8)
+    assert Decoder(40, (32, 16))(fmap).shape == (3, 3, 128, 64)
+    assert Decoder(40, (32, 16))(fmap).abs().max() <= 1.0
+    assert Discriminators.__name__ and BilinearFusion(40, 24, 12)(fmap, fmap).shape == (3, 12)
+    assert Classifier(40, 7)(torch.randn(3, 40)).shape == (3, 7)
+    model, discs = _model("full")
+    assert model.map_size == (4, 2) and model.reconstruction_size == (32, 16)
+    x = torch.randn(2, 3, *SIZE)
+    model.eval()
+    d = model.descriptors(x)
+    assert d["encoder"].shape == (2, 512) and d["final"].shape == (2, 48)
+    assert torch.allclose(model(x), d["final"], atol=1e-5)
+    assert discs.feature(torch.randn(2, 512, 4, 2)).shape == (2,) and discs.pixel(torch.randn(2, 3, 32, 16)).shape == (2,)
+
+
+def test_variants_build_only_their_modules() -> None:
+    direct, discs = _model("direct")
+    assert direct.decoder is None and direct.fusion is None and not discs.any()
+    ft, discs = _model("ft")
+    assert ft.decoder is None and discs.feature is not None and discs.pixel is None
+    pt, discs = _model("pt")
+    assert pt.decoder is not None and pt.fusion is None and discs.pixel is not None and discs.feature is None
+
+
+def test_pixel_transfer_loss_reaches_encoder() -> None:
+    model, discs = _model("pt")
+    discs.requires_grad_(False)
+    out = generator_step(model, discs, *_batch(), LossConfig())
+    (out.terms["rec_target"] + out.terms["gan_pix_target"]).backward()
+    assert _grad_norm(model.encoder) > 0 and _grad_norm(model.decoder) > 0
+    assert _grad_norm(discs) == 0
+
+
+def test_feature_gan_reaches_encoder_not_discriminator_step() -> None:
+    model, discs = _model("ft")
+    discs.requires_grad_(False)
+    out = generator_step(model, discs, *_batch(), LossConfig())
+    out.terms["gan_feat"].backward()
+    assert _grad_norm(model.encoder) > 0
+    assert all(p.grad is None for p in discs.parameters())  # the generator step never updates Dis_feat
+    model.zero_grad(set_to_none=True)
+    discs.requires_grad_(True)
+    loss_d, terms = discriminator_step(discs, out, LossConfig())
+    loss_d.backward()
+    assert _grad_norm(discs.feature) > 0 and "dis_feat" in terms
+    assert all(p.grad is None for p in model.parameters())  # the discriminator step never reaches Enc
+
+
+def test_fusion_loss_reaches_every_part() -> None:
+    model, discs = _model("full")
+    discs.requires_grad_(False)
+    out = generator_step(model, discs, *_batch(), LossConfig())
+    (out.terms["ce_fused_target"] + out.terms["tri_fused_target"]).backward()
+    for part in (model.fusion.u, model.fusion.v, model.fusion.q, model.decoder, model.encoder, model.fused_target_head):
+        assert _grad_norm(part) > 0
+
+
+def test_source_only_step_has_no_target_terms() -> None:
+    model, discs = _model("full")
+    xs, ys, _, _ = _batch()
+    out = generator_step(model, discs, xs, ys, None, None, LossConfig())
+    assert not any("target" in k for k in out.terms) and "gan_feat" not in out.terms
+    assert {"ce_source", "tri_source", "rec_source", "gan_pix_source", "ce_fused_source"} <= set(out.terms)
+
+
+def test_pix_discriminator_sees_target_reconstructions_when_configured() -> None:
+    model, discs = _model("pt")
+    out = generator_step(model, discs, *_batch(), LossConfig())
+    with_target, _ = discriminator_step(discs, out, LossConfig(pix_disc_sees_target=True))
+    without, _ = discriminator_step(discs, out, LossConfig(pix_disc_sees_target=False))
+    assert with_target.item() != pytest.approx(without.item())
+
+
+def test_target_classifier_from_centroids() -> None:
+    centroids = torch.tensor([[3.0, 4.0], [0.0, 2.0]])
+    head = Classifier.from_centroids(centroids)
+    assert torch.allclose(head.fc.weight, torch.tensor([[0.6, 0.8], [0.0, 1.0]]))
+    assert head.num_classes == 2
+
+
+def test_local_pretrained_weights(tmp_path: Path) -> None:
+    torch.manual_seed(3)
+    reference = torchvision.models.resnet18(weights=None)
+    path = tmp_path / "resnet18.pth"
+    torch.save(reference.state_dict(), path)
+    enc = Encoder("resnet18", str(path))
+    assert torch.equal(enc.body[0][0].weight, reference.conv1.weight)
+    torch.save(torchvision.models.resnet34(weights=None).state_dict(), tmp_path / "r34.pth")
+    with pytest.raises(CheckpointError, match="do not fit resnet18"):
+        Encoder("resnet18", str(tmp_path / "r34.pth"))
+    with pytest.raises(ConfigError, match="not found"):
+        Encoder("resnet18", str(tmp_path / "missing.pth"))
+    with pytest.raises(ConfigError, match="unknown backbone"):
+        Encoder("vgg11", "none")
