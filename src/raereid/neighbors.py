@@ -85,7 +85,7 @@ def knn_all(
     num_neighbors: int,
     row_max: bool = False,
     sink: BlockSink | None = None,
-    block: int = BLOCK,
+    block: int | None = None,
     threads: int | None = None,
 ) -> Neighbours:
     """The `num_neighbors` nearest rows (itself included, at distance 0) of every row of float32 `x`.
@@ -95,6 +95,7 @@ def knn_all(
     """
     n = x.shape[0]
     k = min(num_neighbors, n)
+    block = block or BLOCK
     sq = np.einsum("ij,ij->i", x, x)
     starts = list(range(0, n, block))
     pairs = [(a, b) for ai, a in enumerate(starts) for b in starts[ai:]]
