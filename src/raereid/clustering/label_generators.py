@@ -1,0 +1,86 @@
+"""Pseudo-label generators behind one small interface: features in, int64 labels out (-1 = outlier).
+
+`build_label_generator("dbscan", eps=0.6)` or `("kmeans", num_clusters=500)` builds one; a class
+decorated with `@register_label_generator("name")` plugs a new method in; `pseudo_labels` is the
+one-call convenience. Features are float32 (N, D) and need not be L2-normalised: both built-in
+methods normalise the rows first (DBSCAN through `jaccard_distance`, as SpCL does).
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Callable, Protocol, TypeVar, runtime_checkable
+
+import numpy as np
+
+from raereid.errors import ConfigError
+
+
+@runtime_checkable
+class LabelGenerator(Protocol):
+    """Anything callable as generator(features (N, D) float32) -> (N,) int64 labels, -1 for outliers."""
+
+    def __call__(self, features: np.ndarray) -> np.ndarray: ...
+
+
+G = TypeVar("G", bound=Callable[..., LabelGenerator])
+_REGISTRY: dict[str, Callable[..., LabelGenerator]] = {}
+
+
+def register_label_generator(name: str) -> Callable[[G], G]:
+    """Class (or factory) decorator: makes `build_label_generator(name, **params)` construct it with params."""
+
+    def decorate(factory: G) -> G:
+        if name in _REGISTRY and _REGISTRY[name] is not factory:
+            raise ConfigError(f"a label generator named {name!r} is already registered ({_REGISTRY[name]!r})",
+                              fix="pick another name")
+        _REGISTRY[name] = factory
+        return factory
+
+    return decorate
+
+
+def available_label_generators() -> list[str]:
+    """Names accepted by `build_label_generator`."""
+    return sorted(_REGISTRY)
+
+
+def build_label_generator(method: str, **params: Any) -> LabelGenerator:
+    """The registered generator `method` built with `params`; unknown names or parameters raise ConfigError."""
+    if method not in _REGISTRY:
+        raise ConfigError(f"unknown pseudo-label method {method!r}",
+                          fix=f"use one of {', '.join(available_label_generators())} or register your own")
+    factory = _REGISTRY[method]
+    try:
+        inspect.signature(factory).bind(**params)
+    except TypeError as exc:
+        raise ConfigError(f"bad parameters for label generator {method!r}: {exc}",
+                          fix=f"accepted: {inspect.signature(factory)}") from exc
+    return factory(**params)
+
+
+def pseudo_labels(
+    feats: np.ndarray,
+    method: str = "dbscan",
+    eps: float | str = 0.6,
+    min_samples: int = 4,
+    k1: int = 30,
+    k2: int = 6,
+    **params: Any,
+) -> np.ndarray:
+    """Labels of `feats` from the generator `method`; eps, min_samples, k1 and k2 go to generators that take them."""
+    named = {"eps": eps, "min_samples": min_samples, "k1": k1, "k2": k2}
+    factory = _REGISTRY.get(method)
+    if factory is not None:
+        accepted = inspect.signature(factory).parameters
+        named = {k: v for k, v in named.items() if k in accepted}
+    generator = build_label_generator(method, **{**named, **params})
+    return generator(feats)
+
+
+def check_labels_out(labels: np.ndarray, n: int, name: str) -> np.ndarray:
+    """Labels as (n,) int64, or ConfigError naming the generator that returned something else."""
+    labels = np.asarray(labels)
+    if labels.shape != (n,) or not np.issubdtype(labels.dtype, np.integer):
+        raise ConfigError(f"label generator {name!r} returned {labels.dtype} labels of shape {labels.shape}, expected ({n},) int")
+    return labels.astype(np.int64, copy=False)
