@@ -7,6 +7,7 @@ from raereid.clustering.label_generators import (
     LabelGenerator,
     available_label_generators,
     build_label_generator,
+    label_generator_params,
     pseudo_labels,
     register_label_generator,
 )
@@ -16,6 +17,7 @@ __all__ = [
     "pseudo_labels",
     "LabelGenerator",
     "build_label_generator",
+    "label_generator_params",
     "register_label_generator",
     "available_label_generators",
     "DBSCANLabels",

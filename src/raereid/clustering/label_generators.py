@@ -45,6 +45,14 @@ def available_label_generators() -> list[str]:
     return sorted(_REGISTRY)
 
 
+def label_generator_params(method: str) -> set[str]:
+    """The parameter names the generator `method` takes (a config can then pass only those)."""
+    if method not in _REGISTRY:
+        raise ConfigError(f"unknown pseudo-label method {method!r}",
+                          fix=f"use one of {', '.join(available_label_generators())} or register your own")
+    return set(inspect.signature(_REGISTRY[method]).parameters)
+
+
 def build_label_generator(method: str, **params: Any) -> LabelGenerator:
     """The registered generator `method` built with `params`; unknown names or parameters raise ConfigError."""
     if method not in _REGISTRY:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from raereid.clustering import build_label_generator
+from raereid.clustering import LabelGenerator, build_label_generator, label_generator_params
 from raereid.config.schema import ClusterConfig
 
 
@@ -29,18 +29,20 @@ class PseudoLabels:
         return self.num_clusters >= 2
 
 
-def generator_params(cfg: ClusterConfig) -> dict:
-    """The config fields a label generator takes, by method (a user-registered one gets them all)."""
-    if cfg.method == "dbscan":
-        return {"eps": cfg.eps, "rho": cfg.rho, "min_samples": cfg.min_samples, "k1": cfg.k1, "k2": cfg.k2}
-    if cfg.method == "kmeans":
-        return {"num_clusters": cfg.num_clusters}
-    return {k: v for k, v in vars(cfg).items() if k not in ("method", "feature")}
+def make_label_generator(cfg: ClusterConfig) -> LabelGenerator:
+    """The configured label generator, given the `cluster.*` values it takes (a registered one gets those it names)."""
+    accepted = label_generator_params(cfg.method)
+    return build_label_generator(cfg.method, **{k: v for k, v in vars(cfg).items() if k in accepted})
 
 
-def assign_pseudo_labels(features: np.ndarray, cfg: ClusterConfig) -> PseudoLabels:
+def generator_state(generator: LabelGenerator) -> dict[str, float | int | str]:
+    """What a generator learned on its first call (attributes ending in '_', e.g. DBSCAN's adaptive eps_)."""
+    return {k: v for k, v in vars(generator).items() if k.endswith("_") and isinstance(v, (int, float, str))}
+
+
+def assign_pseudo_labels(features: np.ndarray, generator: LabelGenerator) -> PseudoLabels:
     """Cluster the target features and relabel clusters to 0..n-1 (outliers stay -1)."""
-    raw = np.asarray(build_label_generator(cfg.method, **generator_params(cfg))(features), dtype=np.int64)
+    raw = np.asarray(generator(features), dtype=np.int64)
     labels = np.full_like(raw, -1)
     kept = raw >= 0
     if kept.any():

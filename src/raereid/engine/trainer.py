@@ -32,7 +32,7 @@ from raereid.engine.evaluate import evaluate_model
 from raereid.engine.features import extract
 from raereid.engine.monitor import Monitor
 from raereid.engine.objective import discriminator_step, generator_step
-from raereid.engine.pseudo_labels import PseudoLabels, assign_pseudo_labels, centroids
+from raereid.engine.pseudo_labels import PseudoLabels, assign_pseudo_labels, centroids, generator_state, make_label_generator
 from raereid.engine.runtime import Runtime, seed_everything
 from raereid.engine.schedule import apply_lr
 from raereid.errors import ConfigError, DatasetError, TrainingError
@@ -86,6 +86,7 @@ class Trainer:
         self._build_model()
         self.iteration, self.epoch, self.seconds = 0, 0, 0.0
         self.pseudo: PseudoLabels | None = None
+        self.label_generator = make_label_generator(cfg.cluster) if self.variant.use_target else None
         self.history: list[dict] = []
         self._stop_signal: int | None = None
         resumed = resume and self._resume()
@@ -192,6 +193,7 @@ class Trainer:
             "epoch": self.epoch,
             "seconds": self.elapsed(),
             "pseudo_labels": None if self.pseudo is None else torch.from_numpy(self.pseudo.labels),
+            "label_generator": generator_state(self.label_generator) if self.label_generator is not None else {},
             "history": self.history,
         }
 
@@ -235,6 +237,8 @@ class Trainer:
         self.iteration, self.epoch, self.seconds = state["iteration"], state["epoch"], state["seconds"]
         labels = state["pseudo_labels"]
         self.pseudo = None if labels is None else PseudoLabels(labels.numpy())
+        for key, value in state.get("label_generator", {}).items():
+            setattr(self.label_generator, key, value)
         self.history = list(state["history"])
         self._resumed = True
         return True
@@ -275,7 +279,7 @@ class Trainer:
             desc="target features",
         )
         clustered = feats["final" if self.cfg.cluster.feature == "final" else "encoder"]
-        pseudo = assign_pseudo_labels(clustered, self.cfg.cluster) if self.runtime.is_main else None
+        pseudo = assign_pseudo_labels(clustered, self.label_generator) if self.runtime.is_main else None
         self.pseudo = PseudoLabels(self.runtime.broadcast(None if pseudo is None else pseudo.labels))
         n, outliers = self.pseudo.num_clusters, self.pseudo.num_outliers
         monitor.info(f"epoch {self.epoch}: {n} clusters, {outliers} outliers of {len(self.pseudo.labels)} target images")
