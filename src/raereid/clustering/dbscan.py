@@ -22,17 +22,21 @@ def adaptive_eps(dist: sp.csr_matrix, rho: float = 1.6e-3) -> float:
     sparse matrix: absent pairs count as distance 1.0.
     """
     n = dist.shape[0]
-    upper = sp.triu(dist, k=1, format="csr")
-    stored = upper.data
-    zeros = int(np.count_nonzero(stored == 0))
-    total = n * (n - 1) // 2 - zeros  # nonzero upper-triangle entries of the dense matrix
+    parts = []
+    for r0 in range(0, n, 4096):  # stored values above the diagonal, a block of rows at a time
+        r1 = min(n, r0 + 4096)
+        a, b = dist.indptr[r0], dist.indptr[r1]
+        rows = np.repeat(np.arange(r0, r1), np.diff(dist.indptr[r0:r1 + 1]))
+        parts.append(dist.data[a:b][dist.indices[a:b] > rows])
+    upper = np.concatenate(parts)
+    total = n * (n - 1) // 2 - int(np.count_nonzero(upper == 0))  # nonzero upper entries of the dense matrix
     top = int(np.round(rho * total))
     if top < 1:
         raise ConfigError(f"rho={rho} selects no pair among {total} pairs of {n} samples",
                           fix="raise rho or cluster more samples")
-    positive = np.sort(stored[stored > 0])
+    positive = upper[upper > 0]
     if top <= positive.size:
-        return float(positive[:top].astype(np.float64).mean())
+        return float(np.partition(positive, top - 1)[:top].astype(np.float64).mean())
     return float((positive.astype(np.float64).sum() + (top - positive.size) * 1.0) / top)
 
 
