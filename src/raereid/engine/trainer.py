@@ -32,7 +32,14 @@ from raereid.engine.evaluate import evaluate_model
 from raereid.engine.features import extract
 from raereid.engine.monitor import Monitor
 from raereid.engine.objective import discriminator_step, generator_step
-from raereid.engine.pseudo_labels import PseudoLabels, assign_pseudo_labels, centroids, generator_state, make_label_generator
+from raereid.engine.pseudo_labels import (
+    PseudoLabels,
+    assign_pseudo_labels,
+    centroids,
+    generator_state,
+    label_quality,
+    make_label_generator,
+)
 from raereid.engine.runtime import Runtime, seed_everything
 from raereid.engine.schedule import apply_lr
 from raereid.errors import ConfigError, DatasetError, TrainingError
@@ -282,8 +289,12 @@ class Trainer:
         pseudo = assign_pseudo_labels(clustered, self.label_generator) if self.runtime.is_main else None
         self.pseudo = PseudoLabels(self.runtime.broadcast(None if pseudo is None else pseudo.labels))
         n, outliers = self.pseudo.num_clusters, self.pseudo.num_outliers
-        monitor.info(f"epoch {self.epoch}: {n} clusters, {outliers} outliers of {len(self.pseudo.labels)} target images")
-        monitor.scalars("cluster", {"clusters": n, "outliers": outliers}, self.iteration)
+        main = self.runtime.is_main
+        learned = "".join(f", {k} {v:.3g}" for k, v in generator_state(self.label_generator).items()) if main else ""
+        quality = label_quality(self.pseudo, np.array([r.pid for r in self.target.train])) if main else None
+        note = f"; vs true ids (analysis only): ARI {quality['ari']:.3f}, NMI {quality['nmi']:.3f}" if quality else ""
+        monitor.info(f"epoch {self.epoch}: {n} clusters, {outliers} outliers of {len(self.pseudo.labels)} target images{learned}{note}")
+        monitor.scalars("cluster", {"clusters": n, "outliers": outliers, **({"ari": quality["ari"], "nmi": quality["nmi"]} if quality else {})}, self.iteration)
         if not self.pseudo.usable:
             monitor.warning(
                 f"epoch {self.epoch}: clustering gave {n} cluster(s); this epoch trains on the source only "
