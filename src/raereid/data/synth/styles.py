@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 MIN_RENDER, MAX_RENDER = 160, 288  # people are drawn ~1.1x the crop height (at least 160 px), then resized
-SCENE_HEIGHT, SCENE_WIDTH = 320, 768  # one background panorama per camera, crops are taken from it
+SCENE_HEIGHT, SCENE_WIDTH = 320, 512  # one background panorama per camera, crops are taken from it
 
 
 @dataclass(frozen=True)
@@ -303,9 +303,10 @@ def _scene_campus_winter(rng: np.random.Generator) -> Image.Image:
 
 def _finish_scene(rng: np.random.Generator, arr: np.ndarray, texture: float) -> Image.Image:
     """Add coarse texture and fine grain so flat fills look like surfaces, not paint."""
-    arr = arr + texture * smooth_noise(rng, SCENE_HEIGHT, SCENE_WIDTH, (16, 40))[..., None]
-    arr = arr + rng.normal(0, 3.0, size=arr.shape[:2]).astype(np.float32)[..., None]
-    return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(0.8))
+    grain = texture * smooth_noise(rng, SCENE_HEIGHT, SCENE_WIDTH, (16, 40))
+    grain += 3.0 * rng.standard_normal(arr.shape[:2], dtype=np.float32)
+    arr += grain[..., None]
+    return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8)).filter(ImageFilter.BoxBlur(_box_radius(0.8)))
 
 
 SCENE_FAMILIES = {"campus_summer": _scene_campus_summer, "campus_winter": _scene_campus_winter}

@@ -43,7 +43,7 @@ class Scale:
 
 
 SCALES = {
-    "tiny": Scale(ids=10, train_images=(5, 8), gallery_images=(3, 5), query_cameras=2),
+    "tiny": Scale(ids=10, train_images=(4, 7), gallery_images=(3, 4), query_cameras=2),
     "small": Scale(ids=150, train_images=(10, 20), gallery_images=(6, 12), query_cameras=3),
     "medium": Scale(ids=700, train_images=(10, 20), gallery_images=(6, 12), query_cameras=3),
 }
@@ -137,9 +137,12 @@ class _Namer:
 
 
 def plan_domain(
-    name: str, domain_index: int, seed: int, scale: Scale, pool: IdentityPool
+    name: str, domain_index: int, seed: int, scale: Scale, pool: IdentityPool, taken_pids: set[int]
 ) -> DomainPlan:
-    """Draw the domain's identities, pids, cameras and file names (no pixels yet)."""
+    """Draw the domain's identities, pids, cameras and file names (no pixels yet).
+
+    Pids already in `taken_pids` (other domains) are avoided, so identities are disjoint by pid too.
+    """
     layout, style = LAYOUTS[name], DOMAINS[name]
     rng = np.random.default_rng(np.random.SeedSequence([seed, 0x9A, domain_index]))
     n = max(2, round(scale.ids * layout.id_factor))
@@ -150,7 +153,9 @@ def plan_domain(
         "gallery_only": pool.draw(n_extra, style.season),
     }
     total = 2 * n + n_extra
-    pids = rng.choice(np.arange(1, max(layout.pid_range, int(total * 1.2)) + 1), size=total, replace=False)
+    candidates = np.arange(1, max(layout.pid_range, len(taken_pids) + int(total * 1.2)) + 1)
+    pids = rng.choice(np.setdiff1d(candidates, np.fromiter(taken_pids, dtype=np.int64)), size=total, replace=False)
+    taken_pids.update(int(p) for p in pids)
     pid_lists = {"train": sorted(pids[:n]), "test": sorted(pids[n: 2 * n]), "gallery_only": sorted(pids[2 * n:])}
     identities = {
         group: {int(pid): person for pid, person in zip(pid_lists[group], people[group])} for group in people
@@ -332,10 +337,10 @@ def generate(
     out = Path(out).expanduser()
     prepare_output(out, force)
     (out / IN_PROGRESS).write_text(json.dumps({"seed": seed, "scale": scale}) + "\n", encoding="utf-8")
-    pool = IdentityPool(seed)
+    pool, taken_pids = IdentityPool(seed), set()
     plans = {}
-    for index, name in enumerate(LAYOUTS):  # every domain is planned, so one domain's data never depends on the others chosen
-        plan = plan_domain(name, index, seed, SCALES[scale], pool)
+    for index, name in enumerate(LAYOUTS):  # all domains are planned: one domain's data never depends on the others chosen
+        plan = plan_domain(name, index, seed, SCALES[scale], pool, taken_pids)
         if name in domains:
             plans[name] = plan
     for plan in plans.values():
