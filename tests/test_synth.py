@@ -15,6 +15,7 @@ from PIL import Image
 from raereid.cli.main import main
 from raereid.data.registry import discover
 from raereid.data.synth import generate
+from raereid.data.synth.identities import IdentityPool
 from raereid.errors import RaeReidError
 
 
@@ -37,11 +38,13 @@ def test_same_seed_is_byte_identical_whatever_the_workers(bench, tmp_path):
 
 def test_different_seeds_differ(bench, tmp_path):
     other = tmp_path / "seed1"
-    generate(other, seed=1, scale="tiny", workers=2)
+    generate(other, seed=1, scale="tiny", domains=["market1501"], workers=2)
     a, b = _files(bench), _files(other)
-    assert set(a) != set(b)
-    ids_a = json.loads(a["synth_identities.json"])["domains"]
-    ids_b = json.loads(b["synth_identities.json"])["domains"]
+    market_a = {k for k in a if k.startswith("Market")}
+    market_b = {k for k in b if k.startswith("Market")}
+    assert market_a != market_b
+    ids_a = json.loads(a["synth_identities.json"])["domains"]["market1501"]
+    ids_b = json.loads(b["synth_identities.json"])["domains"]["market1501"]
     assert ids_a != ids_b
 
 
@@ -134,3 +137,33 @@ def test_cli_needs_force_to_overwrite_and_writes_a_preview(bench, tmp_path, caps
     assert _files(out) == _files(bench)
     with Image.open(preview) as sheet:
         assert sheet.width > 300 and sheet.height > 500
+
+
+def test_identities_are_unique_yet_confusable():
+    people = IdentityPool(seed=3).draw(300, "summer")
+    keys = [p.key() for p in people]
+    assert len(set(keys)) == len(keys)
+    near = sum(any(sum(a != b for a, b in zip(k, other)) <= 2 for other in keys if other is not k) for k in keys)
+    assert near >= 0.3 * len(keys)  # many identities differ from another one in at most two attributes
+
+
+def test_a_domain_does_not_depend_on_the_others_chosen(bench, tmp_path):
+    alone = tmp_path / "duke_only"
+    generate(alone, seed=0, scale="tiny", domains=["dukemtmcreid"], workers=2)
+    duke = {k: v for k, v in _files(bench).items() if k.startswith("DukeMTMC-reID")}
+    assert {k: v for k, v in _files(alone).items() if k.startswith("DukeMTMC-reID")} == duke
+
+
+def test_msmt17_layout_reads_back(tmp_path):
+    out = tmp_path / "msmt"
+    manifest = generate(out, seed=0, scale="tiny", domains=["msmt17"], workers=2)
+    datasets = discover(out)
+    assert list(datasets) == ["msmt17"] and datasets["msmt17"].layout == "MSMT17 V1"
+    assert {name: ds.stats() for name, ds in datasets.items()} == manifest["datasets"]
+    assert (out / "MSMT17_V1" / "list_val.txt").read_text().strip()
+    ds = datasets["msmt17"]
+    assert not {r.pid for r in ds.train} & {r.pid for r in ds.query + ds.gallery}
+    gallery_cams = defaultdict(set)
+    for r in ds.gallery:
+        gallery_cams[r.pid].add(r.camid)
+    assert all(gallery_cams[q.pid] - {q.camid} for q in ds.query)

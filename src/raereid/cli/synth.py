@@ -1,6 +1,7 @@
 """Write the procedural cross-domain benchmark: synthetic pedestrians in the Market-1501 and
-DukeMTMC-reID layouts, with disjoint identities and a real domain gap (scenes, cameras, imaging
-chain). Deterministic by seed; `raereid datasets --root OUT` reads the result like the real sets."""
+DukeMTMC-reID layouts (optionally MSMT17 V1 too), with disjoint identities and a real domain gap
+(scenes, cameras, imaging chain). Deterministic by seed; `raereid datasets --root OUT` reads the
+result like the real datasets."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import argparse
 import time
 
 SCALE_CHOICES = ("tiny", "small", "medium")
-DOMAIN_CHOICES = ("market1501", "dukemtmcreid")
+DOMAIN_CHOICES = ("market1501", "dukemtmcreid", "msmt17")
+DEFAULT_DOMAINS = ("market1501", "dukemtmcreid")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,8 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives identical files (default 0)")
     parser.add_argument("--scale", choices=SCALE_CHOICES, default="small",
                         help="tiny (~10 ids per split, tests), small (~150, default), medium (~700)")
-    parser.add_argument("--domains", default=",".join(DOMAIN_CHOICES),
-                        help=f"comma-separated domains to write (default and choices: {','.join(DOMAIN_CHOICES)})")
+    parser.add_argument("--domains", default=",".join(DEFAULT_DOMAINS),
+                        help=f"comma-separated domains to write (default {','.join(DEFAULT_DOMAINS)}; "
+                        f"choices {', '.join(DOMAIN_CHOICES)})")
     parser.add_argument("--force", action="store_true", help="overwrite a previous (or interrupted) synth output in --out")
     parser.add_argument("--workers", type=int, default=None, help="rendering processes (default: one per CPU core)")
     parser.add_argument("--preview", metavar="FILE.png", help="also write a contact sheet of sample images to this PNG")

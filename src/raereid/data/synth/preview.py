@@ -11,11 +11,11 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from raereid.data.filenames import parse_dukemtmc, parse_market1501
+from raereid.data.filenames import parse_dukemtmc, parse_market1501, parse_msmt17
 from raereid.data.synth.writer import LAYOUTS, read_manifest
 from raereid.errors import RaeReidError
 
-PARSERS = {"market1501": parse_market1501, "dukemtmcreid": parse_dukemtmc}
+PARSERS = {"market1501": parse_market1501, "dukemtmcreid": parse_dukemtmc, "msmt17": parse_msmt17}
 TILE_H, CELL_W, LABEL_W, HEADER_H = 128, 66, 130, 4
 
 
@@ -30,7 +30,7 @@ def _rows_for(out: Path, name: str, per_domain: int) -> list[tuple[str, list[tup
     Market-1501 one row of gallery junk (pid -1) and distractors (pid 0)."""
     layout, parse = LAYOUTS[name], PARSERS[name]
     by_pid: dict[int, dict[int, Path]] = defaultdict(dict)
-    for path in sorted((out / layout.folder / layout.split_dirs[0]).iterdir()):
+    for path in sorted((out / layout.folder / layout.split_dirs[0]).rglob("*.jpg")):
         parsed = parse(path.name)
         if parsed is not None:
             by_pid[parsed[0]].setdefault(parsed[1] + 1, path)
@@ -64,7 +64,7 @@ def contact_sheet(out: str | Path, file: str | Path, per_domain: int = 4) -> Pat
             tile = _tile(path)
             x = LABEL_W + c * CELL_W + max(0, (CELL_W - tile.width) // 2)
             sheet.paste(tile.crop((0, 0, min(tile.width, CELL_W - 2), TILE_H)), (x, y))
-            draw.rectangle([x, y + TILE_H - 12, x + 16, y + TILE_H], fill=(0, 0, 0))
+            draw.rectangle([x, y + TILE_H - 12, x + 6 + 6 * len(str(camera)), y + TILE_H], fill=(0, 0, 0))
             draw.text((x + 2, y + TILE_H - 12), f"c{camera}", fill=(255, 255, 255), font=font)
     file.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(file, "PNG")

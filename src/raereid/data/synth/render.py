@@ -476,16 +476,18 @@ def render_image(
     domain_index: int,
     rng: np.random.Generator,
     kind: str = "person",
+    session: int = 0,
 ) -> Image.Image:
     """One crop as the domain's camera records it: background, person, occluder, light, imaging chain.
 
     `kind` is "person" (a well-framed box of `ident`), "distractor" (a poorly framed box) or
-    "junk" (background or a fragment of someone; Market-1501's pid -1).
+    "junk" (background or a fragment of someone; Market-1501's pid -1); `session` indexes the
+    domain's daylight conditions (time of day).
     """
     out_w, out_h = crop_size(domain, rng)
     rh = render_height(out_h)
     size = (max(16, round(rh * out_w / out_h)), rh)
-    img = background(scene(domain.scenes, seed, domain_index, camera.index), size, rng)
+    img = background(scene(domain, seed, domain_index, camera), size, rng)
     if kind == "junk":
         if rng.random() < 0.5:
             frag = Placement(VIEWS[int(rng.integers(4))], size[0] * rng.uniform(0.0, 1.0),
@@ -499,5 +501,5 @@ def render_image(
         img = _over(img, *draw_person(person, place, size))
         if rng.random() < domain.occlusion:
             img = _occlude(img, rng, domain.season)
-    img = light(img, camera, rng)
+    img = light(img, camera, rng, domain.daylight[session][1:])
     return finish(img, domain, (out_w, out_h), rng)

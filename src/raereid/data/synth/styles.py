@@ -45,6 +45,8 @@ class DomainStyle:
     camera_gain: tuple[float, float]  # per-camera exposure range
     camera_tint: float  # per-camera white-balance error (max relative channel shift)
     camera_gradient: float  # per-camera side-light strength (max relative change across the image)
+    indoor_cameras: int = 0  # the last cameras film indoors (artificial light, hall scenes)
+    daylight: tuple[tuple[str, float, float], ...] = (("day", 1.0, 0.0),)  # sessions: name, gain, warmth
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -60,6 +62,7 @@ class CameraStyle:
     gradient: float
     views: tuple[float, float, float, float]  # probabilities of front, back, left-facing, right-facing
     squash: float  # vertical foreshortening of people from the camera's elevation
+    indoor: bool = False
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -116,6 +119,34 @@ DOMAINS: dict[str, DomainStyle] = {
         camera_tint=0.06,
         camera_gradient=0.08,
     ),
+    "msmt17": DomainStyle(
+        name="msmt17",
+        summary="large campus in winter, 12 outdoor cameras (plazas, glass and concrete buildings) and 3 "
+        "indoor ones (halls under fluorescent light), filmed on four days in the morning, at noon and in "
+        "the afternoon; HD cameras: neutral colour, crops of widely varying size and aspect, moderate "
+        "blur and noise",
+        season="winter",
+        cameras=15,
+        scenes="campus_mixed",
+        height=(120, 300),
+        aspect=(1.8, 3.2),
+        colour_cast=(1.0, 1.0, 1.0),
+        saturation=0.95,
+        contrast=1.0,
+        gamma=1.0,
+        brightness=0.0,
+        blur=0.6,
+        resolution=0.8,
+        noise=3.5,
+        jpeg_quality=85,
+        occlusion=0.15,
+        shadow=0.3,
+        camera_gain=(0.8, 1.15),
+        camera_tint=0.08,
+        camera_gradient=0.12,
+        indoor_cameras=3,
+        daylight=(("morning", 0.82, -0.05), ("noon", 1.12, 0.0), ("afternoon", 0.95, 0.07)),
+    ),
 }
 
 
@@ -132,6 +163,9 @@ def camera_styles(domain: DomainStyle, seed: int, domain_index: int) -> list[Cam
         total = sum(views)
         tint = 1.0 + rng.uniform(-domain.camera_tint, domain.camera_tint) * np.array([1.0, 0.0, -1.0])
         tint = tint * (1.0 + rng.uniform(-0.3, 0.3) * domain.camera_tint * np.array([0.0, 1.0, 0.0]))
+        indoor = c >= domain.cameras - domain.indoor_cameras
+        if indoor:  # fluorescent tubes: green-yellow cast, even light
+            tint = tint * np.array([1.0, 1.05, 0.9])
         cams.append(
             CameraStyle(
                 index=c + 1,
@@ -140,6 +174,7 @@ def camera_styles(domain: DomainStyle, seed: int, domain_index: int) -> list[Cam
                 gradient=round(float(rng.uniform(-domain.camera_gradient, domain.camera_gradient)), 4),
                 views=tuple(round(v / total, 4) for v in views),
                 squash=round(float(rng.uniform(0.9, 1.0)), 4),
+                indoor=bool(indoor),
             )
         )
     return cams
@@ -309,14 +344,72 @@ def _finish_scene(rng: np.random.Generator, arr: np.ndarray, texture: float) -> 
     return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8)).filter(ImageFilter.BoxBlur(_box_radius(0.8)))
 
 
-SCENE_FAMILIES = {"campus_summer": _scene_campus_summer, "campus_winter": _scene_campus_winter}
+def _scene_plaza(rng: np.random.Generator) -> Image.Image:
+    """Outdoor campus plaza: glass or concrete buildings, evergreen shrubs, granite paving."""
+    horizon = int(SCENE_HEIGHT * rng.uniform(0.3, 0.5))
+    img = Image.new("RGB", (SCENE_WIDTH, SCENE_HEIGHT))
+    draw = ImageDraw.Draw(img)
+    if rng.random() < 0.5:  # glass curtain wall
+        draw.rectangle([0, 0, SCENE_WIDTH, horizon], fill=_jitter(rng, (92, 112, 128), 14))
+        step = int(rng.integers(30, 50))
+        for x in range(int(rng.integers(0, step)), SCENE_WIDTH, step):
+            draw.line([x, 0, x, horizon], fill=(170, 174, 178), width=3)
+        for y in range(10, horizon, step):
+            draw.line([0, y, SCENE_WIDTH, y], fill=(170, 174, 178), width=2)
+    else:
+        draw.rectangle([0, 0, SCENE_WIDTH, horizon], fill=_jitter(rng, (176, 172, 166), 12))
+        _windows(draw, rng, 0, SCENE_WIDTH, 0, horizon - 14)
+    for _ in range(int(rng.integers(3, 7))):
+        x, r = int(rng.integers(0, SCENE_WIDTH)), int(rng.integers(18, 34))
+        draw.ellipse([x - r, horizon - r, x + r, horizon + 6], fill=_jitter(rng, (40, 76, 48), 12))
+    granite = _jitter(rng, (150, 150, 152), 14)
+    draw.rectangle([0, horizon, SCENE_WIDTH, SCENE_HEIGHT], fill=granite)
+    _paving(draw, rng, horizon, granite)
+    if rng.random() < 0.3:
+        _bikes(draw, rng, horizon + 10)
+    return _finish_scene(rng, np.asarray(img, dtype=np.float32), 9.0)
+
+
+def _scene_indoor(rng: np.random.Generator) -> Image.Image:
+    """A hall: pale walls with doors and notice boards, a glossy tiled floor."""
+    horizon = int(SCENE_HEIGHT * rng.uniform(0.42, 0.6))
+    img = Image.new("RGB", (SCENE_WIDTH, SCENE_HEIGHT))
+    draw = ImageDraw.Draw(img)
+    wall = _jitter(rng, (222, 218, 204), 10)
+    draw.rectangle([0, 0, SCENE_WIDTH, horizon], fill=wall)
+    x = int(rng.integers(-40, 40))
+    while x < SCENE_WIDTH:
+        if rng.random() < 0.5:
+            draw.rectangle([x, horizon - 150, x + 60, horizon], fill=_jitter(rng, (128, 92, 60), 14))
+        else:
+            colour = _jitter(rng, ((60, 90, 150), (160, 60, 50), (70, 120, 80), (200, 180, 90))[int(rng.integers(4))], 20)
+            draw.rectangle([x, horizon - 130, x + 70, horizon - 70], fill=colour)
+        x += int(rng.integers(110, 200))
+    draw.rectangle([0, horizon - 8, SCENE_WIDTH, horizon], fill=_darker_rgb(wall, 0.7))
+    floor = _jitter(rng, (196, 192, 184), 12)
+    draw.rectangle([0, horizon, SCENE_WIDTH, SCENE_HEIGHT], fill=floor)
+    _paving(draw, rng, horizon, floor)
+    arr = np.asarray(img, dtype=np.float32)
+    arr[horizon:] *= np.linspace(1.08, 0.92, SCENE_HEIGHT - horizon, dtype=np.float32)[:, None, None]  # reflections
+    return _finish_scene(rng, arr, 5.0)
+
+
+def _darker_rgb(rgb: tuple[int, int, int], f: float) -> tuple[int, int, int]:
+    return tuple(int(v * f) for v in rgb)  # type: ignore[return-value]
+
+
+SCENE_FAMILIES = {
+    "campus_summer": _scene_campus_summer,
+    "campus_winter": _scene_campus_winter,
+    "campus_mixed": _scene_plaza,  # outdoor cameras; indoor ones use _scene_indoor
+}
 
 
 @lru_cache(maxsize=64)
-def scene(family: str, seed: int, domain_index: int, camera: int) -> Image.Image:
+def scene(domain: DomainStyle, seed: int, domain_index: int, camera: CameraStyle) -> Image.Image:
     """The background panorama of one camera (cached: every image of the camera crops from it)."""
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 0x5C, domain_index, camera]))
-    return SCENE_FAMILIES[family](rng)
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0x5C, domain_index, camera.index]))
+    return (_scene_indoor if camera.indoor else SCENE_FAMILIES[domain.scenes])(rng)
 
 
 def background(panorama: Image.Image, size: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
@@ -334,12 +427,18 @@ def background(panorama: Image.Image, size: tuple[int, int], rng: np.random.Gene
 # --- lighting and imaging chain ----------------------------------------------------------------
 
 
-def light(img: np.ndarray, camera: CameraStyle, rng: np.random.Generator) -> np.ndarray:
-    """Camera exposure and white balance, a side-light gradient, and per-image exposure jitter."""
+def light(
+    img: np.ndarray, camera: CameraStyle, rng: np.random.Generator, daylight: tuple[float, float] = (1.0, 0.0)
+) -> np.ndarray:
+    """Camera exposure and white balance, a side-light gradient, per-image exposure jitter, and the
+    session's daylight (gain, warmth) for outdoor cameras."""
     w = img.shape[1]
     ramp = 1.0 + camera.gradient * np.linspace(-1, 1, w, dtype=np.float32)
     gain = camera.gain * rng.uniform(0.9, 1.1)
     tint = np.asarray(camera.tint, dtype=np.float32) * (1 + rng.uniform(-0.02, 0.02, 3)).astype(np.float32)
+    if not camera.indoor:
+        gain *= daylight[0]
+        tint = tint * np.asarray([1 + daylight[1], 1.0, 1 - daylight[1]], dtype=np.float32)
     return img * (gain * ramp[:, None] * tint[None, :])[None]
 
 

@@ -60,14 +60,17 @@ class Layout:
     junk: float  # junk images (pid -1) relative to the gallery (Market-1501)
     distractors: float  # distractor images (pid 0) relative to the gallery (Market-1501)
     split_dirs: tuple[str, str, str]  # train, query, gallery
+    val: float = 0.0  # share of training images listed in list_val.txt (MSMT17)
 
 
+BBOX_DIRS = ("bounding_box_train", "query", "bounding_box_test")
 LAYOUTS = {
-    "market1501": Layout("Market-1501-v15.09.15", 1501, 1.0, 0.0, 0.1, 0.1,
-                         ("bounding_box_train", "query", "bounding_box_test")),
-    "dukemtmcreid": Layout("DukeMTMC-reID", 7140, 0.94, 0.4, 0.0, 0.0,
-                           ("bounding_box_train", "query", "bounding_box_test")),
+    "market1501": Layout("Market-1501-v15.09.15", 1501, 1.0, 0.0, 0.1, 0.1, BBOX_DIRS),
+    "dukemtmcreid": Layout("DukeMTMC-reID", 7140, 0.94, 0.4, 0.0, 0.0, BBOX_DIRS),
+    "msmt17": Layout("MSMT17_V1", 4101, 1.0, 0.0, 0.0, 0.0, ("train", "test", "test"), val=0.1),
 }
+MSMT_DAYS = ("0113", "0114", "0302", "0303")  # recording days, as in MSMT17 file names
+MSMT_TIMES = tuple(name for name, _, _ in DOMAINS["msmt17"].daylight)
 KIND_CODES = {"person": 0, "distractor": 1, "junk": 2}
 
 
@@ -83,6 +86,8 @@ class Shot:
     domain: str
     key: tuple[int, ...]
     identity: Identity | None = None
+    session: int = 0  # index into the domain's daylight conditions
+    listed_as: str = ""  # MSMT17 list file the image belongs to (train, val, query, gallery)
 
 
 @dataclass
@@ -110,29 +115,36 @@ def _spread(rng: np.random.Generator, n: int, cams: list[int]) -> list[int]:
 
 
 class _Namer:
-    """File names in the dataset's convention, unique within the domain; tracklets get close frames."""
+    """File names in the dataset's convention, unique within the domain; each (person, camera) is one
+    tracklet with close frames and, in MSMT17, one recording session (day and time of day)."""
 
-    def __init__(self, domain: str, rng: np.random.Generator):
-        self.domain, self.rng, self.used = domain, rng, set()
+    def __init__(self, domain: str, sessions: int, rng: np.random.Generator):
+        self.domain, self.sessions, self.rng, self.used = domain, sessions, rng, set()
         self.tracks: dict[tuple[int, int], list[int]] = {}
+        self.counts: dict[int, int] = {}
 
-    def __call__(self, pid: int, cam: int) -> str:
+    def __call__(self, pid: int, cam: int) -> tuple[str, int]:
+        """(file name relative to the split folder, daylight session) of the next image."""
         rng = self.rng
-        if pid > 0:  # a real identity: consecutive frames of one tracklet per camera
-            track = self.tracks.setdefault((pid, cam), [int(rng.integers(1, 7)), int(rng.integers(0, 150000))])
-            track[1] += int(rng.integers(4, 30))
-            seq, frame = track
-        else:
-            seq, frame = int(rng.integers(1, 7)), int(rng.integers(0, 150000))
+        start = [int(rng.integers(1, 7)), int(rng.integers(0, 9000 if self.domain == "msmt17" else 150000)),
+                 int(rng.integers(len(MSMT_DAYS))), int(rng.integers(self.sessions))]
+        track = self.tracks.setdefault((pid, cam), start) if pid > 0 else start
+        track[1] += int(rng.integers(4, 30))
+        seq, frame, day, session = track
         while True:
             if self.domain == "market1501":
                 pid_text = "-1" if pid == -1 else f"{pid:04d}"
                 name = f"{pid_text}_c{cam}s{seq}_{frame:06d}_{int(rng.integers(1, 9)):02d}.jpg"
-            else:
+            elif self.domain == "dukemtmcreid":
                 name = f"{pid:04d}_c{cam}_f{frame:07d}.jpg"
+            else:
+                index = self.counts.get(pid, 0)
+                when = f"{MSMT_DAYS[day]}{MSMT_TIMES[session]}"
+                name = f"{pid:04d}/{pid:04d}_{index:03d}_{cam:02d}_{when}_{frame % 10000:04d}_{int(rng.integers(0, 3))}.jpg"
             if name not in self.used:
                 self.used.add(name)
-                return name
+                self.counts[pid] = self.counts.get(pid, 0) + 1
+                return name, session
             frame += 1
 
 
@@ -160,13 +172,15 @@ def plan_domain(
     identities = {
         group: {int(pid): person for pid, person in zip(pid_lists[group], people[group])} for group in people
     }
-    namer = _Namer(name, rng)
+    namer = _Namer(name, len(style.daylight), rng)
     dirs = dict(zip(("train", "query", "gallery"), layout.split_dirs))
     shots: list[Shot] = []
 
     def add(split: str, pid: int, cam: int, kind: str, key: tuple[int, ...], ident: Identity | None) -> None:
-        path = f"{layout.folder}/{dirs[split]}/{namer(pid, cam)}"
-        shots.append(Shot(path, split, pid, cam, kind, name, (seed, domain_index, KIND_CODES[kind], *key), ident))
+        file, session = namer(pid, cam)
+        listed = "val" if split == "train" and layout.val and rng.random() < layout.val else split
+        shots.append(Shot(f"{layout.folder}/{dirs[split]}/{file}", split, pid, cam, kind, name,
+                          (seed, domain_index, KIND_CODES[kind], *key), ident, session, listed))
 
     cameras = list(range(1, style.cameras + 1))
     for pid, ident in identities["train"].items():
@@ -214,7 +228,7 @@ def _render(shot: Shot) -> str:
         cams = _WORKER["cams"][name] = camera_styles(DOMAINS[name], _WORKER["seed"], index)
     style = DOMAINS[name]
     rng = np.random.default_rng(np.random.SeedSequence(list(shot.key)))
-    img = render_image(shot.identity, style, cams[shot.camera - 1], _WORKER["seed"], index, rng, shot.kind)
+    img = render_image(shot.identity, style, cams[shot.camera - 1], _WORKER["seed"], index, rng, shot.kind, shot.session)
     img.save(os.path.join(_WORKER["out"], shot.path), "JPEG", quality=style.jpeg_quality, **JPEG_SETTINGS)
     return shot.path
 
@@ -343,16 +357,28 @@ def generate(
         plan = plan_domain(name, index, seed, SCALES[scale], pool, taken_pids)
         if name in domains:
             plans[name] = plan
-    for plan in plans.values():
-        for split_dir in plan.layout.split_dirs:
-            (out / plan.layout.folder / split_dir).mkdir(parents=True, exist_ok=True)
     shots = [shot for plan in plans.values() for shot in plan.shots]
+    for folder in sorted({Path(shot.path).parent for shot in shots}):
+        (out / folder).mkdir(parents=True, exist_ok=True)
     _render_all(out, seed, shots, workers if workers is not None else (os.cpu_count() or 1), progress)
+    for plan in plans.values():
+        if plan.layout.val:
+            write_msmt_lists(out, plan)
     manifest = build_manifest(plans, seed, scale)
     _write_json(out / IDENTITIES_FILE, identities_table(plans))
     _write_json(out / MANIFEST, manifest)
     (out / IN_PROGRESS).unlink()
     return manifest
+
+
+def write_msmt_lists(out: Path, plan: DomainPlan) -> None:
+    """MSMT17's list_{train,val,query,gallery}.txt: `pid_folder/file.jpg pid` per line, sorted."""
+    root = out / plan.layout.folder
+    for listed in ("train", "val", "query", "gallery"):
+        lines = sorted(
+            f"{'/'.join(Path(shot.path).parts[2:])} {shot.pid}" for shot in plan.shots if shot.listed_as == listed
+        )
+        (root / f"list_{listed}.txt").write_text("".join(line + "\n" for line in lines), encoding="utf-8")
 
 
 def build_manifest(plans: dict[str, DomainPlan], seed: int, scale: str) -> dict:
