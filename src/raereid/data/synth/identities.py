@@ -210,6 +210,11 @@ def _sibling(rng: np.random.Generator, parent: dict[str, str], season: str) -> d
     return _canonical(child)
 
 
+def passer_by(rng: np.random.Generator, season: str) -> Identity:
+    """An anonymous person for occluders and junk fragments (not an identity: never checked for uniqueness)."""
+    return Identity(**_fresh(rng, season), shade=tuple(float(v) for v in rng.uniform(-1, 1, 8)))
+
+
 class IdentityPool:
     """Draws identities whose attribute combinations are unique across everything drawn from it."""
 

@@ -28,7 +28,6 @@ from raereid.data.synth.styles import (
 )
 
 VIEWS = ("front", "back", "left", "right")
-KINDS = ("person", "distractor", "junk")
 Point = tuple[float, float]
 RGB = tuple[int, int, int]
 
@@ -443,7 +442,7 @@ def _occlude(img: np.ndarray, rng: np.random.Generator, season: str) -> np.ndarr
     h, w, _ = img.shape
     kind = rng.choice(3, p=(0.5, 0.2, 0.3))
     if kind == 0:
-        other = random_identity(rng, season)
+        other = ids.passer_by(rng, season)
         side = 1 if rng.random() < 0.5 else -1
         place = Placement(VIEWS[int(rng.integers(4))], w / 2 + side * w * rng.uniform(0.55, 0.8), h * rng.uniform(1.0, 1.1),
                           h * rng.uniform(0.95, 1.15), rng.uniform(0, 2 * math.pi), 0.7, 0.0)
@@ -460,12 +459,6 @@ def _occlude(img: np.ndarray, rng: np.random.Generator, season: str) -> np.ndarr
         out[top:, max(0, x0): max(0, min(w, max(x1, x0 + w // 2)))] = colour
         out[top: top + max(2, h // 40)] = np.minimum(out[top: top + max(2, h // 40)], colour * 0.7)
     return out
-
-
-def random_identity(rng: np.random.Generator, season: str) -> ids.Identity:
-    """An anonymous passer-by (occluders, distractors, junk): not checked for uniqueness."""
-    attrs = ids._fresh(rng, season)
-    return ids.Identity(**attrs, shade=tuple(float(v) for v in rng.uniform(-1, 1, 8)))
 
 
 def render_image(
@@ -493,10 +486,10 @@ def render_image(
             frag = Placement(VIEWS[int(rng.integers(4))], size[0] * rng.uniform(0.0, 1.0),
                              size[1] * rng.uniform(1.2, 2.2), size[1] * rng.uniform(1.8, 2.8),
                              rng.uniform(0, 2 * math.pi), 0.7, 0.0)
-            img = _over(img, *draw_person(random_identity(rng, domain.season), frag, size))
+            img = _over(img, *draw_person(ids.passer_by(rng, domain.season), frag, size))
     else:
         place = _place(rng, camera, size, kind)
-        person = ident if ident is not None else random_identity(rng, domain.season)
+        person = ident if ident is not None else ids.passer_by(rng, domain.season)
         img = _shadow(img, place.cx, place.feet, place.height, domain.shadow)
         img = _over(img, *draw_person(person, place, size))
         if rng.random() < domain.occlusion:
