@@ -46,35 +46,35 @@ def _summary(manifest: dict, out: str, seconds: float) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from raereid.data.registry import ALIASES
     from raereid.data.synth import generate
     from raereid.errors import RaeReidError
 
-    domains = [d.strip().lower() for d in args.domains.split(",") if d.strip()]
-    bad = [d for d in domains if d not in DOMAIN_CHOICES]
+    names = [d.strip().lower() for d in args.domains.split(",") if d.strip()]
+    domains = [ALIASES.get(d, d) for d in names]
+    bad = [n for n, d in zip(names, domains) if d not in DOMAIN_CHOICES]
     if bad or not domains:
         raise RaeReidError(f"unknown domain(s): {', '.join(bad) or '(none)'}",
                            fix=f"pass --domains with names from {', '.join(DOMAIN_CHOICES)}")
     if args.workers is not None and args.workers < 1:
         raise RaeReidError(f"--workers must be at least 1, got {args.workers}", fix="pass --workers 1 or more")
-    bar = None
-    progress = None
-    if not args.quiet:
-        from tqdm import tqdm
+    bars: list = []
 
-        bar = tqdm(unit="img", desc="rendering", dynamic_ncols=True)
+    def progress(done: int, total: int) -> None:
+        if args.quiet:
+            return
+        if not bars:  # created on the first image, so that refusals print no empty bar
+            from tqdm import tqdm
 
-        def progress(done: int, total: int) -> None:
-            if bar.total != total:
-                bar.total = total
-                bar.refresh()
-            bar.update(done - bar.n)
+            bars.append(tqdm(total=total, unit="img", desc="rendering", dynamic_ncols=True))
+        bars[0].update(done - bars[0].n)
 
     start = time.perf_counter()
     try:
-        manifest = generate(args.out, seed=args.seed, scale=args.scale, domains=domains, force=args.force,
-                            workers=args.workers, progress=progress)
+        manifest = generate(args.out, seed=args.seed, scale=args.scale, domains=list(dict.fromkeys(domains)),
+                            force=args.force, workers=args.workers, progress=progress)
     finally:
-        if bar is not None:
+        for bar in bars:
             bar.close()
     seconds = time.perf_counter() - start
     print(_summary(manifest, args.out, seconds))
