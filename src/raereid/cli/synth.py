@@ -17,7 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="new or empty folder to write the datasets into")
     parser.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives identical files (default 0)")
     parser.add_argument("--scale", choices=SCALE_CHOICES, default="small",
-                        help="tiny (~10 ids per split, tests), small (~150, default), medium (~700)")
+                        help="tiny (8 ids per split, for tests), small (~150, default), medium (~700)")
     parser.add_argument("--domains", default=",".join(DEFAULT_DOMAINS),
                         help=f"comma-separated domains to write (default {','.join(DEFAULT_DOMAINS)}; "
                         f"choices {', '.join(DOMAIN_CHOICES)})")

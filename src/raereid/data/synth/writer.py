@@ -43,7 +43,7 @@ class Scale:
 
 
 SCALES = {
-    "tiny": Scale(ids=10, train_images=(4, 7), gallery_images=(3, 4), query_cameras=2),
+    "tiny": Scale(ids=8, train_images=(4, 7), gallery_images=(3, 4), query_cameras=2),
     "small": Scale(ids=150, train_images=(10, 20), gallery_images=(6, 12), query_cameras=3),
     "medium": Scale(ids=700, train_images=(10, 20), gallery_images=(6, 12), query_cameras=3),
 }
