@@ -24,7 +24,7 @@ from raereid.data.synth.styles import DOMAINS, DomainStyle, camera_styles
 from raereid.errors import RaeReidError
 
 GENERATOR = "raereid synth"
-FORMAT_VERSION = 1
+GENERATOR_VERSION = 1  # bump when the same seed would give different files
 MANIFEST = "synth.json"
 IDENTITIES_FILE = "synth_identities.json"
 IN_PROGRESS = ".synth-in-progress"
@@ -402,7 +402,7 @@ def build_manifest(plans: dict[str, DomainPlan], seed: int, scale: str) -> dict:
         }
     return {
         "generator": GENERATOR,
-        "format": FORMAT_VERSION,
+        "generator_version": GENERATOR_VERSION,
         "raereid_version": __version__,
         "seed": seed,
         "scale": scale,
