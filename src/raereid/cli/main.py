@@ -13,6 +13,7 @@ from raereid.errors import RaeReidError
 # sub-command name -> module in raereid.cli defining add_arguments(parser) and run(args) -> int
 COMMANDS = {
     "datasets": ("datasets", "summarise every dataset found under a folder (Table I)"),
+    "synth": ("synth", "write the procedural cross-domain benchmark (synthetic Market/Duke-style datasets)"),
     "train": ("train", "train a variant of RAE (Algorithm 1)"),
     "demo": ("demo", "synthetic benchmark, CPU training of direct / baseline / full, results table"),
 }
