@@ -126,3 +126,9 @@ def test_cli_error_exit_code_and_message(tmp_path: Path, capsys: pytest.CaptureF
     assert main(["datasets", "--root", str(tmp_path / "missing")]) == 2
     err = capsys.readouterr().err
     assert "error: data root is not a folder" in err and "Traceback" not in err and "fix:" in err
+
+
+def test_folder_of_datasets_is_not_an_unlabeled_target(tmp_path: Path) -> None:
+    market_tree(tmp_path / "all")
+    err = _error(load_dataset, str(tmp_path / "all"))
+    assert "holds datasets (market1501) below it" in err.what and "--data-root" in err.fix

@@ -160,6 +160,14 @@ def load_dataset(spec: str, data_root: str | Path | None = None) -> ReidDataset:
             kind = detect_layout(path)
             if kind is not None:
                 return READERS[kind](path)
+            below = find_dataset_folders(path)
+            if below:
+                names = ", ".join(sorted({k if k != "list" else f.name for k, f in below}))
+                raise DatasetError(
+                    f"this folder holds datasets ({names}) below it, not one dataset",
+                    where=path,
+                    fix=f"pass --data-root {path} and a dataset name ({names}) instead of the folder itself",
+                )
             if list_images(path, recursive=True):
                 return read_image_folder(path)
     if root is not None:
