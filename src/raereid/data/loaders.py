@@ -13,7 +13,7 @@ from raereid.data.records import ImageRecord
 
 
 class ImageDataset(Dataset):
-    """Records -> (image tensor, training label, camera id, index).
+    """Records -> (image tensor, training label, camera id, index, seed).
 
     Indexed by an int, or by (index, seed): then the random transforms are drawn from a generator
     seeded with `seed` only, so augmentation is reproducible whatever process or worker loads it.
@@ -27,7 +27,7 @@ class ImageDataset(Dataset):
     def __len__(self) -> int:
         return len(self.records)
 
-    def __getitem__(self, key: int | tuple[int, int]) -> tuple[torch.Tensor, int, int, int]:
+    def __getitem__(self, key: int | tuple[int, int]) -> tuple[torch.Tensor, int, int, int, int]:
         index, seed = key if isinstance(key, tuple) else (key, None)
         record = self.records[index]
         image = load_rgb(record.path)
@@ -37,7 +37,7 @@ class ImageDataset(Dataset):
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(seed)
                 tensor = self.transform(image)
-        return tensor, int(self.labels[index]), record.camid, index
+        return tensor, int(self.labels[index]), record.camid, index, 0 if seed is None else seed
 
 
 def _loader_kwargs(workers: int, device: torch.device | str) -> dict:

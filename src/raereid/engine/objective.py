@@ -54,9 +54,12 @@ def generator_step(
     yt: torch.Tensor | None,
     cfg: LossConfig,
     gather: Gather = _no_gather,
+    seeds_s: torch.Tensor | None = None,
+    seeds_t: torch.Tensor | None = None,
 ) -> StepOutput:
     """Forward pass and generator-side loss. `xt` is None when the step is source-only
-    (direct transfer, or an epoch whose clustering found fewer than two clusters)."""
+    (direct transfer, or an epoch whose clustering found fewer than two clusters). `seeds_*` are the
+    images' own seeds, from which dropout masks are drawn (None: the global RNG)."""
     variant = model.variant
     ns = xs.shape[0]
     images = xs if xt is None else torch.cat([xs, xt])
@@ -66,12 +69,12 @@ def generator_step(
     out = StepOutput(loss=feat.new_zeros(()))
 
     embedded = model.neck(feat)
-    ce, tri = _identity_loss(feat[:ns], model.source_head(embedded[:ns]), ys, cfg, gather)
+    ce, tri = _identity_loss(feat[:ns], model.source_head(embedded[:ns], seeds_s), ys, cfg, gather)
     terms["ce_source"], terms["tri_source"] = ce, tri
     total = ce + cfg.lambda_tri * tri
     if xt is not None:
         assert yt is not None
-        ce, tri = _identity_loss(feat[ns:], model.target_head(embedded[ns:]), yt, cfg, gather)
+        ce, tri = _identity_loss(feat[ns:], model.target_head(embedded[ns:], seeds_t), yt, cfg, gather)
         terms["ce_target"], terms["tri_target"] = ce, tri
         total = total + ce + cfg.lambda_tri * tri
 
@@ -98,12 +101,12 @@ def generator_step(
         if model.fusion is not None:
             fused = model.fused(fmap, model.recurrent(recon))
             fused_embedded = model.fused_neck(fused)
-            ce, tri = _identity_loss(fused[:ns], model.fused_source_head(fused_embedded[:ns]), ys, cfg, gather)
+            ce, tri = _identity_loss(fused[:ns], model.fused_source_head(fused_embedded[:ns], seeds_s), ys, cfg, gather)
             terms["ce_fused_source"], terms["tri_fused_source"] = ce, tri
             total = total + ce + cfg.lambda_tri * tri
             if xt is not None:
                 assert yt is not None
-                ce, tri = _identity_loss(fused[ns:], model.fused_target_head(fused_embedded[ns:]), yt, cfg, gather)
+                ce, tri = _identity_loss(fused[ns:], model.fused_target_head(fused_embedded[ns:], seeds_t), yt, cfg, gather)
                 terms["ce_fused_target"], terms["tri_fused_target"] = ce, tri
                 total = total + ce + cfg.lambda_tri * tri
 

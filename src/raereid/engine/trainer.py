@@ -76,8 +76,8 @@ class StepModule(nn.Module):
         self.loss_cfg = cfg.loss
         self.gather = runtime.gather
 
-    def forward(self, xs, ys, xt, yt):  # noqa: ANN001, ANN201 - DDP passes tensors through
-        return generator_step(self.model, self._discs[0], xs, ys, xt, yt, self.loss_cfg, self.gather)
+    def forward(self, xs, ys, xt, yt, seeds_s=None, seeds_t=None):  # noqa: ANN001, ANN201 - DDP passes tensors through
+        return generator_step(self.model, self._discs[0], xs, ys, xt, yt, self.loss_cfg, self.gather, seeds_s, seeds_t)
 
 
 class Trainer:
@@ -393,12 +393,12 @@ class Trainer:
         dev = self.runtime.device
         apply_lr(self.optimizers(), self.iteration, self.cfg.optim)
         xs, ys = sb[0].to(dev, non_blocking=True), sb[1].to(dev, non_blocking=True)
-        xt = yt = None
+        xt = yt = seeds_t = None
         if tb is not None:
-            xt, yt = tb[0].to(dev, non_blocking=True), tb[1].to(dev, non_blocking=True)
+            xt, yt, seeds_t = tb[0].to(dev, non_blocking=True), tb[1].to(dev, non_blocking=True), tb[4]
         self.discs.requires_grad_(False)
         with torch.autocast(device_type=dev.type, dtype=torch.float16, enabled=self.amp):
-            out = self.step_module(xs, ys, xt, yt)
+            out = self.step_module(xs, ys, xt, yt, sb[4], seeds_t)
         self._check_finite(out.loss, out.terms)
         for opt in (self.opt, self.opt_target):
             opt.zero_grad(set_to_none=True)

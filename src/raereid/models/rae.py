@@ -21,6 +21,10 @@ from raereid.models.fusion import BilinearFusion
 from raereid.models.heads import Classifier
 
 
+# Distinct dropout streams per head, so one image's seed gives different masks in each classifier.
+SALTS = {"source": 0x5EED0001, "target": 0x5EED0002, "fused_source": 0x5EED0003, "fused_target": 0x5EED0004}
+
+
 def _neck(kind: str, dim: int) -> nn.Module:
     """Between the pooled feature (triplet loss) and the classifiers / retrieval descriptor.
 
@@ -45,14 +49,14 @@ class RAE(nn.Module):
         channels = self.encoder.out_channels
         self.map_size = self._map_size()
         self.neck = _neck(cfg.neck, channels)
-        self.source_head = Classifier(channels, num_source_ids, cfg.dropout)
-        self.target_head = Classifier(channels, 1, cfg.dropout)
+        self.source_head = Classifier(channels, num_source_ids, cfg.dropout, salt=SALTS["source"])
+        self.target_head = Classifier(channels, 1, cfg.dropout, salt=SALTS["target"])
         self.decoder = Decoder(channels, tuple(cfg.decoder_channels)) if variant.has_decoder else None
         self.fusion = BilinearFusion(channels, cfg.fusion_dim, cfg.fusion_out, cfg.fusion_power_norm) if variant.fusion else None
         if self.fusion is not None:
             self.fused_neck = _neck(cfg.neck, cfg.fusion_out)
-            self.fused_source_head = Classifier(cfg.fusion_out, num_source_ids, cfg.dropout)
-            self.fused_target_head = Classifier(cfg.fusion_out, 1, cfg.dropout)
+            self.fused_source_head = Classifier(cfg.fusion_out, num_source_ids, cfg.dropout, salt=SALTS["fused_source"])
+            self.fused_target_head = Classifier(cfg.fusion_out, 1, cfg.dropout, salt=SALTS["fused_target"])
         self.dropout = cfg.dropout
 
     def _map_size(self) -> tuple[int, int]:
@@ -112,9 +116,9 @@ class RAE(nn.Module):
     def set_target_classes(self, centroids: torch.Tensor, fused_centroids: torch.Tensor | None = None) -> None:
         """Rebuild the target classifiers after a clustering, initialised from the cluster centroids."""
         device = next(self.parameters()).device
-        self.target_head = Classifier.from_centroids(centroids, self.dropout).to(device)
+        self.target_head = Classifier.from_centroids(centroids, self.dropout, SALTS["target"]).to(device)
         if self.fusion is not None and fused_centroids is not None:
-            self.fused_target_head = Classifier.from_centroids(fused_centroids, self.dropout).to(device)
+            self.fused_target_head = Classifier.from_centroids(fused_centroids, self.dropout, SALTS["fused_target"]).to(device)
 
     def target_heads(self) -> list[nn.Module]:
         heads: list[nn.Module] = [self.target_head]
