@@ -43,6 +43,7 @@ from raereid.engine.pseudo_labels import (
 from raereid.engine.runtime import Runtime, seed_everything
 from raereid.engine.schedule import apply_lr
 from raereid.errors import ConfigError, DatasetError, TrainingError
+from raereid.models.global_bn import convert_to_global_bn
 from raereid.models.rae import RAE, Discriminators
 
 # Keys that may differ between a run and its resumption (they do not change what is trained).
@@ -134,7 +135,7 @@ class Trainer:
         self.model = RAE(cfg.model, self.variant, num_ids, (cfg.data.height, cfg.data.width))
         self.discs = Discriminators(self.model, tuple(cfg.model.discriminator_channels))
         if self.runtime.distributed and cfg.train.sync_bn:
-            self.model = nn.SyncBatchNorm.convert_sync_batchnorm(self.model)
+            self.model = self._convert_bn(self.model)
         self.model.to(dev)
         self.discs.to(dev)
         o = cfg.optim
@@ -150,6 +151,12 @@ class Trainer:
         self.scaler_disc = torch.amp.GradScaler("cuda", enabled=amp)
         self.amp = amp
         self._wrap()
+
+    def _convert_bn(self, module: nn.Module) -> nn.Module:
+        """Batch norm over the global batch: torch's SyncBatchNorm on GPUs, GlobalBatchNorm on CPUs (gloo)."""
+        if self.runtime.device.type == "cuda":
+            return nn.SyncBatchNorm.convert_sync_batchnorm(module)
+        return convert_to_global_bn(module)
 
     def _optimizer(self, kind: str, groups: list[tuple[list[nn.Parameter], float]]) -> torch.optim.Optimizer:
         """SGD (the paper's, momentum and weight decay from the config) or Adam over (parameters, base rate) groups."""
