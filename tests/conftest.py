@@ -69,3 +69,25 @@ def msmt_tree(root: Path, version: str = "V1") -> Path:
 @pytest.fixture
 def tmp_tree(tmp_path: Path) -> Path:
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def tiny_bench(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The procedural benchmark at tiny scale (Market- and Duke-style), generated once per session."""
+    from raereid.data.synth import generate
+
+    out = tmp_path_factory.mktemp("bench") / "tiny"
+    generate(out, seed=0, scale="tiny", workers=1)
+    return out
+
+
+def tiny_overrides(root: Path, out: Path, variant: str = "full", iterations: int = 4, *extra: str) -> list[str]:
+    """A seconds-long CPU run of the synthetic preset on the tiny benchmark."""
+    return [
+        f"data.root={root}", f"train.output={out}", f"train.variant={variant}", f"optim.iterations={iterations}",
+        "data.height=64", "data.width=32", "data.p=4", "data.k=2", "data.workers=0", "data.verify_images=false",
+        "model.backbone=convnet_small", "model.last_stride=2", "model.pretrained=none",
+        "model.decoder_channels=16,8", "model.discriminator_channels=8,16,16", "model.fusion_dim=32", "model.fusion_out=32",
+        "cluster.method=kmeans", "cluster.num_clusters=4", "train.eval_every=0", "train.log_every=1",
+        *extra,
+    ]
