@@ -81,6 +81,18 @@ class StepModule(nn.Module):
         return generator_step(self.model, self._discs[0], xs, ys, xt, yt, self.loss_cfg, self.gather, seeds_s, seeds_t)
 
 
+class DiscriminatorStepModule(nn.Module):
+    """The discriminators' objective as a module, so DistributedDataParallel averages their gradients."""
+
+    def __init__(self, discs: Discriminators, cfg: Config):
+        super().__init__()
+        self.discs = discs
+        self.loss_cfg = cfg.loss
+
+    def forward(self, step):  # noqa: ANN001, ANN201
+        return discriminator_step(self.discs, step, self.loss_cfg)
+
+
 class Trainer:
     """Builds data, model and optimisers from a Config, trains, evaluates, checkpoints."""
 
@@ -183,9 +195,10 @@ class Trainer:
         if self.runtime.distributed:
             ids = [self.runtime.device.index] if self.runtime.device.type == "cuda" else None
             self.step_module = DistributedDataParallel(step, device_ids=ids, find_unused_parameters=True)
-            self.disc_module = DistributedDataParallel(self.discs, device_ids=ids) if self.discs.any() else None
+            disc_step = DiscriminatorStepModule(self.discs, self.cfg)
+            self.disc_module = DistributedDataParallel(disc_step, device_ids=ids, find_unused_parameters=True) if self.discs.any() else None
         else:
-            self.step_module, self.disc_module = step, self.discs
+            self.step_module, self.disc_module = step, DiscriminatorStepModule(self.discs, self.cfg)
 
     def optimizers(self) -> list[torch.optim.Optimizer]:
         return [o for o in (self.opt, self.opt_disc, self.opt_target) if o is not None]
@@ -424,7 +437,7 @@ class Trainer:
         if self.opt_disc is not None:
             self.discs.requires_grad_(True)
             with torch.autocast(device_type=dev.type, dtype=torch.float16, enabled=self.amp):
-                loss_d, d_terms = discriminator_step(self.disc_module if not self.runtime.distributed else self.disc_module.module, out, self.cfg.loss)
+                loss_d, d_terms = self.disc_module(out)
             if loss_d is not None:
                 self._check_finite(loss_d, d_terms)
                 self.opt_disc.zero_grad(set_to_none=True)
