@@ -18,6 +18,7 @@ COMMANDS = {
     "demo": ("demo", "synthetic benchmark, CPU training of direct / baseline / full, results table"),
     "evaluate": ("evaluate", "mAP / mINP / rank-1/5/10 of a checkpoint on a dataset (optionally re-ranked)"),
     "extract": ("extract", "descriptors of a folder, list file or dataset split into an .npz"),
+    "rank": ("rank", "pictures of ranked results (Fig. 4/5): query, top-k, green/red borders"),
 }
 
 
