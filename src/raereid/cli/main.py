@@ -19,6 +19,7 @@ COMMANDS = {
     "evaluate": ("evaluate", "mAP / mINP / rank-1/5/10 of a checkpoint on a dataset (optionally re-ranked)"),
     "extract": ("extract", "descriptors of a folder, list file or dataset split into an .npz"),
     "rank": ("rank", "pictures of ranked results (Fig. 4/5): query, top-k, green/red borders"),
+    "export": ("export", "export the inference pipeline (Algorithm 2) to ONNX, checked with onnxruntime"),
 }
 
 
