@@ -20,6 +20,8 @@ COMMANDS = {
     "extract": ("extract", "descriptors of a folder, list file or dataset split into an .npz"),
     "rank": ("rank", "pictures of ranked results (Fig. 4/5): query, top-k, green/red borders"),
     "export": ("export", "export the inference pipeline (Algorithm 2) to ONNX, checked with onnxruntime"),
+    "index": ("index", "build a faiss search index over a gallery folder"),
+    "search": ("search", "query a gallery index with images: ranked table, optional picture"),
 }
 
 
