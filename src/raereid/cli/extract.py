@@ -16,7 +16,7 @@ SPLITS = ("all", "train", "query", "gallery", "test")  # as raereid.tools.inputs
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", required=True, help="model.pt or checkpoints/last.pt written by raereid train")
     parser.add_argument("--images", required=True, help="folder of images, list file, dataset folder, or dataset name")
-    parser.add_argument("--data-root", help="folder holding the datasets, when --images is a dataset name")
+    parser.add_argument("--data-root", help="folder holding the datasets, when --images is a dataset name (default: the checkpoint's)")
     parser.add_argument("--split", default="all", choices=SPLITS, help="split of a dataset (test = query + gallery; default: all)")
     parser.add_argument("--out", required=True, help="output .npz file")
     parser.add_argument("--batch-size", type=int, help="images per batch (default: the checkpoint's data.test_batch_size)")
@@ -25,10 +25,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from raereid.tools.extract import extract_to_npz
-    from raereid.tools.inputs import open_model, resolve_images
+    from raereid.tools.inputs import data_root, open_model, resolve_images
 
     trained = open_model(args.checkpoint, args.device)
-    records = resolve_images(args.images, args.data_root, args.split)
+    records = resolve_images(args.images, data_root(args.data_root, trained), args.split)
     out = extract_to_npz(trained, records, args.out, args.batch_size)
     known = sum(r.pid != -1 for r in records)
     print(f"{len(records)} descriptors ({trained.model.variant.name} model) -> {out}; person ids known for {known}")
