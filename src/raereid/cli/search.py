@@ -8,6 +8,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from raereid.tools.ranking import RankedQuery
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default: auto)")
 
 
-def format_results(rows) -> str:
+def format_results(rows: Sequence[RankedQuery]) -> str:
     """A table per query: rank, similarity, path."""
     blocks = []
     for row in rows:

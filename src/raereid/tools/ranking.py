@@ -66,9 +66,14 @@ class RankedQuery:
         }
 
 
-def _blocks(q: np.ndarray, g: np.ndarray) -> Iterator[tuple[int, int, np.ndarray]]:
-    """Cosine distance blocks of query rows, the blocks the evaluator uses."""
-    yield from DistanceBlocks(q, g, "cosine").blocks(max(1, BLOCK_VALUES // max(1, g.shape[0])))
+def _blocks(q: np.ndarray, g: np.ndarray, wanted: set[int] | None = None) -> Iterator[tuple[int, int, np.ndarray]]:
+    """Cosine distance blocks of query rows, the blocks the evaluator uses (only those holding a `wanted` row)."""
+    blocks = DistanceBlocks(q, g, "cosine")
+    rows = max(1, BLOCK_VALUES // max(1, g.shape[0]))
+    for start in range(0, q.shape[0], rows):
+        stop = min(q.shape[0], start + rows)
+        if wanted is None or any(start <= i < stop for i in wanted):
+            yield start, stop, blocks.block(start, stop)
 
 
 def _ids(records: Sequence[ImageRecord]) -> tuple[np.ndarray, np.ndarray]:
@@ -99,10 +104,10 @@ def rank_dataset(
             fix="rank a dataset whose query and gallery splits share identities",
         )
     sheets = pick(first, ap)
-    wanted = sorted({i for rows in sheets.values() for i in rows})
+    wanted = {i for rows in sheets.values() for i in rows}
     ranked: dict[int, RankedQuery] = {}
-    for start, stop, dist in _blocks(q_feats, g_feats):
-        for i in (i for i in wanted if start <= i < stop):
+    for start, stop, dist in _blocks(q_feats, g_feats, wanted):
+        for i in sorted(i for i in wanted if start <= i < stop):
             row = dist[i - start]
             dropped = ((g_pids == q_pids[i]) & (g_cams == q_cams[i])) | (g_pids == UNKNOWN_ID)
             order = np.argsort(np.where(dropped, np.inf, row), kind="stable")[: min(topk, int((~dropped).sum()))]
