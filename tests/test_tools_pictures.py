@@ -54,7 +54,7 @@ def test_gap_picture_before_and_after(tiny_runs, tmp_path, capsys):
     assert main(argv) == 0
     printed = capsys.readouterr().out
     summary = json.loads(out.with_suffix(".json").read_text())
-    assert summary["per_domain"] == [30, 30]
+    assert summary["per_domain"] == [30, 30] and (summary["source"], summary["target"]) == ("dukemtmcreid", "market1501")
     assert [t.split(":")[0] for t in summary["models"]] == ["before", "after"]
     for title, stats in summary["models"].items():
         assert 0.0 <= stats["cross_domain_share"] <= 1.0 and stats["expected_if_mixed"] == pytest.approx(30 / 59, abs=1e-4)

@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     target = load_dataset(after.cfg.data.target, root)
     out = domain_gap_picture(
         models, split_records(source, args.split), split_records(target, args.split), after.cfg, args.out,
-        per_domain=args.per_domain, seed=args.seed, names=(f"source {source.name}", f"target {target.name}"),
+        per_domain=args.per_domain, seed=args.seed, names=(source.name, target.name),
     )
     summary = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
     for title, stats in summary["models"].items():

@@ -83,10 +83,11 @@ def domain_gap_picture(
     per_domain: int = 500,
     seed: int = 0,
     neighbours: int = 10,
-    names: tuple[str, str] = ("source", "target"),
+    names: tuple[str, str] = ("", ""),
 ) -> Path:
     """One PNG, a t-SNE panel per model (e.g. {"before": direct, "after": full}) of the same subsample of
-    both domains, coloured by domain; the mixing figures go to a .json beside it."""
+    both domains, coloured by domain (`names`: the datasets' names for the legend); the mixing figures go to
+    a .json beside it."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -106,9 +107,10 @@ def domain_gap_picture(
         points = embed_2d(feats, seed)
         stats[title] = {"cross_domain_share": round(share, 4), "expected_if_mixed": round(expected, 4), "k": neighbours}
         ax = figure.add_subplot(1, len(models), i + 1)
-        for d, (name, colour) in enumerate(zip(names, (SOURCE_COLOUR, TARGET_COLOUR))):
+        for d, (role, name, colour) in enumerate(zip(("source", "target"), names, (SOURCE_COLOUR, TARGET_COLOUR))):
             sel = domain == d
-            ax.scatter(points[sel, 0], points[sel, 1], s=6, c=colour, alpha=0.7, label=f"{name} ({int(sel.sum())})")
+            label = f"{role} {name} ({int(sel.sum())})".replace("  ", " ")
+            ax.scatter(points[sel, 0], points[sel, 1], s=6, c=colour, alpha=0.7, label=label)
         ax.set_title(f"{title}\n{neighbours}-NN from the other domain: {share:.2f} (mixed: {expected:.2f})", fontsize=10)
         ax.set_xticks([])
         ax.set_yticks([])
@@ -118,6 +120,6 @@ def domain_gap_picture(
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(out)
-    summary = {"source": names[0], "target": names[1], "per_domain": [len(source), len(target)], "models": stats}
+    summary = {"source": names[0] or "source", "target": names[1] or "target", "per_domain": [len(source), len(target)], "models": stats}
     out.with_suffix(".json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return out

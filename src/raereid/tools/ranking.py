@@ -180,7 +180,7 @@ def draw_sheet(rows: Sequence[RankedQuery], out: str | Path, title: str = "", ce
         _paste(sheet, draw, font, *cell_origin(r, 0, topk, cell), row.query.path, BLUE, label, cell)
         for c, (record, sim) in enumerate(zip(row.results, row.similarity), 1):
             colour = GREY if row.correct is None else (GREEN if row.correct[c - 1] else RED)
-            _paste(sheet, draw, font, *cell_origin(r, c, topk, cell), record.path, colour, f"{sim:.3f}", cell)
+            _paste(sheet, draw, font, *cell_origin(r, c, topk, cell), record.path, colour, f"{sim:.4f}", cell)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(out)
