@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     groups: dict[str, list[str]] = {}
     if args.images:
         for spec in args.images:
-            groups[f"{Path(spec).name or spec}"] = [r.path for r in pick_evenly(resolve_images(spec, root), args.num)]
+            groups[Path(spec).name or spec] = [r.path for r in pick_evenly(resolve_images(spec, root), args.num)]
     else:
         for role, spec in (("target", cfg.data.target), ("source", cfg.data.source)):
             ds = load_dataset(spec, root)

@@ -16,7 +16,7 @@ from raereid.data.custom import LIST_FORMAT, read_image_folder, read_list_file
 from raereid.data.files import is_image_name, list_images
 from raereid.data.filenames import parse_dukemtmc, parse_market1501
 from raereid.data.records import ImageRecord, ReidDataset
-from raereid.data.registry import ALIASES, READERS, detect_layout, load_dataset
+from raereid.data.registry import ALIASES, READERS, detect_layout, find_dataset_folders, load_dataset
 from raereid.engine.features import extract, l2_normalize
 from raereid.engine.model_io import TrainedModel, load_model
 from raereid.engine.runtime import Runtime, resolve_device
@@ -94,6 +94,14 @@ def resolve_images(spec: str | Path, data_root: str | Path | None = None, split:
         kind = detect_layout(path)
         if kind is not None:
             return split_records(READERS[kind](path), split)
+        below = find_dataset_folders(path)
+        if below:
+            names = ", ".join(sorted({k if k != "list" else f.name for k, f in below}))
+            raise DatasetError(
+                f"this folder holds datasets ({names}) below it, not one set of images",
+                where=path,
+                fix=f"pass a dataset name ({names}) with --data-root {path} and a --split, or one dataset's folder",
+            )
         return image_folder_records(path)
     if data_root is not None or str(spec).lower() in ALIASES:
         return split_records(load_dataset(str(spec), data_root), split)
