@@ -16,6 +16,14 @@ COMMANDS = {
     "synth": ("synth", "write the procedural cross-domain benchmark (synthetic Market/Duke-style datasets)"),
     "train": ("train", "train a variant of RAE (Algorithm 1)"),
     "demo": ("demo", "synthetic benchmark, CPU training of direct / baseline / full, results table"),
+    "evaluate": ("evaluate", "mAP / mINP / rank-1/5/10 of a checkpoint on a dataset (optionally re-ranked)"),
+    "extract": ("extract", "descriptors of a folder, list file or dataset split into an .npz"),
+    "rank": ("rank", "pictures of ranked results (Fig. 4/5): query, top-k, green/red borders"),
+    "reconstruct": ("reconstruct", "picture of images next to their source-style reconstructions Dec(Enc(I))"),
+    "export": ("export", "export the inference pipeline (Algorithm 2) to ONNX, checked with onnxruntime"),
+    "index": ("index", "build a faiss search index over a gallery folder"),
+    "search": ("search", "query a gallery index with images: ranked table, optional picture"),
+    "gap": ("gap", "t-SNE picture of the domain gap before / after adaptation"),
 }
 
 

@@ -1,0 +1,30 @@
+"""Evaluate a trained checkpoint on a dataset's query/gallery split (Market-1501 protocol, cosine distance):
+mAP, mINP and rank-1/5/10 in percent, optionally with k-reciprocal re-ranking. Without --dataset /
+--data-root, the checkpoint's own target and data root are used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--checkpoint", required=True, help="model.pt or checkpoints/last.pt written by raereid train")
+    parser.add_argument("--data-root", help="folder holding the datasets (default: the checkpoint's data.root)")
+    parser.add_argument("--dataset", help="dataset name or folder (default: the checkpoint's target)")
+    parser.add_argument("--rerank", action="store_true", help="k-reciprocal re-ranking (Zhong et al. 2017) before scoring")
+    parser.add_argument("--json", action="store_true", help="print the metrics.json fields as JSON")
+    parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default: auto)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from raereid.data.registry import load_dataset
+    from raereid.tools.evaluate import evaluate_checkpoint, format_metrics
+    from raereid.tools.inputs import data_root, open_model
+
+    trained = open_model(args.checkpoint, args.device)
+    dataset = load_dataset(args.dataset or trained.cfg.data.target, data_root(args.data_root, trained))
+    result = evaluate_checkpoint(trained, dataset, args.rerank)
+    print(json.dumps(result, indent=2) if args.json else format_metrics(result, args.rerank))
+    return 0

@@ -1,0 +1,35 @@
+"""Extract the descriptors of a set of images (Algorithm 2, L2-normalised) into an .npz file with their paths
+and, where known, person ids and camera ids (-1 = unknown).
+
+--images takes a folder of images (searched recursively; ids are read from Market/Duke-style file
+names, cameras from cam1/ cam2/ sub-folders), a list file of 'path,pid,camid' rows, a dataset
+folder, or a dataset name under --data-root; --split picks the split of a dataset.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+SPLITS = ("all", "train", "query", "gallery", "test")  # as raereid.tools.inputs.SPLITS (not imported: heavy)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--checkpoint", required=True, help="model.pt or checkpoints/last.pt written by raereid train")
+    parser.add_argument("--images", required=True, help="folder of images, list file, dataset folder, or dataset name")
+    parser.add_argument("--data-root", help="folder holding the datasets, when --images is a dataset name (default: the checkpoint's)")
+    parser.add_argument("--split", default="all", choices=SPLITS, help="split of a dataset (test = query + gallery; default: all)")
+    parser.add_argument("--out", required=True, help="output .npz file")
+    parser.add_argument("--batch-size", type=int, help="images per batch (default: the checkpoint's data.test_batch_size)")
+    parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default: auto)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from raereid.tools.extract import extract_to_npz
+    from raereid.tools.inputs import data_root, open_model, resolve_images
+
+    trained = open_model(args.checkpoint, args.device)
+    records = resolve_images(args.images, data_root(args.data_root, trained), args.split)
+    out = extract_to_npz(trained, records, args.out, args.batch_size)
+    known = sum(r.pid != -1 for r in records)
+    print(f"{len(records)} descriptors ({trained.model.variant.name} model) -> {out}; person ids known for {known}")
+    return 0
