@@ -102,3 +102,9 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tiny_bench: Path, tmp_pat
         _train(tiny_bench, tmp_path, "baseline", 6, "train.checkpoint_every=2")
     assert "last good checkpoint" in info.value.what
     assert load_checkpoint(tmp_path / "checkpoints" / "last.pt")["iteration"] == 2
+
+
+def test_non_finite_weights_after_a_finite_loss_stop_training(tiny_bench: Path, tmp_path: Path) -> None:
+    with pytest.raises(TrainingError, match="weights became non-finite"):
+        _train(tiny_bench, tmp_path, "direct", 3, "optim.optimizer=sgd", "optim.lr_encoder=1e30", "optim.lr_other=1e30")
+    assert not (tmp_path / "model.pt").exists()

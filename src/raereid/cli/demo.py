@@ -19,6 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scale", default="small", choices=("tiny", "small", "medium"), help="benchmark scale")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated variants to train after direct")
+    parser.add_argument("--adapt-iterations", type=int, default=400, help="iterations of each adapted variant (from direct)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a key of the synthetic preset for every run")
 
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     for variant in variants:
         overrides = [f"data.root={data}", f"train.variant={variant}", f"train.output={out / variant}", f"train.seed={args.seed}"]
         if variant != "direct":
-            overrides.append(f"train.init={out / 'direct' / 'model.pt'}")
+            overrides += [f"train.init={out / 'direct' / 'model.pt'}", f"optim.iterations={args.adapt_iterations}"]
         cfg = load_config("synthetic", overrides + list(args.overrides))
         print(f"[demo] training {variant} ({cfg.optim.iterations} iterations)", flush=True)
         rows.append(Trainer(cfg, runtime).train())

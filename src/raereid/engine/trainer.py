@@ -233,7 +233,20 @@ class Trainer:
         """Wall-clock seconds of training so far, summed over resumed runs."""
         return self.seconds + (time.perf_counter() - self._t0 if hasattr(self, "_t0") else 0.0)
 
+    def _check_weights_finite(self) -> None:
+        """A finite loss can still leave non-finite weights (a huge step); never checkpoint those."""
+        modules = [self.model] + ([self.discs] if self.discs.any() else [])
+        norms = [p.detach().norm() for m in modules for p in m.parameters()]
+        if norms and not bool(torch.isfinite(torch.stack(norms)).all()):
+            kept = f"the last good checkpoint is {self.ckpt_path}" if self.ckpt_path.is_file() else "no checkpoint was written yet"
+            raise TrainingError(
+                f"the weights became non-finite by iteration {self.iteration} although the loss was finite; training stopped and {kept}",
+                where=self.out,
+                fix="lower the learning rates (optim.lr_*), set optim.grad_clip (e.g. 5), or train.amp=false",
+            )
+
     def save(self) -> Path | None:
+        self._check_weights_finite()
         if self.runtime.is_main:
             return ckpt.save_checkpoint(self.state(), self.ckpt_path)
         return None
@@ -399,6 +412,7 @@ class Trainer:
                 self.iteration += 1
                 monitor.advance({k: v for k, v in terms.items() if not k.startswith("lr")})
                 if self.iteration % cfg.train.log_every == 0 or self.iteration == total:
+                    self._check_weights_finite()
                     monitor.scalars("loss", {k: v for k, v in terms.items() if not k.startswith("lr")}, self.iteration)
                     monitor.scalars("lr", {k: v for k, v in terms.items() if k.startswith("lr")}, self.iteration)
                 self._watch_discriminators(terms, disc_losses, monitor)
