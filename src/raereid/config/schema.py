@@ -93,7 +93,8 @@ class TrainConfig:
     log_every: int = 20
     init: str = ""  # checkpoint to start from (e.g. a direct-transfer run)
     output: str = "runs/rae"
-    sync_bn: bool = True  # SyncBatchNorm when training on several processes
+    sync_bn: bool = True  # batch norm over the global batch when training on several processes
+    gap_picture: bool = True  # at the end, OUTPUT/domain_gap.png: t-SNE of source/target descriptors (before/after)
 
 
 @dataclass

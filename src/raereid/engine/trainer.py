@@ -389,6 +389,8 @@ class Trainer:
                     {k: v for k, v in self.state().items() if k not in ("optimizers", "scalers", "rng")},
                     self.out / "model.pt",
                 )
+                if cfg.train.gap_picture:
+                    self._gap_picture(monitor)
             return self._write_metrics(final)
         finally:
             for s, handler in previous.items():
@@ -497,6 +499,21 @@ class Trainer:
                     "no useful gradient); consider a lower optim.lr_discriminator or loss.lambda_gan_*"
                 )
                 hist.clear()
+
+    def _gap_picture(self, monitor: Monitor) -> None:
+        """t-SNE of source and target descriptors: of the `train.init` model (before) and of this one (after)."""
+        from raereid.engine.model_io import load_model
+        from raereid.tools.gap import domain_gap_picture
+
+        models: dict[str, RAE] = {}
+        if self.cfg.train.init:
+            models[f"before: {Path(self.cfg.train.init).parent.name or 'init'}"] = load_model(self.cfg.train.init, self.runtime.device).model
+        models[f"after: {self.variant.name}"] = self.model
+        source = self.source.query + self.source.gallery or self.source.train
+        target = self.target.query + self.target.gallery or self.target.train
+        path = domain_gap_picture(models, source, target, self.cfg, self.out / "domain_gap.png", per_domain=300,
+                                  names=(self.source.name, self.target.name))
+        monitor.info(f"domain-gap picture: {path}")
 
     # ------------------------------------------------------------- evaluation
     def _evaluate(self, monitor: Monitor) -> dict | None:
