@@ -16,7 +16,10 @@ def cross_entropy(logits: torch.Tensor, labels: torch.Tensor, label_smoothing: f
 
 
 def pairwise_euclidean(x: torch.Tensor) -> torch.Tensor:
-    """Euclidean distances between the rows of x (numerically safe at 0)."""
+    """Euclidean distances between the rows of x (numerically safe at 0). Rows are centred first:
+    distances do not change, and |a|^2 + |b|^2 - 2ab no longer cancels catastrophically when the
+    rows share a large common component (as features from a young network do)."""
+    x = x - x.mean(0, keepdim=True)
     sq = x.pow(2).sum(1, keepdim=True)
     d2 = (sq + sq.t() - 2.0 * x @ x.t()).clamp_min(1e-12)
     return d2.sqrt()
