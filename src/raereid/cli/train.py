@@ -12,7 +12,8 @@ import sys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", required=True, help="a preset name (see --list-presets) or a YAML file")
+    parser.add_argument("--config", help="a preset name (see --list-presets) or a YAML file")
+    parser.add_argument("--list-presets", action="store_true", help="print the shipped presets and exit")
     parser.add_argument("--data-root", help="folder holding the datasets (data.root)")
     parser.add_argument("--source", help="labeled source dataset (data.source)")
     parser.add_argument("--target", help="unlabeled target dataset, a name or a folder of images (data.target)")
@@ -34,6 +35,15 @@ def overrides_from_args(args: argparse.Namespace) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.list_presets:
+        from raereid.config import list_presets
+
+        print("\n".join(list_presets()))
+        return 0
+    if not args.config:
+        from raereid.errors import ConfigError
+
+        raise ConfigError("no config given", fix="pass --config PRESET_OR_FILE (raereid train --list-presets shows the presets)")
     if args.nproc > 1:
         from raereid.engine.launch import launch_torchrun
 
