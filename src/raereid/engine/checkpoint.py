@@ -45,6 +45,23 @@ def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
     return path
 
 
+def remove_stale_temporaries(path: str | Path) -> list[Path]:
+    """Delete the temporary files that killed `save_checkpoint(..., path)` calls left next to `path`.
+
+    A process killed between creating its temporary file and the rename (SIGKILL, OOM killer, power
+    loss) leaves `.NAME.XXXXXXXX.tmp` behind: harmless for `path`, which is still the old complete
+    file, but each one is as large as a checkpoint and nothing else removes it. Call this only where
+    no other process can be writing `path` (raereid train: the main process, before it saves).
+    """
+    path = Path(path)
+    if not path.parent.is_dir():
+        return []
+    stale = sorted(p for p in path.parent.glob(f".{path.name}.*.tmp") if p.is_file())
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return stale
+
+
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Read a raereid checkpoint safely; any unreadable, untrusted or foreign file raises CheckpointError."""
     path = Path(path).expanduser()

@@ -377,6 +377,9 @@ class Trainer:
                 f"{self.target.name} ({len(self.target.train)} images); {total} iterations, "
                 f"{self.iters_per_epoch} per epoch, device {rt.device}, {rt.world_size} process(es)"
             )
+            if rt.is_main:  # partial checkpoints of a killed earlier run in this folder (never read; only disk space)
+                for stale in ckpt.remove_stale_temporaries(self.ckpt_path) + ckpt.remove_stale_temporaries(self.out / "model.pt"):
+                    monitor.info(f"removed {stale}, a partial checkpoint left by a killed run")
             if getattr(self, "_resumed", False):
                 monitor.info(f"resumed from {self.ckpt_path} at iteration {self.iteration}")
             elif getattr(self, "init_note", None):
