@@ -139,3 +139,19 @@ def test_local_pretrained_weights(tmp_path: Path) -> None:
         Encoder("resnet18", str(tmp_path / "missing.pth"))
     with pytest.raises(ConfigError, match="unknown backbone"):
         Encoder("vgg11", "none")
+
+
+def test_recurrent_pass_leaves_running_statistics_alone() -> None:
+    model, _ = _model("full")
+    model.train()
+    xs = _batch()[0]
+    model.encoder(xs)
+    before = {k: v.clone() for k, v in model.encoder.state_dict().items() if "running" in k or "num_batches" in k}
+    recon = model.reconstruct(model.encoder(xs))
+    after_first = {k: v.clone() for k, v in model.encoder.state_dict().items() if k in before}
+    assert any(not torch.equal(before[k], after_first[k]) for k in before)  # the first pass updates them
+    model.recurrent(recon)
+    assert all(torch.equal(after_first[k], v) for k, v in model.encoder.state_dict().items() if k in before)
+    model.recurrent_updates_bn = True
+    model.recurrent(recon)
+    assert any(not torch.equal(after_first[k], v) for k, v in model.encoder.state_dict().items() if k in before)

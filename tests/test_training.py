@@ -13,7 +13,7 @@ from raereid.cli.main import main
 from raereid.config import load_config
 from raereid.config.variants import VARIANTS
 from raereid.engine import objective
-from raereid.engine.checkpoint import load_checkpoint
+from raereid.engine.checkpoint import load_checkpoint, save_checkpoint
 from raereid.engine.model_io import load_model
 from raereid.engine.runtime import setup_runtime
 from raereid.engine.trainer import Trainer
@@ -78,6 +78,17 @@ def test_resume_with_another_config_is_refused(tiny_bench: Path, tmp_path: Path)
     _train(tiny_bench, tmp_path, "baseline", 2)
     with pytest.raises(Exception, match="--resume with a different configuration"):
         _train(tiny_bench, tmp_path, "baseline", 4, "loss.margin=0.5", resume=True)
+
+
+def test_resume_a_checkpoint_from_before_a_config_key_existed(tiny_bench: Path, tmp_path: Path) -> None:
+    _train(tiny_bench, tmp_path, "full", 2, "train.checkpoint_every=1")
+    last = tmp_path / "checkpoints" / "last.pt"
+    state = load_checkpoint(last)
+    del state["config"]["model"]["recurrent_updates_bn"]  # as written by an older raereid
+    save_checkpoint(state, last)
+    assert _train(tiny_bench, tmp_path, "full", 3, "train.checkpoint_every=1", resume=True)["iterations"] == 3
+    with pytest.raises(Exception, match="recurrent_updates_bn"):  # unless the run now asks for another value
+        _train(tiny_bench, tmp_path, "full", 4, "model.recurrent_updates_bn=true", resume=True)
 
 
 def test_all_outliers_epoch_trains_on_source_only(tiny_bench: Path, tmp_path: Path) -> None:

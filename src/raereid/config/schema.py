@@ -38,6 +38,8 @@ class ModelConfig:
     fusion_dim: int = 2048  # d, the joint dimension of U and V
     fusion_out: int = 2048  # o, the fused descriptor's dimension
     fusion_power_norm: bool = False
+    fusion_l2_norm: bool = False  # unit-norm fused descriptor for the losses too
+    recurrent_updates_bn: bool = False  # let Enc(Dec(F)) move the encoder's batch-norm running statistics
     flip_test: bool = False  # average descriptors of an image and its mirror at test time
 
 

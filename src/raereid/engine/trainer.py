@@ -49,7 +49,7 @@ from raereid.models.rae import RAE, Discriminators
 # Keys that may differ between a run and its resumption (they do not change what is trained).
 RESUMABLE_CHANGES = {
     "data.root", "data.workers", "data.test_batch_size", "data.verify_images", "train.device",
-    "train.eval_every", "train.checkpoint_every", "train.log_every", "train.output", "optim.iterations",
+    "train.eval_every", "train.checkpoint_every", "train.log_every", "train.output", "train.gap_picture", "optim.iterations",
 }
 COLLAPSE_WINDOW = 50
 COLLAPSE_LOSS = 0.02
@@ -253,6 +253,8 @@ class Trainer:
 
     def _check_same_config(self, saved: dict) -> None:
         now, before = _flat(config_to_dict(self.cfg)), _flat(saved)
+        # A key the checkpoint lacks was added to raereid after it was written: the run had its default.
+        before = {**_flat(config_to_dict(Config())), **before}
         changed = [k for k in now if k not in RESUMABLE_CHANGES and before.get(k) != now[k]]
         if changed:
             diffs = ", ".join(f"{k}: {before.get(k)!r} -> {now[k]!r}" for k in changed[:4])

@@ -2,20 +2,24 @@
 
 z = Q^T (U^T F1 o V^T F2) at every location (U, V: c -> d projections, o: Hadamard product,
 Q: d -> o), averaged over locations. Optional power normalisation (signed square root, as in
-factorised bilinear pooling practice) is off by default: its gradient is unbounded near 0; the
-descriptor is L2-normalised at retrieval like every other descriptor.
+factorised bilinear pooling practice) is off by default: its gradient is unbounded near 0. Optional
+L2 normalisation puts the fused descriptor on the unit sphere for the losses too (the triplet margin
+then means the same whatever the scale of the product); retrieval L2-normalises every descriptor.
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
 class BilinearFusion(nn.Module):
-    def __init__(self, in_channels: int, joint_dim: int = 2048, out_dim: int = 2048, power_norm: bool = False):
+    def __init__(self, in_channels: int, joint_dim: int = 2048, out_dim: int = 2048, power_norm: bool = False,
+                 l2_norm: bool = False):
         super().__init__()
         self.power_norm = power_norm
+        self.l2_norm = l2_norm
         self.u = nn.Conv2d(in_channels, joint_dim, 1, bias=False)
         self.v = nn.Conv2d(in_channels, joint_dim, 1, bias=False)
         self.q = nn.Conv2d(joint_dim, out_dim, 1, bias=False)
@@ -30,4 +34,6 @@ class BilinearFusion(nn.Module):
         z = self.fuse_map(f1, f2).mean(dim=(2, 3))
         if self.power_norm:
             z = torch.sign(z) * (torch.sqrt(z.abs() + 1e-4) - 1e-2)
+        if self.l2_norm:
+            z = F.normalize(z, dim=1)
         return z

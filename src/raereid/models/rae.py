@@ -6,9 +6,13 @@ descriptor = GAP(P(F, F_t2s)) for variants with fusion, GAP(F) otherwise.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
 
 from raereid.config.schema import ModelConfig
 from raereid.config.variants import Variant
@@ -19,6 +23,22 @@ from raereid.models.discriminator import Discriminator
 from raereid.models.encoder import Encoder
 from raereid.models.fusion import BilinearFusion
 from raereid.models.heads import Classifier
+
+
+@contextmanager
+def running_stats_frozen(module: nn.Module) -> Iterator[None]:
+    """Batch norms inside normalise with the batch's own statistics (in training) but leave their
+    running statistics, which real images must keep at inference, untouched."""
+    norms = [m for m in module.modules() if isinstance(m, _BatchNorm) and m.training and m.track_running_stats]
+    saved = [(m, m.momentum, m.num_batches_tracked.clone()) for m in norms]
+    for m in norms:
+        m.momentum = 0.0
+    try:
+        yield
+    finally:
+        for m, momentum, tracked in saved:
+            m.momentum = momentum
+            m.num_batches_tracked.copy_(tracked)
 
 
 # Distinct dropout streams per head, so one image's seed gives different masks in each classifier.
@@ -45,6 +65,7 @@ class RAE(nn.Module):
         super().__init__()
         self.variant = variant
         self.input_size = tuple(input_size)
+        self.recurrent_updates_bn = cfg.recurrent_updates_bn
         self.encoder = Encoder(cfg.backbone, cfg.pretrained, cfg.last_stride)
         channels = self.encoder.out_channels
         self.map_size = self._map_size()
@@ -52,7 +73,7 @@ class RAE(nn.Module):
         self.source_head = Classifier(channels, num_source_ids, cfg.dropout, salt=SALTS["source"])
         self.target_head = Classifier(channels, 1, cfg.dropout, salt=SALTS["target"])
         self.decoder = Decoder(channels, tuple(cfg.decoder_channels)) if variant.has_decoder else None
-        self.fusion = BilinearFusion(channels, cfg.fusion_dim, cfg.fusion_out, cfg.fusion_power_norm) if variant.fusion else None
+        self.fusion = BilinearFusion(channels, cfg.fusion_dim, cfg.fusion_out, cfg.fusion_power_norm, cfg.fusion_l2_norm) if variant.fusion else None
         if self.fusion is not None:
             self.fused_neck = _neck(cfg.neck, cfg.fusion_out)
             self.fused_source_head = Classifier(cfg.fusion_out, num_source_ids, cfg.dropout, salt=SALTS["fused_source"])
@@ -87,9 +108,16 @@ class RAE(nn.Module):
         return F.interpolate(to_unit_range(images), size=self.reconstruction_size, mode="area")
 
     def recurrent(self, reconstruction: torch.Tensor) -> torch.Tensor:
-        """F_x2s = Enc(I_x2s): the reconstruction, brought back to input size and normalisation, re-encoded."""
+        """F_x2s = Enc(I_x2s): the reconstruction, brought back to input size and normalisation, re-encoded.
+
+        Unless `model.recurrent_updates_bn`, this second pass does not move the encoder's batch-norm
+        running statistics: they are what real images are normalised with at inference (and for
+        clustering), and reconstructions have other statistics."""
         upsampled = F.interpolate(reconstruction, size=self.input_size, mode="bilinear", align_corners=False)
-        return self.encoder(from_unit_range(upsampled))
+        if self.recurrent_updates_bn:
+            return self.encoder(from_unit_range(upsampled))
+        with running_stats_frozen(self.encoder):
+            return self.encoder(from_unit_range(upsampled))
 
     def fused(self, fmap: torch.Tensor, recurrent_map: torch.Tensor) -> torch.Tensor:
         assert self.fusion is not None, "this variant has no fusion"
