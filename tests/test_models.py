@@ -155,3 +155,12 @@ def test_recurrent_pass_leaves_running_statistics_alone() -> None:
     model.recurrent_updates_bn = True
     model.recurrent(recon)
     assert any(not torch.equal(after_first[k], v) for k, v in model.encoder.state_dict().items() if k in before)
+
+
+def test_fusion_l2_norm_gives_unit_descriptors() -> None:
+    f1, f2 = torch.randn(4, 16, 4, 2), torch.randn(4, 16, 4, 2)
+    plain, unit = BilinearFusion(16, 8, 6), BilinearFusion(16, 8, 6, l2_norm=True)
+    unit.load_state_dict(plain.state_dict())
+    z, u = plain(f1, f2), unit(f1, f2)
+    assert torch.allclose(u.norm(dim=1), torch.ones(4), atol=1e-6)
+    assert torch.allclose(u, z / z.norm(dim=1, keepdim=True), atol=1e-6)
