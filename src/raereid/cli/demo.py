@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scale", default="small", choices=("tiny", "small", "medium"), help="benchmark scale")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated variants to train after direct")
-    parser.add_argument("--adapt-iterations", type=int, default=400, help="iterations of each adapted variant (from direct)")
+    parser.add_argument("--adapt-iterations", type=int, default=250, help="iterations of each adapted variant (from direct)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a key of the synthetic preset for every run")
 
