@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     from raereid.tools.reconstruct import reconstruct, reconstruction_sheet
 
     started = time.perf_counter()
-    out, data = Path(args.out), Path(args.data)
+    out, data = Path(args.out), Path(args.data).resolve()  # checkpoints record an absolute data root
     if not (data / "synth.json").is_file():
         print(f"[demo] generating the synthetic benchmark ({args.scale}) in {data}", flush=True)
         generate(data, seed=args.seed, scale=args.scale)
