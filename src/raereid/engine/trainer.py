@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import signal
+import statistics
 import time
 from collections import deque
 from pathlib import Path
@@ -497,11 +498,12 @@ class Trainer:
                 continue
             hist = window.setdefault(name, deque(maxlen=COLLAPSE_WINDOW))
             hist.append(terms[name])
-            if len(hist) == COLLAPSE_WINDOW and max(hist) < COLLAPSE_LOSS:
+            # The median, not the maximum: a collapsed discriminator can still spike now and then.
+            if len(hist) == COLLAPSE_WINDOW and statistics.median(hist) < COLLAPSE_LOSS:
                 monitor.warning(
-                    f"iteration {self.iteration}: discriminator collapse: {name} stayed below {COLLAPSE_LOSS} for "
-                    f"{COLLAPSE_WINDOW} iterations (it separates real from fake perfectly, its generator term gives "
-                    "no useful gradient); consider a lower optim.lr_discriminator or loss.lambda_gan_*"
+                    f"iteration {self.iteration}: discriminator collapse: {name} was below {COLLAPSE_LOSS} for most of "
+                    f"the last {COLLAPSE_WINDOW} iterations (it separates real from fake perfectly, its generator term "
+                    "gives no useful gradient); consider a lower optim.lr_discriminator or loss.lambda_gan_*"
                 )
                 hist.clear()
 
