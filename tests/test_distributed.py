@@ -30,7 +30,10 @@ from raereid.engine.checkpoint import load_checkpoint
 
 # The paper's optimiser. Adam divides by the root of tiny early second moments and so amplifies float
 # rounding: measured 15.3 vs 17.9 mAP after 8 iterations with Adam, 16.1 vs 16.4 with SGD.
-SGD = ("optim.optimizer=sgd", "optim.disc_optimizer=sgd", "optim.lr_encoder=0.01", "optim.lr_other=0.01", "optim.lr_discriminator=0.01")
+# lambda_rec = 1 (the synthetic preset now uses 10): the tolerances above were measured with it; with 10,
+# ft+pt drifted 1.6 mAP after 8 iterations on the tiny benchmark (one CI run).
+SGD = ("optim.optimizer=sgd", "optim.disc_optimizer=sgd", "optim.lr_encoder=0.01", "optim.lr_other=0.01", "optim.lr_discriminator=0.01",
+       "loss.lambda_rec=1")
 
 
 def _run(root: Path, out: Path, nproc: int, iterations: int = 8, *extra: str, variant: str = "full") -> dict:
