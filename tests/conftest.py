@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -91,3 +93,15 @@ def tiny_overrides(root: Path, out: Path, variant: str = "full", iterations: int
         "cluster.method=kmeans", "cluster.num_clusters=4", "train.eval_every=0", "train.log_every=1",
         *extra,
     ]
+
+
+def train_command(root: Path, out: Path, variant: str, iterations: int, *extra: str, nproc: int = 1, resume: bool = False) -> list[str]:
+    """`python -m raereid train` of `tiny_overrides` as a subprocess command line."""
+    sets = [a for kv in tiny_overrides(root, out, variant, iterations, *extra) for a in ("--set", kv)]
+    return [sys.executable, "-m", "raereid", "train", "--config", "synthetic", "--nproc", str(nproc), *sets,
+            *(["--resume"] if resume else [])]
+
+
+def one_thread_env() -> dict[str, str]:
+    """The environment of a subprocess run with one BLAS/OpenMP thread (runs compared bit for bit, or timed)."""
+    return {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}

@@ -17,7 +17,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
 import zlib
 from collections import deque
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import tiny_overrides
+from conftest import one_thread_env, tiny_overrides, train_command
 
 from raereid.config import load_config
 from raereid.engine import trainer as trainer_module
@@ -41,16 +40,11 @@ MAX_DELAY = 1.5  # seconds after the first checkpoint; the remaining ~19 iterati
 
 
 def _command(root: Path, out: Path, resume: bool = False) -> list[str]:
-    sets = [a for kv in tiny_overrides(root, out, "full", ITERATIONS, *RUN) for a in ("--set", kv)]
-    return [sys.executable, "-m", "raereid", "train", "--config", "synthetic", *sets, *(["--resume"] if resume else [])]
-
-
-def _env() -> dict[str, str]:
-    return {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    return train_command(root, out, "full", ITERATIONS, *RUN, resume=resume)
 
 
 def _run(root: Path, out: Path, resume: bool = False) -> subprocess.CompletedProcess:
-    proc = subprocess.run(_command(root, out, resume), env=_env(), capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(_command(root, out, resume), env=one_thread_env(), capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc
 
@@ -64,7 +58,7 @@ def _start_and_signal(root: Path, out: Path, signum: int, delay: float) -> tuple
     log = out.parent / f"{out.name}.stderr"
     out.mkdir(parents=True)
     with open(log, "w") as err:
-        proc = subprocess.Popen(_command(root, out), env=_env(), stdout=subprocess.DEVNULL, stderr=err)
+        proc = subprocess.Popen(_command(root, out), env=one_thread_env(), stdout=subprocess.DEVNULL, stderr=err)
         try:
             last, deadline = out / "checkpoints" / "last.pt", time.monotonic() + 180
             while not last.exists():

@@ -16,14 +16,12 @@ clustering at the start of the run), and
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
-from conftest import tiny_overrides
+from conftest import one_thread_env, train_command
 
 from raereid.engine.checkpoint import load_checkpoint
 
@@ -38,10 +36,8 @@ SGD = ("optim.optimizer=sgd", "optim.disc_optimizer=sgd", "optim.lr_encoder=0.01
 
 def _run(root: Path, out: Path, nproc: int, iterations: int = 8, *extra: str, variant: str = "full") -> dict:
     run = ("train.checkpoint_every=4", f"train.iters_per_epoch={iterations}", "train.gap_picture=false", *SGD, *extra)
-    sets = [a for kv in tiny_overrides(root, out, variant, iterations, *run) for a in ("--set", kv)]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "raereid", "train", "--config", "synthetic", "--nproc", str(nproc), *sets]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    cmd = train_command(root, out, variant, iterations, *run, nproc=nproc)
+    proc = subprocess.run(cmd, env=one_thread_env(), capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads((out / "metrics.json").read_text())
 
@@ -63,10 +59,8 @@ def test_two_processes_match_one(tiny_bench: Path, tmp_path: Path, variant: str,
 def test_resume_with_another_world_size(tiny_bench: Path, tmp_path: Path) -> None:
     _run(tiny_bench, tmp_path / "r", 2, 4, "train.iters_per_epoch=8")
     run = ("train.checkpoint_every=4", "train.iters_per_epoch=8", *SGD)
-    sets = [a for kv in tiny_overrides(tiny_bench, tmp_path / "r", "full", 8, *run) for a in ("--set", kv)]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run([sys.executable, "-m", "raereid", "train", "--config", "synthetic", "--resume", *sets],
-                          env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(train_command(tiny_bench, tmp_path / "r", "full", 8, *run, resume=True),
+                          env=one_thread_env(), capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert json.loads((tmp_path / "r" / "metrics.json").read_text())["iterations"] == 8
     assert "resumed from" in (tmp_path / "r" / "train.log").read_text()

@@ -253,9 +253,8 @@ class Trainer:
         return None
 
     def _check_same_config(self, saved: dict) -> None:
-        now, before = _flat(config_to_dict(self.cfg)), _flat(saved)
         # A key the checkpoint lacks was added to raereid after it was written: the run had its default.
-        before = {**_flat(config_to_dict(Config())), **before}
+        now, before = _flat(config_to_dict(self.cfg)), {**_flat(config_to_dict(Config())), **_flat(saved)}
         changed = [k for k in now if k not in RESUMABLE_CHANGES and before.get(k) != now[k]]
         if changed:
             diffs = ", ".join(f"{k}: {before.get(k)!r} -> {now[k]!r}" for k in changed[:4])

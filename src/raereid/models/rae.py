@@ -7,7 +7,7 @@ descriptor = GAP(P(F, F_t2s)) for variants with fusion, GAP(F) otherwise.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import torch
 import torch.nn.functional as F
@@ -114,9 +114,7 @@ class RAE(nn.Module):
         running statistics: they are what real images are normalised with at inference (and for
         clustering), and reconstructions have other statistics."""
         upsampled = F.interpolate(reconstruction, size=self.input_size, mode="bilinear", align_corners=False)
-        if self.recurrent_updates_bn:
-            return self.encoder(from_unit_range(upsampled))
-        with running_stats_frozen(self.encoder):
+        with nullcontext() if self.recurrent_updates_bn else running_stats_frozen(self.encoder):
             return self.encoder(from_unit_range(upsampled))
 
     def fused(self, fmap: torch.Tensor, recurrent_map: torch.Tensor) -> torch.Tensor:
