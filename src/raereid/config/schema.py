@@ -22,6 +22,7 @@ class DataConfig:
     flip: float = 0.5
     pad: int = 10
     erasing: float = 0.5  # random-erasing probability
+    color_jitter: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0, 0.0])  # brightness, contrast, saturation, hue (the paper uses none)
     test_batch_size: int = 128
     verify_images: bool = True  # decode every image once before training; report corrupt files
 

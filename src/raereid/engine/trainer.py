@@ -348,7 +348,9 @@ class Trainer:
 
     def _loaders(self, epoch_start: int):
         cfg, rt = self.cfg, self.runtime
-        tf = train_transform(cfg.data.height, cfg.data.width, cfg.data.flip, cfg.data.pad, cfg.data.erasing)
+        tf = train_transform(
+            cfg.data.height, cfg.data.width, cfg.data.flip, cfg.data.pad, cfg.data.erasing, tuple(cfg.data.color_jitter)
+        )
         skip = self.iteration - epoch_start
         n = self.iters_per_epoch
 
