@@ -115,3 +115,12 @@ def test_color_jitter_is_off_by_default_and_validated() -> None:
     for bad in [(0.4, 0.4, 0.4), (0.4, -0.1, 0.4, 0.1), (0.4, 0.4, 0.4, 0.7)]:
         with pytest.raises(ConfigError, match="data.color_jitter"):
             train_transform(64, 32, color_jitter=bad)
+
+
+def test_clustered_feature_is_checked() -> None:
+    from raereid.engine.pseudo_labels import make_label_generator
+
+    assert load_config("synthetic").cluster.feature == "final" and load_config().cluster.feature == "final"
+    make_label_generator(load_config(None, ["cluster.feature=encoder"]).cluster)
+    with pytest.raises(ConfigError, match="cluster.feature"):
+        make_label_generator(load_config(None, ["cluster.feature=fused"]).cluster)

@@ -81,7 +81,7 @@ class ClusterConfig:
     k1: int = 30
     k2: int = 6
     num_clusters: int = 500  # k-means only
-    feature: str = "encoder"  # which descriptor is clustered: encoder | final
+    feature: str = "final"  # which descriptor is clustered: final (Algorithm 2's; the fused one for full) | encoder
 
 
 @dataclass

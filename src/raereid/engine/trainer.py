@@ -110,6 +110,7 @@ class Trainer:
         self.label_generator = make_label_generator(cfg.cluster) if self.variant.use_target else None
         self.history: list[dict] = []
         self._stop_signal: int | None = None
+        self.fusion_initialised = False
         resumed = resume and self._resume()
         if not resumed and cfg.train.init:
             self._init_from(cfg.train.init)
@@ -310,6 +311,7 @@ class Trainer:
         skip = ("target_head.", "fused_target_head.")
         usable = {k: v for k, v in state["model"].items() if k in own and v.shape == own[k].shape and not k.startswith(skip)}
         self.model.load_state_dict(usable, strict=False)
+        self.fusion_initialised = any(k.startswith("fusion.") for k in usable)
         disc_own = self.discs.state_dict()
         self.discs.load_state_dict(
             {k: v for k, v in state.get("discriminators", {}).items() if k in disc_own and v.shape == disc_own[k].shape},
@@ -318,6 +320,13 @@ class Trainer:
         self.init_note = f"initialised {len(usable)} tensors from {path}"
 
     # --------------------------------------------------------------- training
+    def _clustered_kind(self) -> str:
+        """'final' (the fused descriptor) once P has been trained in this run or loaded from train.init, when
+        cluster.feature asks for it; else 'encoder'. A freshly initialised P is random, so its output is not
+        clustered, and without fusion the final descriptor is the encoder's anyway."""
+        trained = self.iteration > 0 or self.fusion_initialised
+        return "final" if self.cfg.cluster.feature == "final" and self.variant.fusion and trained else "encoder"
+
     def _recluster(self, monitor: Monitor) -> None:
         kinds = ("encoder", "final") if self.variant.fusion else ("encoder",)
         feats = extract(
@@ -325,7 +334,8 @@ class Trainer:
             batch_size=self.cfg.data.test_batch_size, workers=min(self.cfg.data.workers, 2), amp=self.amp,
             desc="target features",
         )
-        clustered = feats["final" if self.cfg.cluster.feature == "final" else "encoder"]
+        kind = self._clustered_kind()
+        clustered = feats[kind]
         pseudo = assign_pseudo_labels(clustered, self.label_generator) if self.runtime.is_main else None
         self.pseudo = PseudoLabels(self.runtime.broadcast(None if pseudo is None else pseudo.labels))
         n, outliers = self.pseudo.num_clusters, self.pseudo.num_outliers
@@ -333,7 +343,10 @@ class Trainer:
         learned = "".join(f", {k} {v:.3g}" for k, v in generator_state(self.label_generator).items()) if main else ""
         quality = label_quality(self.pseudo, np.array([r.pid for r in self.target.train])) if main else None
         note = f"; vs true ids (analysis only): ARI {quality['ari']:.3f}, NMI {quality['nmi']:.3f}" if quality else ""
-        monitor.info(f"epoch {self.epoch}: {n} clusters, {outliers} outliers of {len(self.pseudo.labels)} target images{learned}{note}")
+        monitor.info(
+            f"epoch {self.epoch}: {n} clusters, {outliers} outliers of {len(self.pseudo.labels)} target images "
+            f"({kind} descriptor){learned}{note}"
+        )
         monitor.scalars("cluster", {"clusters": n, "outliers": outliers, **({"ari": quality["ari"], "nmi": quality["nmi"]} if quality else {})}, self.iteration)
         if not self.pseudo.usable:
             monitor.warning(
