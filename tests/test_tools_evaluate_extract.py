@@ -37,6 +37,14 @@ def test_evaluate_json_has_the_metrics_json_fields_and_agrees_with_evaluate_mode
         assert {k: result[k] for k in ("mAP", "rank1", "mINP")} == {k: saved[k] for k in ("mAP", "rank1", "mINP")}
 
 
+def test_evaluate_the_encoders_descriptor_of_a_full_model(tiny_runs, capsys):
+    assert main(["evaluate", "--checkpoint", str(tiny_runs.full), "--descriptor", "encoder", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    trained = load_model(tiny_runs.full)
+    expected = evaluate_model(trained.model, load_dataset("market", tiny_runs.data), trained.cfg, Runtime(torch.device("cpu")), kind="encoder")
+    assert result["mAP"] == pytest.approx(expected["mAP"], abs=1e-4) and result["mINP"] == pytest.approx(expected["mINP"], abs=1e-4)
+
+
 def test_evaluate_defaults_to_the_checkpoints_target_and_prints_a_table(tiny_runs, capsys):
     assert main(["evaluate", "--checkpoint", str(tiny_runs.direct)]) == 0
     out = capsys.readouterr().out

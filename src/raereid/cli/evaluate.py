@@ -14,6 +14,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-root", help="folder holding the datasets (default: the checkpoint's data.root)")
     parser.add_argument("--dataset", help="dataset name or folder (default: the checkpoint's target)")
     parser.add_argument("--rerank", action="store_true", help="k-reciprocal re-ranking (Zhong et al. 2017) before scoring")
+    parser.add_argument("--descriptor", choices=("final", "encoder"), default="final",
+                        help="final: Algorithm 2's descriptor (fused for full; default); encoder: GAP(Enc(I))")
     parser.add_argument("--json", action="store_true", help="print the metrics.json fields as JSON")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default: auto)")
 
@@ -25,6 +27,6 @@ def run(args: argparse.Namespace) -> int:
 
     trained = open_model(args.checkpoint, args.device)
     dataset = load_dataset(args.dataset or trained.cfg.data.target, data_root(args.data_root, trained))
-    result = evaluate_checkpoint(trained, dataset, args.rerank)
+    result = evaluate_checkpoint(trained, dataset, args.rerank, args.descriptor)
     print(json.dumps(result, indent=2) if args.json else format_metrics(result, args.rerank))
     return 0
