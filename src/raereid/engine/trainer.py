@@ -103,6 +103,10 @@ class Trainer:
         self.out = Path(cfg.train.output)
         self.ckpt_path = self.out / "checkpoints" / "last.pt"
         seed_everything(cfg.train.seed)
+        # Built (and so checked) once, before any image is read: a bad data.color_jitter fails here, not after clustering.
+        self.train_tf = train_transform(
+            cfg.data.height, cfg.data.width, cfg.data.flip, cfg.data.pad, cfg.data.erasing, tuple(cfg.data.color_jitter)
+        )
         self._load_data()
         self._build_model()
         self.iteration, self.epoch, self.seconds = 0, 0, 0.0
@@ -361,9 +365,6 @@ class Trainer:
 
     def _loaders(self, epoch_start: int):
         cfg, rt = self.cfg, self.runtime
-        tf = train_transform(
-            cfg.data.height, cfg.data.width, cfg.data.flip, cfg.data.pad, cfg.data.erasing, tuple(cfg.data.color_jitter)
-        )
         skip = self.iteration - epoch_start
         n = self.iters_per_epoch
 
@@ -372,10 +373,10 @@ class Trainer:
             sampler.set_epoch(self.epoch)
             return sampler
 
-        source = train_loader(ImageDataset(self.source.train, tf, self.source_labels), pk(self.source_labels, 0), cfg.data.workers, rt.device)
+        source = train_loader(ImageDataset(self.source.train, self.train_tf, self.source_labels), pk(self.source_labels, 0), cfg.data.workers, rt.device)
         if not (self.variant.use_target and self.pseudo is not None and self.pseudo.usable):
             return source, None
-        target = train_loader(ImageDataset(self.target.train, tf, self.pseudo.labels), pk(self.pseudo.labels, 1), cfg.data.workers, rt.device)
+        target = train_loader(ImageDataset(self.target.train, self.train_tf, self.pseudo.labels), pk(self.pseudo.labels, 1), cfg.data.workers, rt.device)
         return source, target
 
     def _handle_signal(self, signum, frame) -> None:  # noqa: ANN001
