@@ -45,6 +45,12 @@ def _read_yaml(source: str) -> tuple[dict, str]:
 def _coerce(value: Any, hint: Any, key: str, where: str) -> Any:
     """Check (and for strings from the command line, convert) `value` against the field's type."""
     origin = typing.get_origin(hint)
+    if origin is typing.Literal:
+        choices = typing.get_args(hint)
+        if value in choices:
+            return value
+        listed = ", ".join(map(str, choices))
+        raise ConfigError(f"{key}: expected one of {listed}, got {value!r}", where=where, fix=f"write {key}=<one of {listed}>")
     if origin in (typing.Union, types.UnionType):
         for option in typing.get_args(hint):
             try:

@@ -7,6 +7,7 @@ unknown key or a value of the wrong type is an error, never silently ignored.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 
 @dataclass
@@ -81,7 +82,7 @@ class ClusterConfig:
     k1: int = 30
     k2: int = 6
     num_clusters: int = 500  # k-means only
-    feature: str = "final"  # which descriptor is clustered: final (Algorithm 2's; the fused one for full) | encoder
+    feature: Literal["final", "encoder"] = "final"  # which descriptor is clustered: final (Algorithm 2's; the fused one for full) | encoder
 
 
 @dataclass

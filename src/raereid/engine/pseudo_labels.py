@@ -9,7 +9,6 @@ import torch
 
 from raereid.clustering import LabelGenerator, build_label_generator, label_generator_params
 from raereid.config.schema import ClusterConfig
-from raereid.errors import ConfigError
 
 
 @dataclass
@@ -30,16 +29,8 @@ class PseudoLabels:
         return self.num_clusters >= 2
 
 
-CLUSTERED_FEATURES = ("final", "encoder")
-
-
 def make_label_generator(cfg: ClusterConfig) -> LabelGenerator:
     """The configured label generator, given the `cluster.*` values it takes (a registered one gets those it names)."""
-    if cfg.feature not in CLUSTERED_FEATURES:
-        raise ConfigError(
-            f"cluster.feature: unknown descriptor {cfg.feature!r}",
-            fix=f"use one of {', '.join(CLUSTERED_FEATURES)} (final = the descriptor of Algorithm 2)",
-        )
     accepted = label_generator_params(cfg.method)
     return build_label_generator(cfg.method, **{k: v for k, v in vars(cfg).items() if k in accepted})
 
