@@ -36,12 +36,12 @@ def format_table(rows: list[dict]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from raereid.cli.train import build_trainer
     from raereid.config import load_config
     from raereid.data.registry import load_dataset
     from raereid.data.synth import generate
     from raereid.engine.model_io import load_model
     from raereid.engine.runtime import setup_runtime
-    from raereid.engine.trainer import Trainer
     from raereid.tools.reconstruct import reconstruct, reconstruction_sheet
 
     started = time.perf_counter()
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
             overrides += [f"train.init={out / 'direct' / 'model.pt'}", f"optim.iterations={args.adapt_iterations}"]
         cfg = load_config("synthetic", overrides + list(args.overrides))
         print(f"[demo] training {variant} ({cfg.optim.iterations} iterations)", flush=True)
-        rows.append(Trainer(cfg, runtime).train())
+        rows.append(build_trainer(cfg, runtime).train())
         print(format_table(rows[-1:]).splitlines()[1], flush=True)
     table = format_table(rows)
     (out / "table.txt").write_text(table + "\n", encoding="utf-8")

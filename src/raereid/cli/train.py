@@ -9,6 +9,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from raereid.config.schema import Config
+    from raereid.engine.runtime import Runtime
+    from raereid.engine.trainer import Trainer
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,6 +40,14 @@ def overrides_from_args(args: argparse.Namespace) -> list[str]:
     return [f"{k}={v}" for k, v in flags.items() if v is not None] + list(args.overrides)
 
 
+def build_trainer(cfg: Config, runtime: Runtime, resume: bool = False) -> Trainer:
+    """The Trainer of `raereid train`: the engine's hooks plus the domain-gap picture when `train.gap_picture`."""
+    from raereid.engine.trainer import Trainer
+    from raereid.tools.gap import DomainGapHook
+
+    return Trainer(cfg, runtime, resume=resume, hooks=[DomainGapHook()] if cfg.train.gap_picture else [])
+
+
 def run(args: argparse.Namespace) -> int:
     if args.list_presets:
         from raereid.config import list_presets
@@ -52,13 +66,13 @@ def run(args: argparse.Namespace) -> int:
     from raereid.config import load_config
     from raereid.config.variants import get_variant
     from raereid.engine.runtime import setup_runtime, shutdown
-    from raereid.engine.trainer import Interrupted, Trainer
+    from raereid.engine.trainer import Interrupted
 
     cfg = load_config(args.config, overrides_from_args(args))
     get_variant(cfg.train.variant)
     runtime = setup_runtime(cfg.train.device)
     try:
-        trainer = Trainer(cfg, runtime, resume=args.resume)
+        trainer = build_trainer(cfg, runtime, resume=args.resume)
         metrics = trainer.train()
     except Interrupted as stop:
         if runtime.is_main:
