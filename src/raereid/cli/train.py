@@ -23,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-root", help="folder holding the datasets (data.root)")
     parser.add_argument("--source", help="labeled source dataset (data.source)")
     parser.add_argument("--target", help="unlabeled target dataset, a name or a folder of images (data.target)")
-    parser.add_argument("--variant", help="direct | baseline | ft | pt | ft+pt | full (train.variant)")
+    parser.add_argument("--variant", help="direct | baseline | ft | pt | ft+pt | full | ft+prept+f (train.variant)")
     parser.add_argument("--output", help="output folder (train.output)")
     parser.add_argument("--seed", type=int, help="random seed (train.seed)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a config key")

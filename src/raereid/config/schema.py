@@ -93,7 +93,7 @@ class ClusterConfig:
 
 @dataclass
 class TrainConfig:
-    variant: str = "full"  # direct | baseline | ft | pt | ft+pt | full
+    variant: str = "full"  # direct | baseline | ft | pt | ft+pt | full | ft+prept+f (config/variants.py)
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     amp: bool = True  # mixed precision (CUDA only)

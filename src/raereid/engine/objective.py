@@ -68,16 +68,18 @@ def generator_step(
             return out
         recon = model.reconstruct(fmap)
         real = model.reconstruction_target(images)
-        if variant.pixel_transfer:
-            assert discs.pixel is not None
+        if variant.reconstructs:
             out.add("rec_source", losses.reconstruction_loss(recon[:ns], real[:ns]), cfg.lambda_rec)
-            out.add("gan_pix_source", losses.generator_loss(discs.pixel(recon[:ns])), cfg.lambda_gan_pix)
-            out.real_source, out.fake_source = real[:ns].detach(), recon[:ns].detach()
+            if discs.pixel is not None:
+                out.add("gan_pix_source", losses.generator_loss(discs.pixel(recon[:ns])), cfg.lambda_gan_pix)
+                out.real_source, out.fake_source = real[:ns].detach(), recon[:ns].detach()
             if xt is not None:
-                rec, gan = losses.reconstruction_loss(recon[ns:], real[ns:]), losses.generator_loss(discs.pixel(recon[ns:]))
+                rec = losses.reconstruction_loss(recon[ns:], real[ns:])
+                gan = losses.generator_loss(discs.pixel(recon[ns:])) if discs.pixel is not None else None
                 out.add("rec_target", rec, cfg.lambda_rec)
-                out.add("gan_pix_target", gan, cfg.lambda_gan_pix)
-                out.fake_target = recon[ns:].detach()
+                if gan is not None:
+                    out.add("gan_pix_target", gan, cfg.lambda_gan_pix)
+                    out.fake_target = recon[ns:].detach()
         if model.fusion is not None:
             fused = model.fused(fmap, model.recurrent(recon))
             _branch(out, learner, Branch("fused", fused, model.fused_neck(fused), ns), labels)
