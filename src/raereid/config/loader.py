@@ -141,11 +141,24 @@ def parse_override(text: str) -> tuple[str, str]:
     return key.strip(), value
 
 
+def _read_chain(source: str, seen: tuple[str, ...] = ()) -> list[tuple[dict, str]]:
+    """The mappings of a preset or file and of the presets it builds on (`base: NAME_OR_FILE`), base first."""
+    data, where = _read_yaml(source)
+    base = data.pop("base", None)
+    if base is None:
+        return [(data, where)]
+    if not isinstance(base, str):
+        raise ConfigError(f"base must be a preset name or a file, got {base!r}", where=where, fix="write e.g. 'base: duke2market'")
+    if where in seen:
+        raise ConfigError(f"presets build on each other in a loop ({' -> '.join((*seen, where))})", where=where, fix="remove one 'base:'")
+    sibling = Path(where).parent / base
+    return _read_chain(str(sibling) if Path(where).is_file() and sibling.is_file() else base, (*seen, where)) + [(data, where)]
+
+
 def load_config(source: str | None = None, overrides: list[str] | None = None) -> Config:
-    """Defaults (the paper's values), then the preset or YAML file, then `key=value` overrides."""
+    """Defaults (the paper's values), then the preset or YAML file (after the ones it builds on), then `key=value` overrides."""
     cfg = Config()
-    if source:
-        data, where = _read_yaml(source)
+    for data, where in _read_chain(source) if source else []:
         apply_mapping(cfg, data, where)
     for text in overrides or []:
         key, value = parse_override(text)
