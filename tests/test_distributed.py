@@ -8,7 +8,12 @@ clustering at the start of the run), and
   3e-4). Longer `full` runs drift more (8 iterations: 0.5 to 1.8 mAP on the tiny benchmark's 16
   queries, weights up to 0.1): the fused descriptor of a network this small starts with a norm of
   about 5e-4, so the fused triplet loss (margin 0.3) works on differences between near-equal
-  vectors and magnifies float rounding. Float rounding differs between the runs because a global
+  vectors and magnifies float rounding;
+- `ft+pt` with the memory learner (Cluster Contrast), 2 iterations: metrics within 0.5 (measured equal),
+  weights and the centroid memory within 1e-3 (measured 3e-5 and 7e-7). After 8 iterations the runs
+  drift further than with the classifier learner (weights 7e-4 to 0.13, memory 9e-4 to 0.14, mAP within
+  0.25, seeds 0-2): the memory's logits are divided by the temperature 0.05, which amplifies rounding.
+Float rounding differs between the runs because a global
   batch norm sums statistics over processes in another order and a convolution over 8 images may
   sum in another order than over 16.
 """
@@ -42,7 +47,7 @@ def _run(root: Path, out: Path, nproc: int, iterations: int = 8, *extra: str, va
 
 
 @pytest.mark.parametrize(("variant", "learner", "iterations", "metric_tol", "weight_tol"), [
-    ("ft+pt", "classifier", 8, 0.5, 5e-2), ("full", "classifier", 2, 1.0, 2e-3), ("ft+pt", "memory", 8, 0.5, 5e-2),
+    ("ft+pt", "classifier", 8, 0.5, 5e-2), ("full", "classifier", 2, 1.0, 2e-3), ("ft+pt", "memory", 2, 0.5, 1e-3),
 ])
 def test_two_processes_match_one(tiny_bench: Path, tmp_path: Path, variant: str, learner: str, iterations: int, metric_tol: float,
                                  weight_tol: float) -> None:
