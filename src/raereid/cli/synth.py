@@ -68,9 +68,9 @@ def run(args: argparse.Namespace) -> int:
         if args.quiet:
             return
         if not bars:  # created on the first image, so that refusals print no empty bar
-            from tqdm import tqdm
+            from raereid.progress import progress
 
-            bars.append(tqdm(total=total, unit="img", desc="rendering", dynamic_ncols=True))
+            bars.append(progress(total, "rendering", unit="img"))
         bars[0].update(done - bars[0].n)
 
     start = time.perf_counter()

@@ -6,13 +6,12 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from tqdm import tqdm
-
 from raereid.data.loaders import ImageDataset, test_loader
 from raereid.data.records import ImageRecord
 from raereid.data.transforms import test_transform
 from raereid.engine.runtime import Runtime
 from raereid.models.rae import RAE
+from raereid.progress import progress
 
 
 def _autocast(device: torch.device, enabled: bool):
@@ -44,8 +43,9 @@ def extract(
     was_training = model.training
     model.eval()
     parts: dict[str, list[np.ndarray]] = {k: [] for k in kinds}
+    bar = progress(len(loader), desc, transient=True, disable=not runtime.is_main or len(loader) < 4)
     try:
-        for images, *_ in tqdm(loader, desc=desc, leave=False, disable=not runtime.is_main or len(loader) < 4):
+        for images, *_ in loader:
             images = images.to(runtime.device, non_blocking=True)
             with _autocast(runtime.device, amp):
                 out = model.descriptors(images)
@@ -54,8 +54,12 @@ def extract(
                     out = {k: (v + mirrored[k]) / 2 for k, v in out.items()}
             for k in kinds:
                 parts[k].append(out[k].float().cpu().numpy())
+            if bar is not None:
+                bar.update(1)
     finally:
         model.train(was_training)
+        if bar is not None:
+            bar.close()
     result = {}
     for k in kinds:
         local = np.concatenate(parts[k]) if parts[k] else np.zeros((0, 0), np.float32)
