@@ -29,6 +29,7 @@ from raereid.data.registry import load_dataset
 from raereid.data.samplers import PKBatchSampler
 from raereid.data.transforms import train_transform
 from raereid.engine import checkpoint as ckpt
+from raereid.engine.checks import check_datasets
 from raereid.engine.evaluate import evaluate_model
 from raereid.engine.features import extract
 from raereid.engine.monitor import Monitor
@@ -137,6 +138,7 @@ class Trainer:
                 where=self.target.root,
                 fix=f"clustering needs at least {2 * max(cfg.cluster.min_samples, 2)} target images (two clusters of min_samples)",
             )
+        check_datasets(cfg, self.source, self.target, self.variant.use_target, self.runtime.world_size)
         if cfg.data.verify_images and self.runtime.is_main:
             from raereid.data.images import verify_images
 
