@@ -65,3 +65,18 @@ def test_diverged_model_gives_a_clear_error(tmp_path: Path) -> None:
     records = [ImageRecord(str(write_image(tmp_path / f"{i}.jpg"))) for i in range(3)]
     with pytest.raises(TrainingError, match="non-finite encoder descriptors for 3 of 3 images: its weights have diverged"):
         extract(model, records, 32, 16, Runtime(torch.device("cpu")), kinds=("encoder",), workers=0)
+
+
+def test_domain_gap_of_identical_or_huge_descriptors() -> None:
+    """sklearn's t-SNE crashes the process (SIGSEGV) on identical points, as a collapsed model gives; and
+    float32 norms of descriptors of 1e20 (a barely trained random ResNet-50) overflow to zero vectors."""
+    import numpy as np
+
+    from raereid.engine.features import l2_normalize
+    from raereid.tools.gap import embed_2d
+
+    assert not embed_2d(np.ones((40, 64), np.float32)).any()
+    huge = np.random.default_rng(0).standard_normal((40, 64)).astype(np.float32) * 1e20
+    unit = l2_normalize(huge.astype(np.float64))
+    assert np.allclose(np.linalg.norm(unit, axis=1), 1.0)
+    assert np.isfinite(embed_2d(unit.astype(np.float32))).all()
