@@ -31,13 +31,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--nproc", type=int, default=1, help="train with N processes (DDP) on this machine via torchrun")
 
 
-def overrides_from_args(args: argparse.Namespace) -> list[str]:
-    """The explicit flags as key=value overrides, before the --set ones (which win)."""
-    flags = {
-        "data.root": args.data_root, "data.source": args.source, "data.target": args.target,
-        "train.variant": args.variant, "train.output": args.output, "train.seed": args.seed,
-    }
-    return [f"{k}={v}" for k, v in flags.items() if v is not None] + list(args.overrides)
+FLAGS = {"data.root": "data_root", "data.source": "source", "data.target": "target",
+         "train.variant": "variant", "train.output": "output", "train.seed": "seed"}
+
+
+def overrides_from_args(args: argparse.Namespace) -> list[str | tuple[str, str]]:
+    """The explicit flags as (key=value, flag) overrides, before the --set ones (which win)."""
+    flags = [(f"{key}={getattr(args, dest)}", f"--{dest.replace('_', '-')} {getattr(args, dest)}") for key, dest in FLAGS.items()
+             if getattr(args, dest) is not None]
+    return [*flags, *args.overrides]
 
 
 def build_trainer(cfg: Config, runtime: Runtime, resume: bool = False) -> Trainer:
@@ -54,22 +56,24 @@ def run(args: argparse.Namespace) -> int:
 
         print("\n".join(list_presets()))
         return 0
-    if not args.config:
-        from raereid.errors import ConfigError
+    from raereid.cli.paths import training_paths
+    from raereid.config import load_config
+    from raereid.errors import ConfigError
 
+    if not args.config:
         raise ConfigError("no config given", fix="pass --config PRESET_OR_FILE (raereid train --list-presets shows the presets)")
+    if args.nproc < 1:
+        raise ConfigError(f"--nproc must be at least 1, got {args.nproc}", fix="pass --nproc 1 or more")
+    cfg = load_config(args.config, overrides_from_args(args))  # type and range checks, before any process starts
+    training_paths(cfg)
     if args.nproc > 1:
         from raereid.engine.launch import launch_torchrun
 
         return launch_torchrun(args.nproc, sys.argv[1:])
 
-    from raereid.config import load_config
-    from raereid.config.variants import get_variant
     from raereid.engine.runtime import setup_runtime, shutdown
     from raereid.engine.trainer import Interrupted
 
-    cfg = load_config(args.config, overrides_from_args(args))
-    get_variant(cfg.train.variant)
     runtime = setup_runtime(cfg.train.device)
     try:
         trainer = build_trainer(cfg, runtime, resume=args.resume)

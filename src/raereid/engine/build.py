@@ -17,6 +17,7 @@ from raereid.data.loaders import ImageDataset, train_loader
 from raereid.data.records import ReidDataset, relabel
 from raereid.data.registry import load_dataset
 from raereid.data.samplers import PKBatchSampler
+from raereid.engine.checks import check_datasets
 from raereid.engine.runtime import Runtime
 from raereid.errors import ConfigError, DatasetError
 from raereid.models.global_bn import convert_to_global_bn
@@ -54,6 +55,7 @@ def load_domains(cfg: Config, variant: Variant, runtime: Runtime) -> Domains:
             where=target.root,
             fix=f"clustering needs at least {needed} target images (two clusters of min_samples)",
         )
+    check_datasets(cfg, source, target, variant.use_target, runtime.world_size)
     if cfg.data.verify_images and runtime.is_main:
         from raereid.data.images import verify_images
 

@@ -45,7 +45,7 @@ def model_descriptors(model: RAE, records: Sequence[ImageRecord], cfg: Config) -
         model, records, height, width, Runtime(torch.device(device)), batch_size=cfg.data.test_batch_size,
         workers=min(cfg.data.workers, 2), flip=cfg.model.flip_test, amp=cfg.train.amp, desc="domain gap",
     )["final"]
-    return l2_normalize(feats)
+    return l2_normalize(feats.astype(np.float64)).astype(np.float32)  # float64: norms of huge descriptors overflow float32
 
 
 def cross_domain_share(feats: np.ndarray, domain: np.ndarray, k: int = 10) -> tuple[float, float]:
@@ -62,7 +62,7 @@ def cross_domain_share(feats: np.ndarray, domain: np.ndarray, k: int = 10) -> tu
 
 
 def embed_2d(feats: np.ndarray, seed: int = 0) -> np.ndarray:
-    """t-SNE of the descriptors (after PCA to 50 dimensions when they are wider).
+    """t-SNE of the descriptors (after PCA to 50 dimensions when they are wider); all points at 0 when they are identical.
 
     Runs on one thread: sklearn's OpenMP gradient loop slows down ~100x when the cores are busy (e.g.
     with training), and one thread embeds 1000 points in a few seconds.
@@ -72,6 +72,8 @@ def embed_2d(feats: np.ndarray, seed: int = 0) -> np.ndarray:
     from threadpoolctl import threadpool_limits
 
     x = feats.astype(np.float64)
+    if not np.abs(x - x.mean(axis=0)).max(initial=0.0) > 1e-12:
+        return np.zeros((len(x), 2))  # identical descriptors (a collapsed model): one point; sklearn's t-SNE would crash
     perplexity = float(max(2.0, min(30.0, (len(x) - 1) / 3)))
     with threadpool_limits(limits=1):
         if x.shape[1] > 50 and x.shape[0] > 50:
