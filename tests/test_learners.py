@@ -199,3 +199,17 @@ def test_each_learner_trains_and_resumes_exactly(tiny_bench: Path, tmp_path: Pat
         differ = [k for k in a[part] if not torch.equal(a[part][k], b[part][k])]
         assert not differ, f"{part}: {differ[:3]}"
     assert {k: v for k, v in resumed.items() if k != "seconds"} == {k: v for k, v in straight.items() if k != "seconds"}
+
+
+def test_cached_images_give_the_same_tensors(tiny_bench: Path) -> None:
+    """data.cache_images keeps images decoded and resized in memory; what the transforms make of them is unchanged."""
+    from raereid.data.loaders import ImageDataset
+    from raereid.data.registry import load_dataset
+    from raereid.data.transforms import test_transform, train_transform
+
+    records = load_dataset("market1501", tiny_bench).train[:6]
+    for transform in (train_transform(64, 32, erasing=0.5), test_transform(64, 32)):
+        plain, cached = ImageDataset(records, transform), ImageDataset(records, transform, cache=(64, 32))
+        for i in range(len(records)):
+            for _ in range(2):  # the second read comes from memory
+                assert torch.equal(plain[(i, 7 + i)][0], cached[(i, 7 + i)][0])

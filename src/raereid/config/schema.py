@@ -26,6 +26,7 @@ class DataConfig:
     color_jitter: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0, 0.0])  # brightness, contrast, saturation, hue (the paper uses none)
     test_batch_size: int = 128
     verify_images: bool = True  # decode every image once before training; report corrupt files
+    cache_images: bool = False  # keep decoded images at the input size in memory (small datasets, data.workers=0)
 
 
 @dataclass

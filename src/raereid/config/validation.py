@@ -209,6 +209,7 @@ RULES: dict[str, Rule] = {
     "data.color_jitter": color_jitter("all zero = no colour jitter"),
     "data.test_batch_size": positive_int("images per batch when extracting descriptors"),
     "data.verify_images": flag(),
+    "data.cache_images": flag(),
     "model.backbone": registered(_backbones, "backbone"),
     "model.pretrained": weights(),
     "model.last_stride": int_choice(1, 2, hint="stride of the backbone's last stage (the paper's: 1)"),

@@ -35,6 +35,20 @@ def load_rgb(path: str | Path) -> Image.Image:
         raise DatasetError(f"cannot decode image ({exc})", where=path, fix=_FIX) from None
 
 
+_RESIZED: dict[tuple[str, int, int], Image.Image] = {}
+
+
+def load_resized(path: str | Path, size: tuple[int, int]) -> Image.Image:
+    """`load_rgb` resized to (height, width) as the transforms resize (bicubic), kept in this process's memory:
+    later calls cost nothing, and the transforms' own resize of an image already at size is a copy.
+    For small datasets trained with data.workers=0 (the CPU preset); real datasets need gigabytes."""
+    key = (str(path), int(size[0]), int(size[1]))
+    image = _RESIZED.get(key)
+    if image is None:
+        image = _RESIZED[key] = load_rgb(path).resize((key[2], key[1]), Image.BICUBIC)
+    return image
+
+
 def _check(path: str) -> tuple[str, str] | None:
     try:
         load_rgb(path)

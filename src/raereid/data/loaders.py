@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from raereid.data.images import load_rgb
+from raereid.data.images import load_resized, load_rgb
 from raereid.data.records import ImageRecord
 
 
@@ -17,10 +17,13 @@ class ImageDataset(Dataset):
 
     Indexed by an int, or by (index, seed): then the random transforms are drawn from a generator
     seeded with `seed` only, so augmentation is reproducible whatever process or worker loads it.
+    With `cache` = (height, width), decoded images are kept at that size in memory (`load_resized`).
     """
 
-    def __init__(self, records: Sequence[ImageRecord], transform: Callable, labels: np.ndarray | None = None):
+    def __init__(self, records: Sequence[ImageRecord], transform: Callable, labels: np.ndarray | None = None,
+                 cache: tuple[int, int] | None = None):
         self.records = list(records)
+        self.cache = cache
         self.transform = transform
         self.labels = np.full(len(self.records), -1, dtype=np.int64) if labels is None else np.asarray(labels)
 
@@ -30,7 +33,7 @@ class ImageDataset(Dataset):
     def __getitem__(self, key: int | tuple[int, int]) -> tuple[torch.Tensor, int, int, int, int]:
         index, seed = key if isinstance(key, tuple) else (key, None)
         record = self.records[index]
-        image = load_rgb(record.path)
+        image = load_resized(record.path, self.cache) if self.cache else load_rgb(record.path)
         if seed is None:
             tensor = self.transform(image)
         else:

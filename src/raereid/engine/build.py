@@ -145,9 +145,10 @@ def epoch_loaders(
         sampler.set_epoch(epoch)
         return sampler
 
-    source = train_loader(ImageDataset(domains.source.train, transform, domains.source_labels), pk(domains.source_labels, 0),
+    cache = (cfg.data.height, cfg.data.width) if cfg.data.cache_images else None
+    source = train_loader(ImageDataset(domains.source.train, transform, domains.source_labels, cache), pk(domains.source_labels, 0),
                           cfg.data.workers, runtime.device)
     if target_labels is None:
         return source, None
-    target = train_loader(ImageDataset(domains.target.train, transform, target_labels), pk(target_labels, 1), cfg.data.workers, runtime.device)
+    target = train_loader(ImageDataset(domains.target.train, transform, target_labels, cache), pk(target_labels, 1), cfg.data.workers, runtime.device)
     return source, target

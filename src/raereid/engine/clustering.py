@@ -50,7 +50,7 @@ class ClusteringHook(Hook):
         t, cfg = self.loop, self.loop.cfg
         kinds = ("encoder", "final") if t.variant.fusion else ("encoder",)
         return extract(t.model, records, cfg.data.height, cfg.data.width, t.runtime, kinds=kinds, batch_size=cfg.data.test_batch_size,
-                       workers=min(cfg.data.workers, 2), amp=t.amp, desc=desc)
+                       workers=min(cfg.data.workers, 2), amp=t.amp, desc=desc, cache=cfg.data.cache_images)
 
     def _source_features(self) -> dict[str, np.ndarray]:
         with bn_domain(self.loop.model, "source"):

@@ -41,6 +41,7 @@ def evaluate_model(
         flip=cfg.model.flip_test,
         amp=cfg.train.amp,
         desc=f"evaluate {dataset.name}",
+        cache=cfg.data.cache_images,
     )[kind]
     feats = l2_normalize(feats)
     nq = len(dataset.query)

@@ -33,15 +33,17 @@ def extract(
     flip: bool = False,
     amp: bool = False,
     desc: str = "extract",
+    cache: bool = False,
 ) -> dict[str, np.ndarray]:
     """Descriptors of `records` in order, one float32 array (N, D) per kind ('encoder', 'final').
 
     Each process extracts a contiguous share and the shares are gathered, so every process gets all
     descriptors. With `flip`, the descriptor of an image is averaged with that of its mirror image.
+    With `cache`, decoded images stay in memory at the input size (`data.cache_images`).
     """
     n = len(records)
     lo, hi = runtime.rank * n // runtime.world_size, (runtime.rank + 1) * n // runtime.world_size
-    loader = test_loader(ImageDataset(records[lo:hi], test_transform(height, width)), batch_size, workers, runtime.device)
+    loader = test_loader(ImageDataset(records[lo:hi], test_transform(height, width), cache=(height, width) if cache else None), batch_size, workers, runtime.device)
     was_training = model.training
     model.eval()
     parts: dict[str, list[np.ndarray]] = {k: [] for k in kinds}
