@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 
@@ -44,10 +45,17 @@ def run(args: argparse.Namespace) -> int:
         from raereid.errors import ConfigError
 
         raise ConfigError("no config given", fix="pass --config PRESET_OR_FILE (raereid train --list-presets shows the presets)")
+    from raereid.report.command import COMMAND_ENV, record_command, shell_command
+
+    command = os.environ.get(COMMAND_ENV) or shell_command(args._argv)
     if args.nproc > 1:
         from raereid.engine.launch import launch_torchrun
 
-        return launch_torchrun(args.nproc, sys.argv[1:])
+        os.environ[COMMAND_ENV] = command  # the processes torchrun starts record the user's command, not theirs
+        try:
+            return launch_torchrun(args.nproc, sys.argv[1:])
+        finally:
+            os.environ.pop(COMMAND_ENV, None)
 
     from raereid.config import load_config
     from raereid.config.variants import get_variant
@@ -59,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
     runtime = setup_runtime(cfg.train.device)
     try:
         trainer = Trainer(cfg, runtime, resume=args.resume)
+        if runtime.is_main:
+            record_command(cfg.train.output, command, append=args.resume)
         metrics = trainer.train()
     except Interrupted as stop:
         if runtime.is_main:
