@@ -24,6 +24,7 @@ COMMANDS = {
     "index": ("index", "build a faiss search index over a gallery folder"),
     "search": ("search", "query a gallery index with images: ranked table, optional picture"),
     "gap": ("gap", "t-SNE picture of the domain gap before / after adaptation"),
+    "report": ("report", "one static HTML page of runs: metrics table, curves, ranked lists, pictures, configs"),
 }
 
 
