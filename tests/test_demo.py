@@ -1,5 +1,5 @@
 """The demo command end to end on the tiny benchmark: generates the data, trains direct, baseline and
-full (the last two from direct), prints and saves the table and the reconstruction picture."""
+full (the last two from direct), prints and saves the table, the reconstruction picture and the report."""
 
 from __future__ import annotations
 
@@ -34,3 +34,9 @@ def test_demo_end_to_end(tmp_path: Path, capsys) -> None:
     assert "initialised" in (out / "full" / "train.log").read_text()  # adapted variants start from direct
     saved = load_checkpoint(out / "full" / "model.pt")["config"]["data"]["root"]
     assert Path(saved).is_absolute() and Path(saved) == data.resolve()  # the tools find the data from any folder
+    page = out / "report" / "index.html"  # the report of every run, its path printed
+    assert f"[demo] report: {page.resolve()}" in printed
+    html = page.read_text()
+    for row in rows:
+        assert f'<a href="#run-{row["variant"]}">{row["variant"]}</a>' in html
+        assert (out / row["variant"] / "command.txt").read_text().startswith("cd ")  # the equivalent raereid train command

@@ -80,5 +80,8 @@ def run(args: argparse.Namespace) -> int:
         )
     print(f"\nsynthetic {rows[0]['source']} -> {rows[0]['target']}, target query/gallery (percent):\n{table}")
     print(f"\n[demo] table: {out / 'table.txt'}" + (f"; reconstructions: {picture}" if picture else ""))
+    from raereid.report.demo import demo_report
+
+    print(f"[demo] report: {demo_report(out).resolve()}", flush=True)
     print(f"[demo] done in {time.perf_counter() - started:.0f} s")
     return 0
