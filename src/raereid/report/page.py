@@ -136,6 +136,13 @@ def _camera(camid: int) -> str:
     return f"c{camid + 1}" if camid >= 0 else "c?"
 
 
+def _number(value: float | None, template: str) -> str:
+    """A table cell sorted by the exact value and shown through `template` (a dash when missing)."""
+    if value is None:
+        return '<td data-value="">&ndash;</td>'
+    return f'<td data-value="{value}">{template.format(value)}</td>'
+
+
 def _table(report: Report) -> str:
     heads = ['<th class="text">run</th>', '<th class="text">variant</th>', '<th class="text">source &rarr; target</th>']
     heads += [f'<th data-first="descending">{name}</th>' for name, _ in COLUMNS]
@@ -147,15 +154,12 @@ def _table(report: Report) -> str:
             f'<td class="text">{_swatch(report.colours[run.name])}<a href="#{_link(run)}">{e(run.name)}</a></td>',
             f'<td class="text">{e(run.variant)}</td>',
             f'<td class="text">{e(run.source or "?")} &rarr; {e(run.target or "?")}</td>',
+            *(_number(m.get(key), "{:.1f}") for _, key in COLUMNS),
+            _number(m.get("iterations", run.iteration), "{}"),
+            _number(m.get("seconds"), "{:.0f}s"),
         ]
-        for _, key in COLUMNS:
-            v = m.get(key)
-            cells.append(f'<td data-value="{"" if v is None else v}">{"&ndash;" if v is None else f"{v:.1f}"}</td>')
-        iters, seconds = m.get("iterations", run.iteration), m.get("seconds")
-        cells.append(f'<td data-value="{"" if iters is None else iters}">{"&ndash;" if iters is None else iters}</td>')
-        cells.append(f'<td data-value="{"" if seconds is None else seconds}">{"&ndash;" if seconds is None else f"{seconds:.0f}s"}</td>')
-        rows.append(f'<tr class="{"" if run.metrics and m.get("mAP") is not None else "incomplete"}">{"".join(cells)}</tr>')
-    notes = [f"<li><b>{e(run.name)}</b>: {e(run.notes[0])}</li>" for run in report.runs if run.notes and not (run.metrics and run.metrics.get("mAP") is not None)]
+        rows.append(f'<tr class="{"" if run.scored else "incomplete"}">{"".join(cells)}</tr>')
+    notes = [f"<li><b>{e(run.name)}</b>: {e(run.notes[0])}</li>" for run in report.runs if not run.scored and run.notes]
     return (
         '<section id="results"><h2>Results</h2>'
         '<p class="note">Target query/gallery in percent (R1/R5/R10: rank-k accuracy), from each run\'s metrics.json, as '

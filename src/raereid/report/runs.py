@@ -38,6 +38,11 @@ class Run:
     warnings: list[str] = field(default_factory=list)  # WARNING lines of train.log
 
     @property
+    def scored(self) -> bool:
+        """Whether the run has target scores (a metrics.json with an mAP)."""
+        return bool(self.metrics) and self.metrics.get("mAP") is not None
+
+    @property
     def variant(self) -> str:
         return str((self.metrics or {}).get("variant") or (self.config or {}).get("train", {}).get("variant") or "?")
 
