@@ -80,25 +80,26 @@ def write_report(
     notes: dict[str, list[str]] = {}
     rankings = []
     for (name, root), members in groups.items():
-        ranking = TargetRanking(f"Target {name}" + (f" ({root})" if len(groups) > 1 else ""), [run.name for run in members])
-        spec = next((run.config["data"]["target"] for run in members if run.config), None)
-        target = datasets.get(spec, members[0].data_root(data_root)) if spec else None
+        title = f"Target {name}" + (f" ({root})" if len(groups) > 1 else "")
+        ranking = TargetRanking(title, [run.name for run in members])
+        configured = next((run for run in members if run.config), None)
+        target = datasets.get(configured.config["data"]["target"], configured.data_root(data_root)) if configured else None
         if isinstance(target, DatasetError):
             ranking.note = _unavailable("no ranked lists: the target cannot be read", target)
+            target = None
         elif target is not None and not target.has_test:
             ranking.note = f"no ranked lists: {target.name} has no query/gallery split"
-        for run in members:
-            if run.checkpoint is None:
-                continue
+            target = None
+        for run in (run for run in members if run.checkpoint is not None):
             started = time.perf_counter()
             trained = open_model(run.checkpoint, device)
-            if isinstance(target, ReidDataset) and target.has_test:
+            if target is not None:
                 ranking.lists[run.name] = rank_run(trained, target, topk, queries, extremes)
             pictures[run.name], notes[run.name] = _run_pictures(run, trained, datasets, data_root, out)
             log(f"{run.name}: ranked lists and pictures ({time.perf_counter() - started:.1f} s)")
         missing = [run.name for run in members if run.checkpoint is None]
         if missing:
-            ranking.note = ((ranking.note + "; ") if ranking.note else "") + f"no checkpoint, so no ranked lists: {', '.join(missing)}"
+            ranking.note = "; ".join(filter(None, [ranking.note, f"no checkpoint, so no ranked lists: {', '.join(missing)}"]))
         rankings.append(ranking)
     for run in runs:
         if run.name not in pictures:
