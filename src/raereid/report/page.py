@@ -289,7 +289,7 @@ def _config_differences(runs: list[Run]) -> str:
     head = "".join(f'<th class="text">{e(r.name)}</th>' for r in configured)
     body = ""
     for key in keys:
-        cells = "".join(f'<td class="text">{e(str(f[key])) if key in f else "&ndash;"}</td>' for f in flat)
+        cells = "".join(f'<td class="text">{e(str(f[key]) or "(empty)") if key in f else "&ndash;"}</td>' for f in flat)
         body += f'<tr><td class="text"><code>{e(key)}</code></td>{cells}</tr>'
     return f'<h3>Config keys that differ between runs</h3><table id="config-differences"><thead><tr><th class="text">key</th>{head}</tr></thead><tbody>{body}</tbody></table>'
 
