@@ -95,7 +95,7 @@ def test_cli_flags_become_overrides_and_set_wins() -> None:
 
 
 def test_variants() -> None:
-    assert list(VARIANTS) == ["direct", "baseline", "ft", "pt", "ft+pt", "full"]
+    assert list(VARIANTS) == ["direct", "baseline", "ft", "pt", "ft+pt", "full", "ft+prept+f"]
     full = get_variant("full")
     assert full.use_target and full.feature_transfer and full.pixel_transfer and full.fusion
     assert not get_variant("direct").use_target
@@ -124,3 +124,22 @@ def test_clustered_feature_is_checked() -> None:
     make_label_generator(load_config(None, ["cluster.feature=encoder"]).cluster)
     with pytest.raises(ConfigError, match="cluster.feature"):
         make_label_generator(load_config(None, ["cluster.feature=fused"]).cluster)
+
+
+def test_presets_build_on_a_base(tmp_path: Path) -> None:
+    """`base: NAME` applies another preset (or a file beside this one) first; the learner presets use it."""
+    paper, memory = load_config("market2duke"), load_config("market2duke-memory")
+    assert memory.cluster.learner == "memory" and paper.cluster.learner == "classifier"
+    assert (memory.data.source, memory.optim.iterations, memory.optim.lr_encoder) == (paper.data.source, paper.optim.iterations, 0.05)
+    hybrid = load_config("duke2msmt-hybrid")
+    assert hybrid.cluster.learner == "hybrid" and hybrid.model.dsbn and hybrid.data.target == "msmt17"
+    (tmp_path / "mine.yaml").write_text("base: other.yaml\noptim:\n  iterations: 7\n")
+    (tmp_path / "other.yaml").write_text("base: synthetic\noptim:\n  iterations: 5\n  lr_step: 3\n")
+    mine = load_config(str(tmp_path / "mine.yaml"), ["optim.lr_step=2"])
+    assert (mine.optim.iterations, mine.optim.lr_step, mine.model.backbone) == (7, 2, "convnet_small")
+    (tmp_path / "loop.yaml").write_text("base: loop.yaml\n")
+    with pytest.raises(ConfigError, match="in a loop"):
+        load_config(str(tmp_path / "loop.yaml"))
+    (tmp_path / "bad.yaml").write_text("base: [1]\n")
+    with pytest.raises(ConfigError, match="base must be a preset name"):
+        load_config(str(tmp_path / "bad.yaml"))

@@ -27,10 +27,10 @@ import torch
 from conftest import one_thread_env, tiny_overrides, train_command
 
 from raereid.config import load_config
-from raereid.engine import trainer as trainer_module
 from raereid.engine.checkpoint import load_checkpoint, remove_stale_temporaries, save_checkpoint
+from raereid.engine.hooks import COLLAPSE_LOSS, COLLAPSE_WINDOW, DiscriminatorWatch
 from raereid.engine.runtime import setup_runtime
-from raereid.engine.trainer import COLLAPSE_LOSS, COLLAPSE_WINDOW, Trainer
+from raereid.engine.trainer import Trainer
 
 ITERATIONS = 20
 ITERS_PER_EPOCH = 5
@@ -166,22 +166,25 @@ class _Recorder:
         self.warnings.append(message)
 
 
+class _Loop:
+    def __init__(self) -> None:
+        self.iteration, self.terms, self.monitor = 0, {}, _Recorder()
+
+
 def test_collapse_rule_needs_a_full_window_below_the_threshold() -> None:
     """The rule itself: a warning once the median of the last COLLAPSE_WINDOW losses is below COLLAPSE_LOSS
     (spikes do not hide a collapse), none for a healthy discriminator (loss near 2 ln 2) or a window mostly
     above; the window then restarts."""
-    watch = trainer_module.Trainer._watch_discriminators
-
-    class Stub:
-        iteration = 0
 
     def feed(values: list[float], name: str = "dis_feat") -> list[str]:
-        stub, window, monitor = Stub(), {}, _Recorder()
+        watch, loop = DiscriminatorWatch(), _Loop()
+        watch.loop = loop
         for v in values:
-            stub.iteration += 1
-            watch(stub, {name: v, "total": 1.0}, window, monitor)
-        assert all(isinstance(w, deque) for w in window.values())
-        return monitor.warnings
+            loop.iteration += 1
+            loop.terms = {name: v, "total": 1.0}
+            watch.after_step()
+        assert all(isinstance(w, deque) for w in watch.history.values())
+        return loop.monitor.warnings
 
     low = COLLAPSE_LOSS / 10
     assert feed([1.38] * 200) == []

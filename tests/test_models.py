@@ -10,8 +10,9 @@ import torchvision
 
 from raereid.config.schema import Config, LossConfig
 from raereid.config.variants import get_variant
-from raereid.engine.objective import discriminator_step, generator_step
+from raereid.engine.objective import StepOutput, discriminator_step, generator_step
 from raereid.errors import CheckpointError, ConfigError
+from raereid.learners import Labels, build_learner
 from raereid.models import RAE, BilinearFusion, Classifier, Decoder, Discriminators, Encoder
 
 SIZE = (64, 32)
@@ -31,6 +32,13 @@ def _batch() -> tuple[torch.Tensor, ...]:
     g = torch.Generator().manual_seed(1)
     xs, xt = torch.randn(8, 3, *SIZE, generator=g), torch.randn(8, 3, *SIZE, generator=g)
     return xs, torch.tensor([0, 0, 1, 1, 2, 2, 4, 4]), xt, torch.tensor([0, 0, 1, 1, 2, 2, 0, 0])
+
+
+def _step(model: RAE, discs: Discriminators, xs: torch.Tensor, ys: torch.Tensor, xt: torch.Tensor | None = None,
+          yt: torch.Tensor | None = None) -> StepOutput:
+    """The generator step with the paper's classifier learner."""
+    learner = build_learner("classifier", model, Config(), num_source_ids=5)
+    return generator_step(model, discs, learner, xs, xt, Labels(ys, yt), LossConfig())
 
 
 def _grad_norm(module: torch.nn.Module) -> float:
@@ -72,7 +80,7 @@ def test_variants_build_only_their_modules() -> None:
 def test_pixel_transfer_loss_reaches_encoder() -> None:
     model, discs = _model("pt")
     discs.requires_grad_(False)
-    out = generator_step(model, discs, *_batch(), LossConfig())
+    out = _step(model, discs, *_batch())
     (out.terms["rec_target"] + out.terms["gan_pix_target"]).backward()
     assert _grad_norm(model.encoder) > 0 and _grad_norm(model.decoder) > 0
     assert _grad_norm(discs) == 0
@@ -81,7 +89,7 @@ def test_pixel_transfer_loss_reaches_encoder() -> None:
 def test_feature_gan_reaches_encoder_not_discriminator_step() -> None:
     model, discs = _model("ft")
     discs.requires_grad_(False)
-    out = generator_step(model, discs, *_batch(), LossConfig())
+    out = _step(model, discs, *_batch())
     out.terms["gan_feat"].backward()
     assert _grad_norm(model.encoder) > 0
     assert all(p.grad is None for p in discs.parameters())  # the generator step never updates Dis_feat
@@ -96,7 +104,7 @@ def test_feature_gan_reaches_encoder_not_discriminator_step() -> None:
 def test_fusion_loss_reaches_every_part() -> None:
     model, discs = _model("full")
     discs.requires_grad_(False)
-    out = generator_step(model, discs, *_batch(), LossConfig())
+    out = _step(model, discs, *_batch())
     (out.terms["ce_fused_target"] + out.terms["tri_fused_target"]).backward()
     for part in (model.fusion.u, model.fusion.v, model.fusion.q, model.decoder, model.encoder, model.fused_target_head):
         assert _grad_norm(part) > 0
@@ -105,14 +113,14 @@ def test_fusion_loss_reaches_every_part() -> None:
 def test_source_only_step_has_no_target_terms() -> None:
     model, discs = _model("full")
     xs, ys, _, _ = _batch()
-    out = generator_step(model, discs, xs, ys, None, None, LossConfig())
+    out = _step(model, discs, xs, ys)
     assert not any("target" in k for k in out.terms) and "gan_feat" not in out.terms
     assert {"ce_source", "tri_source", "rec_source", "gan_pix_source", "ce_fused_source"} <= set(out.terms)
 
 
 def test_pix_discriminator_sees_target_reconstructions_when_configured() -> None:
     model, discs = _model("pt")
-    out = generator_step(model, discs, *_batch(), LossConfig())
+    out = _step(model, discs, *_batch())
     with_target, _ = discriminator_step(discs, out, LossConfig(pix_disc_sees_target=True))
     without, _ = discriminator_step(discs, out, LossConfig(pix_disc_sees_target=False))
     assert with_target.item() != pytest.approx(without.item())

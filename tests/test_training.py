@@ -10,21 +10,21 @@ import torch
 from conftest import tiny_overrides
 
 from raereid.cli.main import main
+from raereid.cli.train import build_trainer
 from raereid.config import load_config
 from raereid.config.variants import VARIANTS
 from raereid.engine import objective
 from raereid.engine.checkpoint import load_checkpoint, save_checkpoint
 from raereid.engine.model_io import load_model
 from raereid.engine.runtime import setup_runtime
-from raereid.engine.trainer import Trainer
 from raereid.errors import TrainingError
 
-METRIC_KEYS = {"variant", "source", "target", "mAP", "rank1", "rank5", "rank10", "mINP", "iterations", "seconds"}
+METRIC_KEYS = {"variant", "learner", "source", "target", "mAP", "rank1", "rank5", "rank10", "mINP", "iterations", "seconds"}
 
 
 def _train(root: Path, out: Path, variant: str = "full", iterations: int = 4, *extra: str, resume: bool = False) -> dict:
     cfg = load_config("synthetic", tiny_overrides(root, out, variant, iterations, *extra))
-    return Trainer(cfg, setup_runtime("cpu"), resume=resume).train()
+    return build_trainer(cfg, setup_runtime("cpu"), resume=resume).train()
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
@@ -119,7 +119,7 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tiny_bench: Path, tmp_pat
             out.loss = out.loss + out.terms["ce_source"]
         return out
 
-    monkeypatch.setattr("raereid.engine.trainer.generator_step", poisoned)
+    monkeypatch.setattr("raereid.engine.objective.generator_step", poisoned)
     with pytest.raises(TrainingError, match="non-finite at iteration 4 \\(ce_source=nan\\)") as info:
         _train(tiny_bench, tmp_path, "baseline", 6, "train.checkpoint_every=2")
     assert "last good checkpoint" in info.value.what

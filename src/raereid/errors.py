@@ -39,6 +39,10 @@ class CheckpointError(RaeReidError):
     """A checkpoint that is missing, truncated, untrusted or of another architecture."""
 
 
+class PathError(RaeReidError):
+    """An output path that cannot or must not be written, or an input path of the wrong kind."""
+
+
 class TrainingError(RaeReidError):
     """Training cannot continue (for example a NaN loss); the last good checkpoint is kept."""
 

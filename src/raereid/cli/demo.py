@@ -36,31 +36,40 @@ def format_table(rows: list[dict]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from raereid.cli import paths
     from raereid.config import load_config
     from raereid.data.registry import load_dataset
     from raereid.data.synth import generate
     from raereid.engine.model_io import load_model
     from raereid.engine.runtime import setup_runtime
-    from raereid.engine.trainer import Trainer
+    from raereid.cli.train import build_trainer
+    from raereid.errors import ConfigError
     from raereid.tools.reconstruct import reconstruct, reconstruction_sheet
 
     started = time.perf_counter()
+    if args.adapt_iterations < 1:
+        raise ConfigError(f"--adapt-iterations must be at least 1, got {args.adapt_iterations}", fix="pass e.g. --adapt-iterations 250")
+    paths.output_folder(args.data, "--data")
+    paths.output_folder(args.out, "--out", paths.inputs(data_root=args.data))
     out, data = Path(args.out), Path(args.data).resolve()  # checkpoints record an absolute data root
+    variants = ["direct"] + [v for v in args.variants.split(",") if v and v != "direct"]
+    configs = {}
+    for variant in variants:  # every run's config and output checked before anything is generated or trained
+        overrides = [f"data.root={data}", f"train.variant={variant}", f"train.output={out / variant}", f"train.seed={args.seed}"]
+        if variant != "direct":
+            overrides += [f"train.init={out / 'direct' / 'model.pt'}", f"optim.iterations={args.adapt_iterations}"]
+        configs[variant] = cfg = load_config("synthetic", overrides + list(args.overrides))
+        paths.output_folder(cfg.train.output, "--out", entries=paths.RUN_ENTRIES)
     if not (data / "synth.json").is_file():
         print(f"[demo] generating the synthetic benchmark ({args.scale}) in {data}", flush=True)
         generate(data, seed=args.seed, scale=args.scale)
     else:
         print(f"[demo] reusing the synthetic benchmark in {data}", flush=True)
     runtime = setup_runtime("cpu")
-    variants = ["direct"] + [v for v in args.variants.split(",") if v and v != "direct"]
     rows = []
-    for variant in variants:
-        overrides = [f"data.root={data}", f"train.variant={variant}", f"train.output={out / variant}", f"train.seed={args.seed}"]
-        if variant != "direct":
-            overrides += [f"train.init={out / 'direct' / 'model.pt'}", f"optim.iterations={args.adapt_iterations}"]
-        cfg = load_config("synthetic", overrides + list(args.overrides))
+    for variant, cfg in configs.items():
         print(f"[demo] training {variant} ({cfg.optim.iterations} iterations)", flush=True)
-        rows.append(Trainer(cfg, runtime).train())
+        rows.append(build_trainer(cfg, runtime).train())
         print(format_table(rows[-1:]).splitlines()[1], flush=True)
     table = format_table(rows)
     (out / "table.txt").write_text(table + "\n", encoding="utf-8")

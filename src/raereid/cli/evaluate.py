@@ -21,10 +21,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from raereid.cli import paths
     from raereid.data.registry import load_dataset
     from raereid.tools.evaluate import evaluate_checkpoint, format_metrics
     from raereid.tools.inputs import data_root, open_model
 
+    paths.input_file(args.checkpoint, "--checkpoint")
     trained = open_model(args.checkpoint, args.device)
     dataset = load_dataset(args.dataset or trained.cfg.data.target, data_root(args.data_root, trained))
     result = evaluate_checkpoint(trained, dataset, args.rerank, args.descriptor)

@@ -18,10 +18,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from raereid.cli import paths
     from raereid.errors import RaeReidError
     from raereid.tools.export import export_onnx, parity
     from raereid.tools.inputs import open_model
 
+    paths.input_file(args.checkpoint, "--checkpoint")
+    paths.output_file(args.out, "--out")
     trained = open_model(args.checkpoint, "cpu")
     out = export_onnx(trained, args.out, args.opset, normalize=not args.no_normalize)
     height, width = trained.model.input_size

@@ -24,11 +24,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from raereid.cli import paths
     from raereid.tools.extract import extract_to_npz
     from raereid.tools.inputs import data_root, open_model, resolve_images
 
+    paths.positive(args.batch_size, "--batch-size")
+    paths.input_file(args.checkpoint, "--checkpoint")
+    paths.output_file(args.out, "--out", paths.inputs(images=args.images, data_root=args.data_root))
     trained = open_model(args.checkpoint, args.device)
-    records = resolve_images(args.images, data_root(args.data_root, trained), args.split)
+    root = data_root(args.data_root, trained)
+    paths.outside(args.out, "--out", paths.inputs(data_root=root))
+    records = resolve_images(args.images, root, args.split)
     out = extract_to_npz(trained, records, args.out, args.batch_size)
     known = sum(r.pid != -1 for r in records)
     print(f"{len(records)} descriptors ({trained.model.variant.name} model) -> {out}; person ids known for {known}")

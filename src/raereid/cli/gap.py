@@ -24,6 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from raereid.cli import paths
     from raereid.data.registry import load_dataset
     from raereid.errors import ConfigError
     from raereid.tools.gap import domain_gap_picture
@@ -31,6 +34,11 @@ def run(args: argparse.Namespace) -> int:
 
     if args.per_domain < 2:
         raise ConfigError("--per-domain must be at least 2", fix="pass e.g. --per-domain 500")
+    paths.input_file(args.checkpoint, "--checkpoint")
+    if args.before:
+        paths.input_file(args.before, "--before")
+    for out in (Path(args.out), Path(args.out).with_suffix(".json")):
+        paths.output_file(out, "--out", paths.inputs(data_root=args.data_root))
     after = open_model(args.checkpoint, args.device)
     models = {}
     if args.before:
@@ -38,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
         models[f"before: {before.model.variant.name} ({before.iteration} iterations)"] = before.model
     models[f"{'after: ' if args.before else ''}{after.model.variant.name} ({after.iteration} iterations)"] = after.model
     root = data_root(args.data_root, after)
+    paths.outside(args.out, "--out", paths.inputs(data_root=root))
     source = load_dataset(after.cfg.data.source, root)
     target = load_dataset(after.cfg.data.target, root)
     out = domain_gap_picture(

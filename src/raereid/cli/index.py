@@ -19,13 +19,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from raereid.cli import paths
     from raereid.errors import DatasetError
     from raereid.tools.index import build_index
     from raereid.tools.inputs import image_folder_records, open_model, resolve_images
 
+    paths.positive(args.batch_size, "--batch-size")
     gallery = Path(args.gallery).expanduser()
     if not gallery.exists():
         raise DatasetError("gallery not found", where=gallery, fix="pass a folder of gallery images or a list file")
+    paths.input_file(args.checkpoint, "--checkpoint")
+    paths.output_folder(args.out, "--out", paths.inputs(gallery=gallery if gallery.is_dir() else gallery.parent))
     records = image_folder_records(gallery, "gallery folder") if gallery.is_dir() else resolve_images(gallery)
     trained = open_model(args.checkpoint, args.device)
     index = build_index(trained, records, args.out, args.batch_size)

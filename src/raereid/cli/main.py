@@ -61,3 +61,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"raereid {args.command}: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # the machine's side: a full disk, a permission, a file removed while running
+        if args.debug:
+            traceback.print_exc()
+        where = f"\n  where: {exc.filename}" if exc.filename else ""
+        print(f"raereid {args.command}: error: {exc.strerror or exc}{where}\n  fix:   check the path, free space and "
+              f"permissions (raereid --debug {args.command} ... shows the traceback)", file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - a bug, or an input no check caught: one line, the traceback on request
+        if args.debug:
+            traceback.print_exc()
+        print(f"raereid {args.command}: unexpected error: {type(exc).__name__}: {exc}\n  this is a bug in raereid or an "
+              f"unchecked input: run again as raereid --debug {args.command} ... and report the traceback", file=sys.stderr)
+        return 1

@@ -22,6 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from raereid.cli import paths
     from raereid.data.registry import load_dataset
     from raereid.errors import ConfigError, DatasetError
     from raereid.tools.inputs import data_root, describe, open_model
@@ -29,8 +30,13 @@ def run(args: argparse.Namespace) -> int:
 
     if min(args.topk, args.num_queries, args.extremes) < 1:
         raise ConfigError("--topk, --num-queries and --extremes must be at least 1", fix="pass positive counts")
+    paths.input_file(args.checkpoint, "--checkpoint")
+    paths.output_folder(args.out, "--out", paths.inputs(dataset=args.dataset, data_root=args.data_root))
     trained = open_model(args.checkpoint, args.device)
-    dataset = load_dataset(args.dataset or trained.cfg.data.target, data_root(args.data_root, trained))
+    root = data_root(args.data_root, trained)
+    paths.outside(args.out, "--out", paths.inputs(data_root=root))
+    dataset = load_dataset(args.dataset or trained.cfg.data.target, root)
+    paths.outside(args.out, "--out", paths.inputs(dataset=dataset.root))
     if not dataset.has_test:
         raise DatasetError(
             f"dataset {dataset.name!r} has no query/gallery split to rank",

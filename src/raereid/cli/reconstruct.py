@@ -22,6 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from raereid.cli import paths
     from raereid.data.registry import load_dataset
     from raereid.errors import ConfigError, DatasetError
     from raereid.tools.inputs import data_root, open_model, pick_evenly, resolve_images
@@ -29,6 +30,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.num < 1:
         raise ConfigError("--num must be at least 1", fix="pass a positive number of images per group")
+    paths.input_file(args.checkpoint, "--checkpoint")
+    paths.output_file(args.out, "--out", paths.inputs(*args.images, data_root=args.data_root))
     trained = open_model(args.checkpoint, args.device)
     model, cfg = trained.model, trained.cfg
     if model.decoder is None:
@@ -38,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
             fix="use a checkpoint of a variant with pixel transfer (pt, ft+pt, full)",
         )
     root = data_root(args.data_root, trained)
+    paths.outside(args.out, "--out", paths.inputs(data_root=root))
     groups: dict[str, list[str]] = {}
     if args.images:
         for spec in args.images:

@@ -38,6 +38,7 @@ def format_results(rows: Sequence[RankedQuery]) -> str:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from raereid.cli import paths
     from raereid.data.images import load_rgb
     from raereid.data.records import ImageRecord
     from raereid.errors import ConfigError, DatasetError
@@ -47,6 +48,11 @@ def run(args: argparse.Namespace) -> int:
 
     if args.topk < 1:
         raise ConfigError("--topk must be at least 1", fix="pass a positive number of results")
+    paths.input_folder(args.index, "--index", "index folder", "pass the folder written by raereid index --out")
+    if args.checkpoint:
+        paths.input_file(args.checkpoint, "--checkpoint")
+    if args.picture:
+        paths.output_file(args.picture, "--picture")
     queries = []
     for q in args.query:
         path = Path(q).expanduser()

@@ -46,6 +46,7 @@ def _summary(manifest: dict, out: str, seconds: float) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from raereid.cli import paths
     from raereid.data.registry import ALIASES
     from raereid.data.synth import generate
     from raereid.errors import RaeReidError
@@ -58,15 +59,18 @@ def run(args: argparse.Namespace) -> int:
                            fix=f"pass --domains with names from {', '.join(DOMAIN_CHOICES)}")
     if args.workers is not None and args.workers < 1:
         raise RaeReidError(f"--workers must be at least 1, got {args.workers}", fix="pass --workers 1 or more")
+    paths.output_folder(args.out, "--out")
+    if args.preview:
+        paths.output_file(args.preview, "--preview", [(args.out, "the benchmark folder it writes")])
     bars: list = []
 
     def progress(done: int, total: int) -> None:
         if args.quiet:
             return
         if not bars:  # created on the first image, so that refusals print no empty bar
-            from tqdm import tqdm
+            from raereid.progress import progress
 
-            bars.append(tqdm(total=total, unit="img", desc="rendering", dynamic_ncols=True))
+            bars.append(progress(total, "rendering", unit="img"))
         bars[0].update(done - bars[0].n)
 
     start = time.perf_counter()

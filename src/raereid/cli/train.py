@@ -10,6 +10,12 @@ import argparse
 import json
 import os
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from raereid.config.schema import Config
+    from raereid.engine.runtime import Runtime
+    from raereid.engine.trainer import Trainer
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -18,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-root", help="folder holding the datasets (data.root)")
     parser.add_argument("--source", help="labeled source dataset (data.source)")
     parser.add_argument("--target", help="unlabeled target dataset, a name or a folder of images (data.target)")
-    parser.add_argument("--variant", help="direct | baseline | ft | pt | ft+pt | full (train.variant)")
+    parser.add_argument("--variant", help="direct | baseline | ft | pt | ft+pt | full | ft+prept+f (train.variant)")
     parser.add_argument("--output", help="output folder (train.output)")
     parser.add_argument("--seed", type=int, help="random seed (train.seed)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
@@ -26,13 +32,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--nproc", type=int, default=1, help="train with N processes (DDP) on this machine via torchrun")
 
 
-def overrides_from_args(args: argparse.Namespace) -> list[str]:
-    """The explicit flags as key=value overrides, before the --set ones (which win)."""
-    flags = {
-        "data.root": args.data_root, "data.source": args.source, "data.target": args.target,
-        "train.variant": args.variant, "train.output": args.output, "train.seed": args.seed,
-    }
-    return [f"{k}={v}" for k, v in flags.items() if v is not None] + list(args.overrides)
+FLAGS = {"data.root": "data_root", "data.source": "source", "data.target": "target",
+         "train.variant": "variant", "train.output": "output", "train.seed": "seed"}
+
+
+def overrides_from_args(args: argparse.Namespace) -> list[str | tuple[str, str]]:
+    """The explicit flags as (key=value, flag) overrides, before the --set ones (which win)."""
+    flags = [(f"{key}={getattr(args, dest)}", f"--{dest.replace('_', '-')} {getattr(args, dest)}") for key, dest in FLAGS.items()
+             if getattr(args, dest) is not None]
+    return [*flags, *args.overrides]
+
+
+def build_trainer(cfg: Config, runtime: Runtime, resume: bool = False) -> Trainer:
+    """The Trainer of `raereid train`: the engine's hooks plus the domain-gap picture when `train.gap_picture`."""
+    from raereid.engine.trainer import Trainer
+    from raereid.tools.gap import DomainGapHook
+
+    return Trainer(cfg, runtime, resume=resume, hooks=[DomainGapHook()] if cfg.train.gap_picture else [])
 
 
 def run(args: argparse.Namespace) -> int:
@@ -41,10 +57,16 @@ def run(args: argparse.Namespace) -> int:
 
         print("\n".join(list_presets()))
         return 0
-    if not args.config:
-        from raereid.errors import ConfigError
+    from raereid.cli.paths import training_paths
+    from raereid.config import load_config
+    from raereid.errors import ConfigError
 
+    if not args.config:
         raise ConfigError("no config given", fix="pass --config PRESET_OR_FILE (raereid train --list-presets shows the presets)")
+    if args.nproc < 1:
+        raise ConfigError(f"--nproc must be at least 1, got {args.nproc}", fix="pass --nproc 1 or more")
+    cfg = load_config(args.config, overrides_from_args(args))  # type and range checks, before any process starts
+    training_paths(cfg)
     from raereid.report.command import COMMAND_ENV, record_command, shell_command
 
     command = os.environ.get(COMMAND_ENV) or shell_command(args._argv)
@@ -57,16 +79,12 @@ def run(args: argparse.Namespace) -> int:
         finally:
             os.environ.pop(COMMAND_ENV, None)
 
-    from raereid.config import load_config
-    from raereid.config.variants import get_variant
     from raereid.engine.runtime import setup_runtime, shutdown
-    from raereid.engine.trainer import Interrupted, Trainer
+    from raereid.engine.trainer import Interrupted
 
-    cfg = load_config(args.config, overrides_from_args(args))
-    get_variant(cfg.train.variant)
     runtime = setup_runtime(cfg.train.device)
     try:
-        trainer = Trainer(cfg, runtime, resume=args.resume)
+        trainer = build_trainer(cfg, runtime, resume=args.resume)
         if runtime.is_main:
             record_command(cfg.train.output, command, append=args.resume)
         metrics = trainer.train()

@@ -1,4 +1,8 @@
-"""Build a `Config` from a preset name or YAML file plus `key=value` overrides, with type checks."""
+"""Build a `Config` from a preset name or YAML file plus `key=value` overrides, with type and range checks.
+
+Types are checked here as each value is set; ranges (`validation.py`) once the config is complete,
+naming where each value came from.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from typing import Any
 import yaml
 
 from raereid.config.schema import Config
+from raereid.config.validation import ORIGINS_ATTR, validate_config
 from raereid.errors import ConfigError
 
 PRESET_PACKAGE = "raereid.config.presets"
@@ -104,8 +109,8 @@ def _section_fields(section: Any) -> dict[str, Any]:
     return typing.get_type_hints(type(section))
 
 
-def apply_mapping(cfg: Config, data: dict, where: str) -> None:
-    """Set every `section: {key: value}` of `data` on `cfg`, refusing unknown keys."""
+def apply_mapping(cfg: Config, data: dict, where: str, origins: dict[str, str] | None = None) -> None:
+    """Set every `section: {key: value}` of `data` on `cfg`, refusing unknown keys; record `where` in `origins`."""
     sections = {f.name for f in dataclasses.fields(cfg)}
     for section_name, values in data.items():
         if section_name not in sections:
@@ -113,11 +118,11 @@ def apply_mapping(cfg: Config, data: dict, where: str) -> None:
         if not isinstance(values, dict):
             raise ConfigError(f"section {section_name!r} must be a mapping of key: value", where=where)
         for key, value in values.items():
-            set_value(cfg, f"{section_name}.{key}", value, where)
+            set_value(cfg, f"{section_name}.{key}", value, where, origins)
 
 
-def set_value(cfg: Config, dotted: str, value: Any, where: str = "--set") -> None:
-    """Set `section.key` to `value` after type checking."""
+def set_value(cfg: Config, dotted: str, value: Any, where: str = "--set", origins: dict[str, str] | None = None) -> None:
+    """Set `section.key` to `value` after type checking; record `where` in `origins`."""
     parts = dotted.split(".")
     if len(parts) != 2:
         raise ConfigError(f"config key {dotted!r} must be section.key", where=where, fix="e.g. --set optim.iterations=500")
@@ -131,6 +136,8 @@ def set_value(cfg: Config, dotted: str, value: Any, where: str = "--set") -> Non
     if key not in hints:
         raise ConfigError(f"unknown config key {dotted!r}", where=where, fix=f"keys of {section_name}: {', '.join(hints)}")
     setattr(section, key, _coerce(value, hints[key], dotted, where))
+    if origins is not None:
+        origins[dotted] = where
 
 
 def parse_override(text: str) -> tuple[str, str]:
@@ -141,23 +148,50 @@ def parse_override(text: str) -> tuple[str, str]:
     return key.strip(), value
 
 
-def load_config(source: str | None = None, overrides: list[str] | None = None) -> Config:
-    """Defaults (the paper's values), then the preset or YAML file, then `key=value` overrides."""
+def _read_chain(source: str, seen: tuple[str, ...] = ()) -> list[tuple[dict, str]]:
+    """The mappings of a preset or file and of the presets it builds on (`base: NAME_OR_FILE`), base first."""
+    data, where = _read_yaml(source)
+    base = data.pop("base", None)
+    if base is None:
+        return [(data, where)]
+    if not isinstance(base, str):
+        raise ConfigError(f"base must be a preset name or a file, got {base!r}", where=where, fix="write e.g. 'base: duke2market'")
+    if where in seen:
+        raise ConfigError(f"presets build on each other in a loop ({' -> '.join((*seen, where))})", where=where, fix="remove one 'base:'")
+    sibling = Path(where).parent / base
+    return _read_chain(str(sibling) if Path(where).is_file() and sibling.is_file() else base, (*seen, where)) + [(data, where)]
+
+
+def load_config(source: str | None = None, overrides: list[str | tuple[str, str]] | None = None) -> Config:
+    """Defaults (the paper's values), then the preset or YAML file (after the ones it builds on), then `key=value`
+    overrides, then range checks.
+
+    An override is "key=value" (reported as `--set key=value`) or ("key=value", where), e.g. from a
+    command-line flag such as `--output`."""
     cfg = Config()
-    if source:
-        data, where = _read_yaml(source)
-        apply_mapping(cfg, data, where)
-    for text in overrides or []:
+    origins: dict[str, str] = {}
+    for data, where in _read_chain(source) if source else []:
+        apply_mapping(cfg, data, where, origins)
+    for item in overrides or []:
+        text, where = (item, f"--set {item}") if isinstance(item, str) else item
         key, value = parse_override(text)
-        set_value(cfg, key, value)
-    return cfg
+        set_value(cfg, key, value, where, origins)
+    return _validated(cfg, origins)
+
+
+def _validated(cfg: Config, origins: dict[str, str]) -> Config:
+    setattr(cfg, ORIGINS_ATTR, origins)
+    return validate_config(cfg)
 
 
 def config_to_dict(cfg: Config) -> dict:
+    """The config as plain nested dicts (what checkpoints store)."""
     return dataclasses.asdict(cfg)
 
 
 def config_from_dict(data: dict, where: str = "checkpoint") -> Config:
+    """A config from `config_to_dict` output (a checkpoint's), type- and range-checked."""
     cfg = Config()
-    apply_mapping(cfg, data, where)
-    return cfg
+    origins: dict[str, str] = {}
+    apply_mapping(cfg, data, where, origins)
+    return _validated(cfg, origins)

@@ -43,6 +43,7 @@ class ModelConfig:
     fusion_l2_norm: bool = False  # unit-norm fused descriptor for the losses too
     recurrent_updates_bn: bool = False  # let Enc(Dec(F)) move the encoder's batch-norm running statistics
     flip_test: bool = False  # average descriptors of an image and its mirror at test time
+    dsbn: bool = False  # domain-specific batch norm (source / target statistics and affine parameters; target at test time)
 
 
 @dataclass
@@ -83,11 +84,16 @@ class ClusterConfig:
     k2: int = 6
     num_clusters: int = 500  # k-means only
     feature: Literal["final", "encoder"] = "final"  # which descriptor is clustered: final (Algorithm 2's; the fused one for full) | encoder
+    learner: str = "classifier"  # how pseudo-labels train the network: classifier | memory | hybrid (raereid.learners registry)
+    temperature: float = 0.05  # memory / hybrid learners: InfoNCE temperature
+    memory_momentum: float = 0.1  # memory learner: weight of the old centroid in its update (Cluster Contrast's 0.1)
+    hybrid_momentum: float = 0.2  # hybrid learner: weight of the old entry in its update (SpCL's 0.2)
+    reliability_gap: float = 0.0  # dbscan: SpCL's self-paced cluster reliability with eps +/- this gap (0 = off; SpCL 0.02)
 
 
 @dataclass
 class TrainConfig:
-    variant: str = "full"  # direct | baseline | ft | pt | ft+pt | full
+    variant: str = "full"  # direct | baseline | ft | pt | ft+pt | full | ft+prept+f (config/variants.py)
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     amp: bool = True  # mixed precision (CUDA only)
@@ -99,6 +105,7 @@ class TrainConfig:
     output: str = "runs/rae"
     sync_bn: bool = True  # batch norm over the global batch when training on several processes
     gap_picture: bool = True  # at the end, OUTPUT/domain_gap.png: t-SNE of source/target descriptors (before/after)
+    adabn: bool = False  # re-estimate the target's batch-norm statistics (AdaBN) before the first clustering
 
 
 @dataclass

@@ -14,10 +14,16 @@ class Variant:
     feature_transfer: bool  # feature GAN (Eq. 8)
     pixel_transfer: bool  # decoder: reconstruction + pixel GAN (Eq. 11-17)
     fusion: bool  # recurrent pass + bilinear fusion (Eq. 18-23); descriptor of Algorithm 2
+    reconstruction: bool | None = None  # reconstruction losses (Eq. 12, 15) without the pixel GAN; None: as pixel_transfer
 
     @property
     def has_decoder(self) -> bool:
         return self.pixel_transfer or self.fusion
+
+    @property
+    def reconstructs(self) -> bool:
+        """Whether Dec is trained to reconstruct its input (pixel transfer, or the pre-pixel-transfer row's fusion)."""
+        return self.pixel_transfer if self.reconstruction is None else self.reconstruction
 
 
 VARIANTS = {
@@ -27,6 +33,9 @@ VARIANTS = {
     "pt": Variant("pt", use_target=True, feature_transfer=False, pixel_transfer=True, fusion=False),
     "ft+pt": Variant("ft+pt", use_target=True, feature_transfer=True, pixel_transfer=True, fusion=False),
     "full": Variant("full", use_target=True, feature_transfer=True, pixel_transfer=True, fusion=True),
+    # Table IV's "baseline + FT + P^T + F": the source is translated into the target's style beforehand
+    # (raereid translate); no pixel GAN, the decoder only reconstructs, for the fusion's recurrent pass.
+    "ft+prept+f": Variant("ft+prept+f", use_target=True, feature_transfer=True, pixel_transfer=False, fusion=True, reconstruction=True),
 }
 
 

@@ -35,7 +35,7 @@ class ImageDataset(Dataset):
             tensor = self.transform(image)
         else:
             with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(seed)
+                torch.default_generator.manual_seed(seed)  # the CPU generator only: torch.manual_seed also seeds every GPU (slow)
                 tensor = self.transform(image)
         return tensor, int(self.labels[index]), record.camid, index, 0 if seed is None else seed
 

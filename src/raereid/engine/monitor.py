@@ -1,6 +1,8 @@
-"""What a run reports: a log file and console lines, TensorBoard scalars, a progress bar with the losses.
+"""What a run reports: a log file and console lines, TensorBoard scalars, progress with the losses.
 
-Only the main process of a distributed run reports; the others get a silent monitor.
+Progress is a redrawn bar on a terminal and a plain line every 10% or 30 s when stderr is a file or a
+pipe (`raereid.progress`). Only the main process of a distributed run reports; the others get a
+silent monitor.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ import logging
 import sys
 from pathlib import Path
 
-from tqdm import tqdm
+from raereid.progress import progress
 
 LOGGER_NAME = "raereid"
 
@@ -41,7 +43,7 @@ class Monitor:
             from torch.utils.tensorboard import SummaryWriter
 
             self.writer = SummaryWriter(str(out_dir / "tensorboard"), purge_step=start if start else None)
-        self.bar = tqdm(total=total, initial=start, desc="train", unit="it", dynamic_ncols=True, file=sys.stderr)
+        self.bar = progress(total, "train", initial=start)
 
     def info(self, message: str) -> None:
         if self.enabled:

@@ -1,9 +1,11 @@
 """One training step's losses: Eq. 9 (feature transfer) + Eq. 17 (pixel transfer) + Eq. 21 (fusion)
-for Enc / Dec / P / heads, and the two discriminators' losses, for any variant.
+for Enc / Dec / P / heads, and the two discriminators' losses, for any variant and any learner.
 
 Source and target batches go through the encoder together, so batch-norm statistics cover both
-domains. `gather` collects features from every process before the batch-hard triplet loss, so the
-loss sees the global batch whatever the number of processes (identity in a single process).
+domains (with domain-specific batch norm, each part gets its own). The identity terms of each
+trained descriptor (the encoder's, and the fused one) come from the pseudo-label learner
+(`raereid.learners`); `Labels.gather` collects rows from every process for the batch-hard triplet
+loss and the memories, so they see the global batch whatever the number of processes.
 """
 
 from __future__ import annotations
@@ -12,21 +14,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
+from torch import nn
 
 from raereid import losses
 from raereid.config.schema import LossConfig
+from raereid.learners.base import Branch, Labels, Learner
+from raereid.models.dsbn import domain_split
 from raereid.models.rae import RAE, Discriminators
-
-Gather = Callable[[torch.Tensor], torch.Tensor]
-
-
-def _no_gather(x: torch.Tensor) -> torch.Tensor:
-    return x
 
 
 @dataclass
 class StepOutput:
-    """The generator loss to minimise, logged loss terms, and detached tensors for the discriminators."""
+    """The generator loss to minimise, logged loss terms, and detached tensors for the discriminators and the learner."""
 
     loss: torch.Tensor
     terms: dict[str, torch.Tensor] = field(default_factory=dict)
@@ -35,83 +34,55 @@ class StepOutput:
     real_source: torch.Tensor | None = None
     fake_source: torch.Tensor | None = None
     fake_target: torch.Tensor | None = None
+    embedded: dict[str, torch.Tensor] = field(default_factory=dict)  # each branch's embeddings (detached), for `Learner.update`
+
+    def add(self, name: str, value: torch.Tensor, weight: float = 1.0) -> None:
+        """Log `value` as `name` and add `weight * value` to the loss."""
+        self.terms[name] = value
+        self.loss = self.loss + (value if weight == 1.0 else weight * value)
 
 
-def _identity_loss(
-    feat: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor, cfg: LossConfig, gather: Gather
-) -> tuple[torch.Tensor, torch.Tensor]:
-    ce = losses.cross_entropy(logits, labels, cfg.label_smoothing)
-    tri = losses.batch_hard_triplet(gather(feat), gather(labels), cfg.margin)
-    return ce, tri
+def _branch(out: StepOutput, learner: Learner, branch: Branch, labels: Labels) -> None:
+    for name, value, weight in learner.branch_terms(branch, labels):
+        out.add(name, value, weight)
+    out.embedded[branch.name] = branch.embedded.detach()
 
 
 def generator_step(
-    model: RAE,
-    discs: Discriminators,
-    xs: torch.Tensor,
-    ys: torch.Tensor,
-    xt: torch.Tensor | None,
-    yt: torch.Tensor | None,
-    cfg: LossConfig,
-    gather: Gather = _no_gather,
-    seeds_s: torch.Tensor | None = None,
-    seeds_t: torch.Tensor | None = None,
+    model: RAE, discs: Discriminators, learner: Learner, xs: torch.Tensor, xt: torch.Tensor | None, labels: Labels, cfg: LossConfig
 ) -> StepOutput:
-    """Forward pass and generator-side loss. `xt` is None when the step is source-only
-    (direct transfer, or an epoch whose clustering found fewer than two clusters). `seeds_*` are the
-    images' own seeds, from which dropout masks are drawn (None: the global RNG)."""
+    """Forward pass and generator-side loss. `xt` is None when the step is source-only (direct
+    transfer, or an epoch whose clustering found fewer than two clusters)."""
     variant = model.variant
     ns = xs.shape[0]
     images = xs if xt is None else torch.cat([xs, xt])
-    fmap = model.encoder(images)
-    feat = model.pool(fmap)
-    terms: dict[str, torch.Tensor] = {}
-    out = StepOutput(loss=feat.new_zeros(()))
-
-    embedded = model.neck(feat)
-    ce, tri = _identity_loss(feat[:ns], model.source_head(embedded[:ns], seeds_s), ys, cfg, gather)
-    terms["ce_source"], terms["tri_source"] = ce, tri
-    total = ce + cfg.lambda_tri * tri
-    if xt is not None:
-        assert yt is not None
-        ce, tri = _identity_loss(feat[ns:], model.target_head(embedded[ns:], seeds_t), yt, cfg, gather)
-        terms["ce_target"], terms["tri_target"] = ce, tri
-        total = total + ce + cfg.lambda_tri * tri
-
-        if discs.feature is not None:
-            terms["gan_feat"] = losses.generator_loss(discs.feature(fmap[ns:]))
-            total = total + cfg.lambda_gan_feat * terms["gan_feat"]
+    with domain_split(model, ns):
+        fmap = model.encoder(images)
+        feat = model.pool(fmap)
+        out = StepOutput(loss=feat.new_zeros(()))
+        _branch(out, learner, Branch("encoder", feat, model.neck(feat), ns), labels)
+        if xt is not None and discs.feature is not None:
+            out.add("gan_feat", losses.generator_loss(discs.feature(fmap[ns:])), cfg.lambda_gan_feat)
             out.source_map, out.target_map = fmap[:ns].detach(), fmap[ns:].detach()
-
-    if model.decoder is not None:
+        if model.decoder is None:
+            return out
         recon = model.reconstruct(fmap)
         real = model.reconstruction_target(images)
-        if variant.pixel_transfer:
-            terms["rec_source"] = losses.reconstruction_loss(recon[:ns], real[:ns])
-            total = total + cfg.lambda_rec * terms["rec_source"]
-            assert discs.pixel is not None
-            terms["gan_pix_source"] = losses.generator_loss(discs.pixel(recon[:ns]))
-            total = total + cfg.lambda_gan_pix * terms["gan_pix_source"]
-            out.real_source, out.fake_source = real[:ns].detach(), recon[:ns].detach()
+        if variant.reconstructs:
+            out.add("rec_source", losses.reconstruction_loss(recon[:ns], real[:ns]), cfg.lambda_rec)
+            if discs.pixel is not None:
+                out.add("gan_pix_source", losses.generator_loss(discs.pixel(recon[:ns])), cfg.lambda_gan_pix)
+                out.real_source, out.fake_source = real[:ns].detach(), recon[:ns].detach()
             if xt is not None:
-                terms["rec_target"] = losses.reconstruction_loss(recon[ns:], real[ns:])
-                terms["gan_pix_target"] = losses.generator_loss(discs.pixel(recon[ns:]))
-                total = total + cfg.lambda_rec * terms["rec_target"] + cfg.lambda_gan_pix * terms["gan_pix_target"]
-                out.fake_target = recon[ns:].detach()
+                rec = losses.reconstruction_loss(recon[ns:], real[ns:])
+                gan = losses.generator_loss(discs.pixel(recon[ns:])) if discs.pixel is not None else None
+                out.add("rec_target", rec, cfg.lambda_rec)
+                if gan is not None:
+                    out.add("gan_pix_target", gan, cfg.lambda_gan_pix)
+                    out.fake_target = recon[ns:].detach()
         if model.fusion is not None:
             fused = model.fused(fmap, model.recurrent(recon))
-            fused_embedded = model.fused_neck(fused)
-            ce, tri = _identity_loss(fused[:ns], model.fused_source_head(fused_embedded[:ns], seeds_s), ys, cfg, gather)
-            terms["ce_fused_source"], terms["tri_fused_source"] = ce, tri
-            total = total + ce + cfg.lambda_tri * tri
-            if xt is not None:
-                assert yt is not None
-                ce, tri = _identity_loss(fused[ns:], model.fused_target_head(fused_embedded[ns:], seeds_t), yt, cfg, gather)
-                terms["ce_fused_target"], terms["tri_fused_target"] = ce, tri
-                total = total + ce + cfg.lambda_tri * tri
-
-    out.loss = total
-    out.terms = terms
+            _branch(out, learner, Branch("fused", fused, model.fused_neck(fused), ns), labels)
     return out
 
 
@@ -133,3 +104,30 @@ def discriminator_step(discs: Discriminators, step: StepOutput, cfg: LossConfig)
         terms["dis_pix"] = losses.discriminator_loss(discs.pixel(step.real_source), discs.pixel(torch.cat(fakes)))
         total = terms["dis_pix"] if total is None else total + terms["dis_pix"]
     return total, terms
+
+
+class StepModule(nn.Module):
+    """The generator objective as a module, so DistributedDataParallel can wrap it (and average its gradients)."""
+
+    def __init__(self, model: RAE, discs: Discriminators, learner: Learner, cfg: LossConfig, gather: Callable[[torch.Tensor], torch.Tensor]):
+        super().__init__()
+        self.model = model
+        # Not submodules: the discriminators have their own optimiser and DDP wrapper; the learner's memories are not parameters.
+        self._others = (discs, learner)
+        self.loss_cfg, self.gather = cfg, gather
+
+    def forward(self, xs, ys, xt, yt, seeds_s, seeds_t, index_t):  # noqa: ANN001, ANN201 - DDP passes tensors through
+        labels = Labels(ys, yt, seeds_s, seeds_t, index_t, self.gather)
+        return generator_step(self.model, self._others[0], self._others[1], xs, xt, labels, self.loss_cfg)
+
+
+class DiscriminatorStepModule(nn.Module):
+    """The discriminators' objective as a module, so DistributedDataParallel averages their gradients."""
+
+    def __init__(self, discs: Discriminators, cfg: LossConfig):
+        super().__init__()
+        self.discs = discs
+        self.loss_cfg = cfg
+
+    def forward(self, step: StepOutput):  # noqa: ANN201
+        return discriminator_step(self.discs, step, self.loss_cfg)

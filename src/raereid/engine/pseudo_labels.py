@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from raereid.clustering import LabelGenerator, build_label_generator, label_generator_params
 from raereid.config.schema import ClusterConfig
@@ -64,13 +63,3 @@ def label_quality(pseudo: PseudoLabels, true_pids: np.ndarray) -> dict[str, floa
         "nmi": float(normalized_mutual_info_score(true_pids[kept], pseudo.labels[kept])),
         "true_ids": int(len(np.unique(true_pids))),
     }
-
-
-def centroids(features: np.ndarray, labels: np.ndarray, num_clusters: int) -> torch.Tensor:
-    """Mean L2-normalised feature of every cluster (clusters x dim), to initialise a target classifier."""
-    feats = features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)
-    sums = np.zeros((num_clusters, feats.shape[1]), dtype=np.float64)
-    kept = labels >= 0
-    np.add.at(sums, labels[kept], feats[kept])
-    counts = np.bincount(labels[kept], minlength=num_clusters)[:, None]
-    return torch.from_numpy((sums / np.maximum(counts, 1)).astype(np.float32))

@@ -16,13 +16,14 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from raereid.config.schema import ModelConfig
 from raereid.config.variants import Variant
-from raereid.data.transforms import from_unit_range, to_unit_range
 from raereid.errors import ConfigError
 from raereid.models.decoder import Decoder
 from raereid.models.discriminator import Discriminator
+from raereid.models.dsbn import convert_dsbn
 from raereid.models.encoder import Encoder
 from raereid.models.fusion import BilinearFusion
 from raereid.models.heads import Classifier
+from raereid.pixels import from_unit_range, to_unit_range
 
 
 @contextmanager
@@ -79,6 +80,11 @@ class RAE(nn.Module):
             self.fused_source_head = Classifier(cfg.fusion_out, num_source_ids, cfg.dropout, salt=SALTS["fused_source"])
             self.fused_target_head = Classifier(cfg.fusion_out, 1, cfg.dropout, salt=SALTS["fused_target"])
         self.dropout = cfg.dropout
+        if cfg.dsbn and variant.use_target:  # source-only variants have no target statistics to keep apart
+            convert_dsbn(self.encoder)
+            self.neck = convert_dsbn(self.neck)
+            if self.fusion is not None:
+                self.fused_neck = convert_dsbn(self.fused_neck)
 
     def _map_size(self) -> tuple[int, int]:
         was_training = self.encoder.training

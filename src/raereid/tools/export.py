@@ -18,10 +18,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from raereid.data.transforms import IMAGENET_MEAN, IMAGENET_STD
 from raereid.engine.model_io import TrainedModel
 from raereid.errors import ConfigError
 from raereid.models.rae import RAE
+from raereid.pixels import IMAGENET_MEAN, IMAGENET_STD
 
 OPSET = 17
 OPSETS = range(13, 21)  # bilinear Resize and ConvTranspose need >= 13 here; 20 is the TorchScript exporter's newest

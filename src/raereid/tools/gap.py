@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -18,8 +19,12 @@ from raereid.config.schema import Config
 from raereid.data.records import ImageRecord
 from raereid.engine.features import extract, l2_normalize
 from raereid.engine.runtime import Runtime
+from raereid.engine.train_loop import Hook
 from raereid.errors import DatasetError
 from raereid.models.rae import RAE
+
+if TYPE_CHECKING:
+    from raereid.engine.trainer import Trainer
 
 SOURCE_COLOUR, TARGET_COLOUR = "#1f77b4", "#ff7f0e"
 
@@ -40,7 +45,7 @@ def model_descriptors(model: RAE, records: Sequence[ImageRecord], cfg: Config) -
         model, records, height, width, Runtime(torch.device(device)), batch_size=cfg.data.test_batch_size,
         workers=min(cfg.data.workers, 2), flip=cfg.model.flip_test, amp=cfg.train.amp, desc="domain gap",
     )["final"]
-    return l2_normalize(feats)
+    return l2_normalize(feats.astype(np.float64)).astype(np.float32)  # float64: norms of huge descriptors overflow float32
 
 
 def cross_domain_share(feats: np.ndarray, domain: np.ndarray, k: int = 10) -> tuple[float, float]:
@@ -57,7 +62,7 @@ def cross_domain_share(feats: np.ndarray, domain: np.ndarray, k: int = 10) -> tu
 
 
 def embed_2d(feats: np.ndarray, seed: int = 0) -> np.ndarray:
-    """t-SNE of the descriptors (after PCA to 50 dimensions when they are wider).
+    """t-SNE of the descriptors (after PCA to 50 dimensions when they are wider); all points at 0 when they are identical.
 
     Runs on one thread: sklearn's OpenMP gradient loop slows down ~100x when the cores are busy (e.g.
     with training), and one thread embeds 1000 points in a few seconds.
@@ -67,6 +72,8 @@ def embed_2d(feats: np.ndarray, seed: int = 0) -> np.ndarray:
     from threadpoolctl import threadpool_limits
 
     x = feats.astype(np.float64)
+    if not np.abs(x - x.mean(axis=0)).max(initial=0.0) > 1e-12:
+        return np.zeros((len(x), 2))  # identical descriptors (a collapsed model): one point; sklearn's t-SNE would crash
     perplexity = float(max(2.0, min(30.0, (len(x) - 1) / 3)))
     with threadpool_limits(limits=1):
         if x.shape[1] > 50 and x.shape[0] > 50:
@@ -123,3 +130,25 @@ def domain_gap_picture(
     summary = {"source": names[0] or "source", "target": names[1] or "target", "per_domain": [len(source), len(target)], "models": stats}
     out.with_suffix(".json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return out
+
+
+class DomainGapHook(Hook):
+    """After training: OUTPUT/domain_gap.png, t-SNE of source and target descriptors of the `train.init`
+    model (before) and of the trained one (after); main process only."""
+
+    loop: Trainer
+
+    def after_train(self) -> None:
+        from raereid.engine.model_io import load_model
+
+        t = self.loop
+        if not t.runtime.is_main:
+            return
+        models: dict[str, RAE] = {}
+        if t.cfg.train.init:
+            models[f"before: {Path(t.cfg.train.init).parent.name or 'init'}"] = load_model(t.cfg.train.init, t.runtime.device).model
+        models[f"after: {t.variant.name}"] = t.model
+        source, target = t.domains.source, t.domains.target
+        path = domain_gap_picture(models, source.query + source.gallery or source.train, target.query + target.gallery or target.train,
+                                  t.cfg, t.out / "domain_gap.png", per_domain=300, names=(source.name, target.name))
+        t.monitor.info(f"domain-gap picture: {path}")

@@ -10,9 +10,10 @@ import torch.nn.functional as F
 from PIL import Image, ImageDraw
 
 from raereid.data.images import load_rgb
-from raereid.data.transforms import test_transform, to_unit_range
+from raereid.data.transforms import test_transform
 from raereid.errors import ConfigError
 from raereid.models.rae import RAE
+from raereid.pixels import to_unit_range
 
 PAD = 4
 LABEL_W = 110

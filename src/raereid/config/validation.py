@@ -1,0 +1,356 @@
+"""Range checks of every config key, in one table, run by `load_config` after the type checks.
+
+`RULES` maps each `section.key` of `schema.py` to a `Rule` (positive_int, probability, choice, ...);
+`CROSS_RULES` hold the checks that involve several keys. A bad value stops with a `ConfigError` that
+names the key, the value, where it came from (the YAML file, `preset NAME`, `--set ...`, a
+checkpoint) and the fix. A new config key needs one line in `RULES`: `tests/test_validation.py`
+fails for any key without one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from raereid.config.schema import Config
+from raereid.errors import ConfigError
+
+ORIGINS_ATTR = "_origins"  # where each key's value came from, kept on the Config that load_config returns
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What a value of one key must be: `ok(value)`, the same in words, and values it refuses.
+
+    `bad` are values as typed after `--set KEY=` that this rule refuses; the table-driven test feeds
+    each of them through `raereid train`. `stage` is "load" for checks made by `load_config` and
+    "start" for those that need the filesystem, made when a command starts (`raereid.cli.paths`).
+    """
+
+    ok: Callable[[Any], bool]
+    expected: str
+    bad: tuple[str, ...]
+    hint: str = ""
+    stage: str = "load"
+    noun: str = ""  # for names from a registry: the message reads "unknown NOUN 'value'" and lists `names()`
+    names: Callable[[], Iterable[str]] | None = None
+
+    def expectation(self) -> str:
+        """`expected`, with the names a registry holds now."""
+        return f"{self.expected}: {', '.join(self.names())}" if self.names is not None else self.expected
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def at_least(low: int, hint: str = "") -> Rule:
+    """An integer >= low."""
+    return Rule(lambda v: _is_int(v) and v >= low, f"an integer >= {low}", (str(low - 1), str(low - 10)), hint)
+
+
+def positive_int(hint: str = "") -> Rule:
+    """An integer >= 1 (counts, sizes, periods)."""
+    return at_least(1, hint)
+
+
+def nonneg_int(hint: str = "") -> Rule:
+    """An integer >= 0 (0 usually switches something off)."""
+    return at_least(0, hint)
+
+
+def interval(low: float, high: float, low_open: bool = False, high_open: bool = False, hint: str = "") -> Rule:
+    """A finite number in [low, high], with either end open."""
+
+    def ok(v: Any) -> bool:
+        return _is_number(v) and (v > low if low_open else v >= low) and (v < high if high_open else v <= high)
+
+    text = f"a number in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+    bad = [f"{low - 0.5:g}", f"{high + 0.5:g}", "nan"] + ([f"{low:g}"] if low_open else []) + ([f"{high:g}"] if high_open else [])
+    return Rule(ok, text, tuple(bad), hint)
+
+
+def probability(hint: str = "") -> Rule:
+    """A probability, in [0, 1]."""
+    return interval(0.0, 1.0, hint=hint)
+
+
+def positive(hint: str = "") -> Rule:
+    """A finite number > 0."""
+    return Rule(lambda v: _is_number(v) and v > 0, "a finite number > 0", ("0", "-1", "inf", "nan"), hint)
+
+
+def nonneg(hint: str = "") -> Rule:
+    """A finite number >= 0 (0 switches the term off)."""
+    return Rule(lambda v: _is_number(v) and v >= 0, "a finite number >= 0", ("-0.1", "inf", "nan"), hint)
+
+
+def choice(*values: str, hint: str = "") -> Rule:
+    """One of fixed words."""
+    return Rule(lambda v: v in values, f"one of {', '.join(values)}", ("no-such-choice",), hint)
+
+
+def int_choice(*values: int, hint: str = "") -> Rule:
+    """One of fixed integers."""
+    return Rule(lambda v: _is_int(v) and v in values, f"one of {', '.join(map(str, values))}", (str(max(values) + 1),), hint)
+
+
+def registered(names: Callable[[], Iterable[str]], noun: str, hint: str = "", any_case: bool = False) -> Rule:
+    """A name from a registry read when the value is checked (backbones, label generators, variants)."""
+
+    def ok(v: Any) -> bool:
+        return isinstance(v, str) and (v.lower() if any_case else v) in set(names())
+
+    return Rule(ok, f"one of the registered {noun}s", ("no-such-name",), hint, noun=noun, names=names)
+
+
+def text(hint: str = "") -> Rule:
+    """A non-empty string."""
+    return Rule(lambda v: isinstance(v, str) and bool(v.strip()), "a non-empty string", ("",), hint)
+
+
+def flag(hint: str = "") -> Rule:
+    """true or false (the type check refuses anything else)."""
+    return Rule(lambda v: isinstance(v, bool), "true or false", ("maybe",), hint)
+
+
+def file_or_empty(missing: str, hint: str = "") -> Rule:
+    """A path to a file, or empty; the file is checked when a command starts (`missing` is a bad example)."""
+    return Rule(lambda v: isinstance(v, str), "empty or the path of a file", (missing,), hint, stage="start")
+
+
+def weights(hint: str = "") -> Rule:
+    """imagenet, none, or the path of a weights file (its existence is checked when training starts)."""
+    return Rule(text().ok, "imagenet, none or the path of a weights file", ("", "/nonexistent/raereid-weights.pth"), hint)
+
+
+def int_list(length: int, hint: str = "") -> Rule:
+    """Exactly `length` integers >= 1."""
+    return Rule(
+        lambda v: isinstance(v, list) and len(v) == length and all(_is_int(x) and x >= 1 for x in v),
+        f"{length} integers >= 1",
+        (",".join(["8"] * (length + 1)), ",".join(["8"] * (length - 1) + ["0"])),
+        hint,
+    )
+
+
+def nonempty_int_list(hint: str = "") -> Rule:
+    """One or more integers >= 1."""
+    return Rule(lambda v: isinstance(v, list) and len(v) >= 1 and all(_is_int(x) and x >= 1 for x in v),
+                "one or more integers >= 1", ("", "8,0"), hint)
+
+
+def eps_or_auto(hint: str = "") -> Rule:
+    """A DBSCAN radius on the Jaccard distance, in (0, 1), or auto (the rho rule)."""
+    return Rule(lambda v: v == "auto" or (_is_number(v) and 0 < v < 1), "a number in (0, 1) or auto", ("0", "1", "1.5", "wide"), hint)
+
+
+def color_jitter(hint: str = "") -> Rule:
+    """torchvision's (brightness, contrast, saturation, hue): four numbers >= 0, hue <= 0.5."""
+    return Rule(
+        lambda v: isinstance(v, list) and len(v) == 4 and all(_is_number(x) and x >= 0 for x in v) and v[3] <= 0.5,
+        "4 numbers >= 0 (brightness, contrast, saturation, hue <= 0.5)",
+        ("0.4,0.4,0.4", "0.4,-0.1,0.4,0.1", "0.4,0.4,0.4,0.7"),
+        hint,
+    )
+
+
+def device(hint: str = "") -> Rule:
+    """auto, cpu, cuda, cuda:N or mps (whether CUDA is present is checked when training starts)."""
+    return Rule(lambda v: isinstance(v, str) and re.fullmatch(r"auto|cpu|cuda(:\d+)?|mps", v) is not None,
+                "auto, cpu, cuda, cuda:N or mps", ("gpu", "cuda:x"), hint)
+
+
+def _backbones() -> Iterable[str]:
+    from raereid.models.encoder import BACKBONES
+
+    return BACKBONES
+
+
+def _label_generators() -> Iterable[str]:
+    from raereid.clustering import available_label_generators
+
+    return available_label_generators()
+
+
+def _learners() -> Iterable[str]:
+    from raereid.learners import available_learners
+
+    return available_learners()
+
+
+def _variants() -> Iterable[str]:
+    from raereid.config.variants import VARIANTS
+
+    return VARIANTS
+
+
+# Every key of schema.py -> its rule. A new key: add one line here (tests/test_validation.py checks that none is missing).
+RULES: dict[str, Rule] = {
+    "data.root": text("the folder holding the datasets"),
+    "data.source": text("a dataset name (market1501, dukemtmcreid, msmt17, ...) or folder"),
+    "data.target": text("a dataset name or a folder of images"),
+    "data.height": positive_int("input height in pixels; any size works, the paper's is 256"),
+    "data.width": positive_int("input width in pixels; any size works, the paper's is 128"),
+    "data.p": at_least(2, "identities per batch: the batch-hard triplet loss needs another identity as negative"),
+    "data.k": at_least(2, "images per identity: the batch-hard triplet loss needs a second image as positive"),
+    "data.workers": nonneg_int("data-loading processes, 0 = load in the main process"),
+    "data.flip": probability("probability of a horizontal flip"),
+    "data.pad": nonneg_int("pixels of padding before the random crop, 0 = no crop"),
+    "data.erasing": probability("random-erasing probability"),
+    "data.color_jitter": color_jitter("all zero = no colour jitter"),
+    "data.test_batch_size": positive_int("images per batch when extracting descriptors"),
+    "data.verify_images": flag(),
+    "model.backbone": registered(_backbones, "backbone"),
+    "model.pretrained": weights(),
+    "model.last_stride": int_choice(1, 2, hint="stride of the backbone's last stage (the paper's: 1)"),
+    "model.dropout": interval(0.0, 1.0, high_open=True, hint="dropout before the classifiers; 1 would drop everything"),
+    "model.neck": choice("none", "bn"),
+    "model.decoder_channels": int_list(2, "the decoder's hidden widths: three x2 layers make the 8x reconstruction the losses expect"),
+    "model.discriminator_channels": nonempty_int_list("one strided convolution per entry (the paper's: 3)"),
+    "model.fusion_dim": positive_int("d, the joint dimension of the bilinear fusion"),
+    "model.fusion_out": positive_int("o, the fused descriptor's dimension"),
+    "model.fusion_power_norm": flag(),
+    "model.fusion_l2_norm": flag(),
+    "model.recurrent_updates_bn": flag(),
+    "model.flip_test": flag(),
+    "model.dsbn": flag(),
+    "loss.margin": nonneg("the triplet margin"),
+    "loss.label_smoothing": interval(0.0, 1.0, high_open=True),
+    "loss.lambda_tri": nonneg("0 switches the triplet terms off"),
+    "loss.lambda_gan_feat": nonneg("0 switches the feature GAN term off"),
+    "loss.lambda_gan_pix": nonneg("0 switches the pixel GAN terms off"),
+    "loss.lambda_rec": nonneg("0 switches the reconstruction terms off"),
+    "loss.pix_disc_sees_target": flag(),
+    "optim.optimizer": choice("sgd", "adam"),
+    "optim.lr_encoder": nonneg("0 freezes the encoder"),
+    "optim.lr_other": nonneg("0 freezes the decoder, fusion and classifiers"),
+    "optim.lr_discriminator": nonneg("0 freezes the discriminators"),
+    "optim.disc_optimizer": choice("sgd", "adam"),
+    "optim.momentum": interval(0.0, 1.0, high_open=True),
+    "optim.adam_beta1": interval(0.0, 1.0, high_open=True),
+    "optim.weight_decay": nonneg(),
+    "optim.iterations": positive_int("training iterations"),
+    "optim.lr_step": nonneg_int("0 = constant learning rate"),
+    "optim.lr_gamma": interval(0.0, 1.0, low_open=True, hint="the factor applied every lr_step iterations"),
+    "optim.warmup_iters": nonneg_int("0 = no warm-up"),
+    "optim.grad_clip": nonneg("0 = no clipping"),
+    "cluster.method": registered(_label_generators, "pseudo-label method", "add one with @register_label_generator"),
+    "cluster.eps": eps_or_auto("DBSCAN radius on the Jaccard distance"),
+    "cluster.rho": interval(0.0, 1.0, low_open=True, hint="share of the smallest distances averaged into eps=auto"),
+    "cluster.min_samples": positive_int("DBSCAN's neighbours of a core point"),
+    "cluster.k1": positive_int("k-reciprocal neighbours of the Jaccard distance"),
+    "cluster.k2": positive_int("neighbours of the Jaccard distance's query expansion"),
+    "cluster.num_clusters": at_least(2, "k-means clusters; the target losses need two"),
+    "cluster.feature": choice("final", "encoder"),
+    "cluster.learner": registered(_learners, "learner", "add one with @register_learner (raereid/learners)"),
+    "cluster.temperature": positive("the InfoNCE temperature of the memory / hybrid learners (0.05 in Cluster Contrast and SpCL)"),
+    "cluster.memory_momentum": interval(0.0, 1.0, high_open=True, hint="weight of the old centroid; 1 would never update it"),
+    "cluster.hybrid_momentum": interval(0.0, 1.0, high_open=True, hint="weight of the old memory entry; 1 would never update it"),
+    "cluster.reliability_gap": interval(0.0, 1.0, high_open=True, hint="eps -/+ this gap for SpCL's reliability criterion, 0 = off"),
+    "train.variant": registered(_variants, "variant", "the rows of the paper's Table IV", any_case=True),
+    "train.seed": nonneg_int(),
+    "train.device": device(),
+    "train.amp": flag(),
+    "train.iters_per_epoch": nonneg_int("0 = one pass over the target between clusterings"),
+    "train.eval_every": nonneg_int("0 = evaluate at the end only"),
+    "train.checkpoint_every": nonneg_int("0 = checkpoint at the end only"),
+    "train.log_every": positive_int("iterations between two loss records"),
+    "train.init": file_or_empty("/nonexistent/raereid-init.pt", "a checkpoint to start from, e.g. runs/direct/model.pt"),
+    "train.output": text("the run folder"),
+    "train.sync_bn": flag(),
+    "train.gap_picture": flag(),
+    "train.adabn": flag(),
+}
+
+
+@dataclass(frozen=True)
+class CrossRule:
+    """A check of several keys together: `problem(cfg)` is None or what is wrong; `fix` says how to resolve it."""
+
+    keys: tuple[str, ...]
+    problem: Callable[[Config], str | None]
+    fix: str
+
+
+def _weights_exist(cfg: Config) -> str | None:
+    from raereid.models.encoder import LOCAL_MODELS
+
+    if cfg.model.backbone in LOCAL_MODELS and cfg.model.pretrained == "imagenet":
+        return f"model.backbone={cfg.model.backbone} has no ImageNet weights but model.pretrained=imagenet"
+    return None
+
+
+def _reliability_needs_dbscan(cfg: Config) -> str | None:
+    if cfg.cluster.reliability_gap > 0 and cfg.cluster.method != "dbscan":
+        return f"cluster.reliability_gap={cfg.cluster.reliability_gap} needs DBSCAN's eps, but cluster.method={cfg.cluster.method}"
+    return None
+
+
+CROSS_RULES: list[CrossRule] = [
+    CrossRule(("model.backbone", "model.pretrained"), _weights_exist,
+              "set model.pretrained=none (random initialisation) or to a weights file of this network, or pick a torchvision backbone"),
+    CrossRule(("cluster.reliability_gap", "cluster.method"), _reliability_needs_dbscan,
+              "set cluster.method=dbscan, or cluster.reliability_gap=0 (off)"),
+]
+
+
+def flat_values(cfg: Config) -> dict[str, Any]:
+    """{"section.key": value} for every field of `cfg`."""
+    return {f"{s.name}.{f.name}": getattr(getattr(cfg, s.name), f.name)
+            for s in dataclasses.fields(cfg) for f in dataclasses.fields(getattr(cfg, s.name))}
+
+
+def origins_of(cfg: Config) -> dict[str, str]:
+    """Where each key set by `load_config` came from (keys left at their default are absent)."""
+    return dict(getattr(cfg, ORIGINS_ATTR, {}))
+
+
+def origin(cfg: Config, key: str) -> str:
+    """Where the value of `key` came from: a file, `preset NAME`, `--set ...`, a checkpoint, or the default."""
+    return origins_of(cfg).get(key, "default (schema.py)")
+
+
+def _example(key: str, rule: Rule) -> str:
+    section, name = key.split(".")
+    default = getattr(getattr(Config(), section), name)
+    if not rule.ok(default):
+        return ""
+    shown = ",".join(map(str, default)) if isinstance(default, list) else str(default)
+    return f", e.g. {key}={shown} (the default)"
+
+
+def rule_error(key: str, value: Any, rule: Rule, where: str) -> ConfigError:
+    """The ConfigError for `key`'s `value` breaking `rule`: key, value, where it came from and the fix."""
+    hint = f" ({rule.hint})" if rule.hint else ""
+    what = f"unknown {rule.noun} {value!r} for {key}" if rule.noun else f"{key}={value!r} is invalid"
+    return ConfigError(f"{what}: expected {rule.expectation()}{hint}", where=where,
+                       fix=f"set {key} to {rule.expected}{_example(key, rule)}")
+
+
+def validate_config(cfg: Config) -> Config:
+    """Check every key with a rule and every cross-key rule; the first violation raises ConfigError."""
+    values = flat_values(cfg)
+    for key, value in values.items():
+        rule = RULES.get(key)
+        if rule is not None and rule.stage == "load" and not rule.ok(value):
+            raise rule_error(key, value, rule, origin(cfg, key))
+    for cross in CROSS_RULES:
+        problem = cross.problem(cfg)
+        if problem:
+            where = "; ".join(f"{k} from {origin(cfg, k)}" for k in cross.keys)
+            raise ConfigError(problem, where=where, fix=cross.fix)
+    return cfg
+
+
+def missing_rules(cfg: Config | None = None) -> list[str]:
+    """Config keys that have no entry in RULES (each needs one; the tests fail otherwise)."""
+    return [k for k in flat_values(cfg or Config()) if k not in RULES]

@@ -1,0 +1,61 @@
+"""Starting a run from saved weights: `--resume` (the same run, exactly where it stopped) and
+`train.init` (another run's weights, e.g. direct transfer, as the starting point)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from raereid.config.loader import config_to_dict
+from raereid.config.schema import Config
+from raereid.engine import checkpoint as ckpt
+from raereid.errors import ConfigError
+from raereid.models.dsbn import match_bn_layout
+from raereid.models.rae import RAE, Discriminators
+
+# Keys that may differ between a run and its resumption (they do not change what is trained).
+RESUMABLE_CHANGES = {
+    "data.root", "data.workers", "data.test_batch_size", "data.verify_images", "train.device",
+    "train.eval_every", "train.checkpoint_every", "train.log_every", "train.output", "train.gap_picture", "optim.iterations",
+}
+
+
+def _flat(cfg_dict: dict) -> dict[str, object]:
+    return {f"{s}.{k}": v for s, values in cfg_dict.items() for k, v in values.items()}
+
+
+def check_same_config(cfg: Config, saved: dict, path: Path) -> None:
+    """Refuse to resume with a config that changes what is trained; a key the checkpoint lacks had its default."""
+    now, before = _flat(config_to_dict(cfg)), {**_flat(config_to_dict(Config())), **_flat(saved)}
+    changed = [k for k in now if k not in RESUMABLE_CHANGES and before.get(k) != now[k]]
+    if changed:
+        diffs = ", ".join(f"{k}: {before.get(k)!r} -> {now[k]!r}" for k in changed[:4])
+        raise ConfigError(
+            f"--resume with a different configuration ({diffs})",
+            where=path,
+            fix="resume with the same config and overrides, or start a new run in another --output folder",
+        )
+
+
+def init_from(model: RAE, discs: Discriminators, path: str, backbone: str) -> tuple[str, bool]:
+    """Load every module both networks have, shapes matching (target classifiers excepted: they are rebuilt
+    at the first clustering); plain batch norms fill both copies of domain-specific ones.
+    Returns a log line and whether the fusion P was loaded (so it is trained already)."""
+    state = ckpt.load_checkpoint(path)
+    own = model.state_dict()
+    weights = match_bn_layout(state["model"], set(own))
+    encoder_keys = [k for k in own if k.startswith("encoder.")]
+    if any(k not in weights or weights[k].shape != own[k].shape for k in encoder_keys):
+        raise ConfigError(
+            "train.init checkpoint has another encoder architecture",
+            where=path,
+            fix=f"use a checkpoint trained with model.backbone={backbone} at the same input size",
+        )
+    skip = ("target_head.", "fused_target_head.")
+    usable = {k: v for k, v in weights.items() if k in own and v.shape == own[k].shape and not k.startswith(skip)}
+    model.load_state_dict(usable, strict=False)
+    disc_own = discs.state_dict()
+    discs.load_state_dict(
+        {k: v for k, v in state.get("discriminators", {}).items() if k in disc_own and v.shape == disc_own[k].shape},
+        strict=False,
+    )
+    return f"initialised {len(usable)} tensors from {path}", any(k.startswith("fusion.") for k in usable)

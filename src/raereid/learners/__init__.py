@@ -1,0 +1,20 @@
+"""Pseudo-label learners: how source ids and target pseudo-labels become identity losses.
+
+`classifier` is the paper's (classifiers rebuilt at each clustering), `memory` is Cluster Contrast's
+centroid memory, `hybrid` is SpCL's hybrid memory. Each is one module; `cluster.learner` picks one
+by name; `@register_learner("name")` on a `Learner` subclass adds your own (see learners/base.py).
+"""
+
+from raereid.config.schema import Config
+from raereid.learners import classifier, hybrid, memory  # noqa: F401 - registers the built-in learners
+from raereid.learners.base import Branch, ClusterRound, Labels, Learner
+from raereid.learners.registry import available_learners, learner_class, register_learner
+from raereid.models.rae import RAE
+
+
+def build_learner(name: str, model: RAE, cfg: Config, num_source_ids: int) -> Learner:
+    """The learner registered as `name`, for this model and config."""
+    return learner_class(name)(model, cfg, num_source_ids)
+
+
+__all__ = ["Learner", "Branch", "Labels", "ClusterRound", "build_learner", "register_learner", "available_learners"]

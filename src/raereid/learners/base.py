@@ -1,0 +1,120 @@
+"""What every pseudo-label learner implements: how labels (source ids, target pseudo-labels) become
+the identity terms of a training step, and what it rebuilds after each clustering.
+
+The step (`engine/objective.py`) calls `branch_terms` once per trained descriptor (a `Branch`: the
+encoder's, and the fused one for `full`), at the place where the paper's Eq. 3-7 / 22-23 sit; the
+clustering hook calls `on_clustering` with the new pseudo-labels; the trainer calls `update` after
+the optimiser step (momentum updates of memories). Everything a learner keeps between steps is in
+`state()`, so a resumed run continues exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+import torch
+
+from raereid import losses
+from raereid.config.schema import Config
+from raereid.models.rae import RAE
+
+Gather = Callable[[torch.Tensor], torch.Tensor]
+Term = tuple[str, torch.Tensor, float]  # (logged name, value, weight in the total loss)
+
+# The descriptor kind (engine/features.py) each branch is trained on.
+BRANCH_FEATURES = {"encoder": "encoder", "fused": "final"}
+
+
+def _no_gather(x: torch.Tensor) -> torch.Tensor:
+    return x
+
+
+@dataclass
+class Branch:
+    """One descriptor the identity losses train; rows [:ns] are source images, the rest target ones."""
+
+    name: str  # "encoder" (GAP(F)) or "fused" (GAP(P(F, F_x2s)))
+    feat: torch.Tensor  # before the neck: the triplet loss's input
+    embedded: torch.Tensor  # after the neck: classifiers, memories and the retrieval descriptor
+    ns: int
+
+    @property
+    def prefix(self) -> str:
+        """Prefix of the logged loss names ("" for the encoder, "fused_" for the fused branch)."""
+        return "" if self.name == "encoder" else "fused_"
+
+
+@dataclass
+class Labels:
+    """The labels of a step's batch: source ids, target pseudo-labels (None in a source-only step)."""
+
+    ys: torch.Tensor
+    yt: torch.Tensor | None = None
+    seeds_s: torch.Tensor | None = None  # per-image seeds (dropout masks); None: the global RNG
+    seeds_t: torch.Tensor | None = None
+    index_t: torch.Tensor | None = None  # the target images' indices in the target training set
+    gather: Gather = field(default=_no_gather)  # all processes' rows, in rank order (identity in one process)
+
+
+@dataclass
+class ClusterRound:
+    """What a clustering produced: pseudo-labels (-1 = outlier) and the target descriptors clustered."""
+
+    labels: np.ndarray
+    features: dict[str, np.ndarray]  # "encoder" and, for fusion, "final": (N_target, D)
+    source_features: Callable[[], dict[str, np.ndarray]]  # the source training images' descriptors, on demand
+    source_labels: np.ndarray  # source training ids, relabelled 0..S-1
+
+
+def triplet_term(name: str, feat: torch.Tensor, labels: torch.Tensor, cfg: Config, gather: Gather) -> Term:
+    """Batch-hard triplet (Eq. 4, 7, 22, 23) over the rows of every process."""
+    return name, losses.batch_hard_triplet(gather(feat), gather(labels), cfg.loss.margin), cfg.loss.lambda_tri
+
+
+def centroids(features: np.ndarray, labels: np.ndarray, num_clusters: int) -> torch.Tensor:
+    """Mean L2-normalised feature of every cluster (clusters x dim); label -1 is left out."""
+    feats = features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)
+    sums = np.zeros((num_clusters, feats.shape[1]), dtype=np.float64)
+    kept = labels >= 0
+    np.add.at(sums, labels[kept], feats[kept])
+    counts = np.bincount(labels[kept], minlength=num_clusters)[:, None]
+    return torch.from_numpy((sums / np.maximum(counts, 1)).astype(np.float32))
+
+
+class Learner:
+    """Base class: a learner registered under `name` is built with (model, cfg, num_source_ids)."""
+
+    name: ClassVar[str] = ""
+
+    def __init__(self, model: RAE, cfg: Config, num_source_ids: int):
+        self.model, self.cfg, self.num_source_ids = model, cfg, num_source_ids
+
+    @property
+    def branches(self) -> tuple[str, ...]:
+        """The descriptors trained with identity losses: the encoder's, and the fused one when the variant fuses."""
+        return ("encoder", "fused") if self.model.fusion is not None else ("encoder",)
+
+    def sampling_labels(self, pseudo: np.ndarray) -> np.ndarray:
+        """Labels the target PK sampler draws from (and `Labels.yt` carries); -1 is never sampled."""
+        return pseudo
+
+    def on_clustering(self, round_: ClusterRound) -> None:
+        """Rebuild what depends on the pseudo-labels (classifiers, memories)."""
+
+    def branch_terms(self, branch: Branch, labels: Labels) -> list[Term]:
+        """The identity terms of one branch for this batch, in the order they enter the total loss."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def update(self, embedded: dict[str, torch.Tensor], labels: Labels) -> None:
+        """After the optimiser step: momentum updates from the batch's (detached) embeddings."""
+
+    def state(self) -> dict[str, torch.Tensor]:
+        """Tensors to checkpoint (memories); the model's own weights are saved with the model."""
+        return {}
+
+    def load_state(self, state: dict[str, torch.Tensor]) -> None:
+        """Restore `state()` from a checkpoint."""

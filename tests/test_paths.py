@@ -1,0 +1,131 @@
+"""Output and input paths checked before any work: an output that is a file (or a folder where a file
+goes), below a file, not writable or inside the dataset tree; a checkpoint that is a folder; a missing
+index. Exit code 2, a message naming the path and the fix, and nothing written."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from raereid.cli import paths
+from raereid.cli.main import main
+from raereid.errors import PathError
+
+
+def _tree(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*")}
+
+
+@pytest.fixture
+def place(tmp_path: Path) -> Path:
+    """A data root with one image folder, a fake checkpoint file, a plain file and a run folder."""
+    (tmp_path / "data" / "cams" / "cam1").mkdir(parents=True)
+    (tmp_path / "data" / "cams" / "cam1" / "a.jpg").write_bytes(b"x")
+    (tmp_path / "model.pt").write_bytes(b"not read: the path checks come first")
+    (tmp_path / "afile").write_text("x")
+    (tmp_path / "run" / "checkpoints").mkdir(parents=True)
+    (tmp_path / "run" / "model.pt").write_bytes(b"x")
+    return tmp_path
+
+
+def _refused(capsys: pytest.CaptureFixture, root: Path, argv: list[str], *needles: str) -> str:
+    before = _tree(root)
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "Traceback" not in err and "fix:" in err, err
+    for needle in needles:
+        assert needle in err, err
+    assert _tree(root) == before, "something was written"
+    return err
+
+
+def _train(place: Path, *extra: str) -> list[str]:
+    return ["train", "--config", "synthetic", "--data-root", str(place / "data"), *extra]
+
+
+def test_train_output_that_is_a_file_or_below_one(capsys, place) -> None:
+    _refused(capsys, place, _train(place, "--output", str(place / "afile")), "train.output (from --output", "is an existing file")
+    _refused(capsys, place, _train(place, "--output", str(place / "afile" / "run")), "afile is a file, so")
+
+
+def test_train_output_inside_the_dataset_tree(capsys, place) -> None:
+    _refused(capsys, place, _train(place, "--output", str(place / "data" / "runs" / "x")), "is inside the data root")
+    _refused(capsys, place, _train(place, "--target", str(place / "data" / "cams"), "--data-root", str(place),
+                                   "--output", str(place / "data" / "cams" / "out")), "inside the data root")
+
+
+def test_train_paths_read_at_start(capsys, place) -> None:
+    err = _refused(capsys, place, _train(place, "--output", str(place / "o"), "--set", f"train.init={place / 'run'}"),
+                   "train.init (from --set", "the checkpoint is a folder")
+    assert str(place / "run" / "model.pt") in err  # the file it probably meant
+    _refused(capsys, place, _train(place, "--output", str(place / "o"), "--set", f"train.init={place / 'none.pt'}"),
+             "checkpoint not found")
+    _refused(capsys, place, _train(place, "--output", str(place / "o"), "--set", f"model.pretrained={place / 'w.pth'}"),
+             "weights file not found (model.pretrained")
+
+
+def test_resume_into_a_run_whose_checkpoint_is_a_folder(capsys, place) -> None:
+    (place / "run" / "checkpoints" / "last.pt").mkdir()
+    _refused(capsys, place, _train(place, "--output", str(place / "run"), "--resume"), "last.pt is a folder where raereid writes a file")
+
+
+def test_unwritable_output(capsys, place, monkeypatch) -> None:
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if Path(p) == place else real(p, mode))
+    _refused(capsys, place, _train(place, "--output", str(place / "new")), "no permission to write in")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
+def test_read_only_folder(capsys, place) -> None:
+    locked = place / "locked"
+    locked.mkdir(mode=0o500)
+    try:
+        _refused(capsys, place, _train(place, "--output", str(locked / "run")), "no permission")
+    finally:
+        locked.chmod(0o700)
+
+
+@pytest.mark.parametrize("command", [
+    ["extract", "--images", "{data}/cams", "--out", "{folder}"],
+    ["export", "--out", "{folder}"],
+    ["reconstruct", "--out", "{folder}"],
+    ["gap", "--out", "{folder}"],
+])
+def test_file_outputs_that_are_folders(capsys, place, command) -> None:
+    argv = [command[0], "--checkpoint", str(place / "model.pt"),
+            *[a.format(data=place / "data", folder=place / "run") for a in command[1:]]]
+    _refused(capsys, place, argv, "--out must be a file but", "is a folder")
+
+
+@pytest.mark.parametrize("command, needle", [
+    (["rank", "--checkpoint", "{ckpt}", "--out", "{file}"], "--out must be a folder"),
+    (["index", "--checkpoint", "{ckpt}", "--gallery", "{data}/cams", "--out", "{file}"], "--out must be a folder"),
+    (["synth", "--out", "{file}"], "--out must be a folder"),
+    (["demo", "--out", "{file}"], "--out must be a folder"),
+    (["extract", "--checkpoint", "{ckpt}", "--images", "{data}/cams", "--out", "{data}/cams/x.npz"], "inside an image folder"),
+    (["reconstruct", "--checkpoint", "{ckpt}", "--data-root", "{data}", "--out", "{data}/r.png"], "inside the data root"),
+    (["rank", "--checkpoint", "{ckpt}", "--data-root", "{data}", "--out", "{data}/ranked"], "inside the data root"),
+    (["index", "--checkpoint", "{ckpt}", "--gallery", "{data}/cams", "--out", "{data}/cams/index"], "inside the gallery folder"),
+    (["gap", "--checkpoint", "{ckpt}", "--data-root", "{data}", "--out", "{data}/gap.png"], "inside the data root"),
+    (["synth", "--out", "{root}/bench", "--preview", "{root}/bench/sheet.png"], "inside the benchmark folder"),
+    (["evaluate", "--checkpoint", "{root}/run"], "the checkpoint is a folder"),
+    (["gap", "--checkpoint", "{ckpt}", "--before", "{root}/run", "--out", "{root}/g.png"], "--before: the checkpoint is a folder"),
+    (["search", "--index", "{root}/no-index", "--query", "{data}/cams/cam1/a.jpg"], "index folder not found"),
+    (["search", "--index", "{file}", "--query", "{data}/cams/cam1/a.jpg"], "must be a folder but this is a file"),
+    (["extract", "--checkpoint", "{ckpt}", "--images", "{data}/cams", "--out", "{root}/x.npz", "--batch-size", "0"], "--batch-size must be at least 1"),
+])
+def test_tool_paths(capsys, place, command, needle) -> None:
+    argv = [a.format(root=place, data=place / "data", ckpt=place / "model.pt", file=place / "afile") for a in command]
+    _refused(capsys, place, argv, needle)
+
+
+def test_helpers_return_the_path_as_given(tmp_path) -> None:
+    assert paths.output_folder(tmp_path / "a" / "b", "--out") == tmp_path / "a" / "b"
+    assert paths.output_file(tmp_path / "x.png", "--out") == tmp_path / "x.png"
+    assert not (tmp_path / "a").exists()
+    with pytest.raises(PathError, match="is a folder where raereid writes a file"):
+        (tmp_path / "run" / "model.pt").mkdir(parents=True)
+        paths.output_folder(tmp_path / "run", "--output", entries=paths.RUN_ENTRIES)
