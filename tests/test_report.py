@@ -42,16 +42,17 @@ def test_table_has_every_run_with_the_metrics_of_its_metrics_json(report_runs: R
     table = doc.find_all("table", id="results-table")[0]
     assert "sortable" in table.classes()
     heads = [th.all_text().strip() for th in table.find_all("th")]
-    assert heads == ["run", "variant", "source → target", "R1", "R5", "R10", "mAP", "mINP", "iters", "time"]
+    assert heads == ["run", "variant", "learner", "source → target", "R1", "R5", "R10", "mAP", "mINP", "iters", "time"]
     rows = _rows(doc)
     assert len(rows) == 2
     for row, run in zip(rows, (report_runs.direct, report_runs.full)):
         metrics = json.loads((run / "metrics.json").read_text())
         cells = row.find_all("td")
         assert cells[0].all_text().strip() == run.name and cells[1].all_text() == metrics["variant"]
-        for cell, key in zip(cells[3:8], ("rank1", "rank5", "rank10", "mAP", "mINP")):
+        assert cells[2].all_text() == metrics["learner"]
+        for cell, key in zip(cells[4:9], ("rank1", "rank5", "rank10", "mAP", "mINP")):
             assert float(cell.attrs["data-value"]) == metrics[key] and cell.all_text() == f"{metrics[key]:.1f}"
-        assert cells[8].all_text() == str(metrics["iterations"]) and cells[9].all_text() == f"{metrics['seconds']:.0f}s"
+        assert cells[9].all_text() == str(metrics["iterations"]) and cells[10].all_text() == f"{metrics['seconds']:.0f}s"
 
 
 def test_curves_are_drawn_for_every_logged_group(report_page: Path) -> None:
@@ -191,7 +192,7 @@ def test_runs_on_different_targets_exit_2_or_a_labelled_page(report_runs: Report
     assert "different targets" in doc.find_all("div", id="mixed-targets")[0].all_text()
     targets = [h.all_text() for h in doc.find_all("section", id="ranked")[0].find_all("h3")]
     assert len(targets) == 2 and "market1501" in targets[0] and "dukemtmcreid" in targets[1]
-    assert [r.find_all("td")[2].all_text() for r in _rows(doc)] == ["dukemtmcreid → market1501", "dukemtmcreid → dukemtmcreid"]
+    assert [r.find_all("td")[3].all_text() for r in _rows(doc)] == ["dukemtmcreid → market1501", "dukemtmcreid → dukemtmcreid"]
 
 
 def test_folder_of_runs_with_an_unfinished_run_gives_a_labelled_page(report_runs: ReportRuns, tmp_path: Path, capsys) -> None:
@@ -204,7 +205,7 @@ def test_folder_of_runs_with_an_unfinished_run_gives_a_labelled_page(report_runs
     doc = parse_page(tmp_path / "r" / "index.html")
     rows = _rows(doc)
     assert [r.find_all("td")[0].all_text().strip() for r in rows] == ["b-direct", "a-full"]  # the order they finished
-    assert rows[0].classes() == {"incomplete"} and rows[0].find_all("td")[6].all_text() == "–"
+    assert rows[0].classes() == {"incomplete"} and rows[0].find_all("td")[7].all_text() == "–"
     assert "no metrics.json" in doc.find_all("section", id="results")[0].all_text()
     unfinished = doc.find_all("article", id="run-b-direct")[0].all_text()
     assert "not recorded" in unfinished and "checkpoints/last.pt" in unfinished

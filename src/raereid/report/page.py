@@ -144,7 +144,8 @@ def _number(value: float | None, template: str) -> str:
 
 
 def _table(report: Report) -> str:
-    heads = ['<th class="text">run</th>', '<th class="text">variant</th>', '<th class="text">source &rarr; target</th>']
+    heads = ['<th class="text">run</th>', '<th class="text">variant</th>', '<th class="text">learner</th>',
+             '<th class="text">source &rarr; target</th>']
     heads += [f'<th data-first="descending">{name}</th>' for name, _ in COLUMNS]
     heads += ['<th data-first="descending">iters</th>', '<th>time</th>']
     rows = []
@@ -153,6 +154,7 @@ def _table(report: Report) -> str:
         cells = [
             f'<td class="text">{_swatch(report.colours[run.name])}<a href="#{_link(run)}">{e(run.name)}</a></td>',
             f'<td class="text">{e(run.variant)}</td>',
+            f'<td class="text">{e(run.learner)}</td>',
             f'<td class="text">{e(run.source or "?")} &rarr; {e(run.target or "?")}</td>',
             *(_number(m.get(key), "{:.1f}") for _, key in COLUMNS),
             _number(m.get("iterations", run.iteration), "{}"),
@@ -299,6 +301,7 @@ def _run(run: Run, report: Report) -> str:
     rows = [
         ("folder", f"<code>{e(str(run.path))}</code>"),
         ("variant", e(run.variant)),
+        ("learner", e(run.learner)),
         ("checkpoint", f"<code>{e(str(run.checkpoint))}</code> (iteration {run.iteration})" if run.checkpoint else "none"),
         ("command", command),
     ]

@@ -47,6 +47,12 @@ class Run:
         return str((self.metrics or {}).get("variant") or (self.config or {}).get("train", {}).get("variant") or "?")
 
     @property
+    def learner(self) -> str:
+        """The pseudo-label learner (cluster.learner); runs written before learners existed used the classifier."""
+        found = (self.metrics or {}).get("learner") or (self.config or {}).get("cluster", {}).get("learner")
+        return str(found or ("classifier" if self.metrics or self.config else "?"))
+
+    @property
     def source(self) -> str | None:
         if self.metrics and self.metrics.get("source"):
             return str(self.metrics["source"])
