@@ -1,5 +1,6 @@
-"""The demo command end to end on the tiny benchmark: generates the data, trains direct, baseline and
-full (the last two from direct), prints and saves the table and the reconstruction picture."""
+"""The demo command end to end on the tiny benchmark: generates the data, trains direct, then baseline and
+full with the classifier and with the memory learner (all from direct), prints and saves the table, the
+reconstruction picture and the report."""
 
 from __future__ import annotations
 
@@ -24,13 +25,22 @@ def test_demo_end_to_end(tmp_path: Path, capsys) -> None:
     printed = capsys.readouterr().out
     assert "generating the synthetic benchmark" in printed and "done in" in printed
     rows = json.loads((out / "table.json").read_text())
-    assert [r["variant"] for r in rows] == ["direct", "baseline", "full"]
+    assert [r["run"] for r in rows] == ["direct", "baseline", "full", "baseline-memory", "full-memory"]
+    assert [r["learner"] for r in rows] == ["classifier"] * 3 + ["memory"] * 2
     table = (out / "table.txt").read_text().splitlines()
-    assert len(table) == 4 and table[0].split()[:5] == ["variant", "R1", "R5", "R10", "mAP"]
+    assert len(table) == 6 and table[0].split()[:6] == ["run", "learner", "R1", "R5", "R10", "mAP"]
     for row, line in zip(rows, table[1:]):
-        assert line.split()[0] == row["variant"] and float(line.split()[4]) == round(row["mAP"], 1)
+        assert line.split()[:2] == [row["run"], row["learner"]] and float(line.split()[5]) == round(row["mAP"], 1)
         assert line in printed
+    assert "AdaBN" in (out / "full-memory" / "train.log").read_text()  # the memory preset re-estimates target statistics
     assert (out / "reconstructions.png").stat().st_size > 0
     assert "initialised" in (out / "full" / "train.log").read_text()  # adapted variants start from direct
     saved = load_checkpoint(out / "full" / "model.pt")["config"]["data"]["root"]
     assert Path(saved).is_absolute() and Path(saved) == data.resolve()  # the tools find the data from any folder
+    page = out / "report" / "index.html"  # the report of every run, its path printed
+    assert f"[demo] report: {page.resolve()}" in printed
+    html = page.read_text()
+    for row in rows:
+        assert f'<a href="#run-{row["run"]}">{row["run"]}</a>' in html
+        command = (out / row["run"] / "command.txt").read_text()  # the equivalent raereid train command
+        assert command.startswith("cd ") and ("--config synthetic-memory" in command) == (row["learner"] == "memory")

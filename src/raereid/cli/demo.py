@@ -1,6 +1,7 @@
-"""The demo: generate the synthetic cross-domain benchmark if absent, train direct transfer, the
-clustering baseline and full RAE on the CPU, print a Table-IV-style table and save it with a picture
-of target images next to their source-style reconstructions.
+"""The demo: generate the synthetic cross-domain benchmark if absent, train direct transfer, then the
+clustering baseline and full RAE with the paper's classifier learner and with a memory learner, all
+from the direct model, on the CPU; print a Table-IV-style table and save it with a picture of target
+images next to their source-style reconstructions and an HTML report of every run.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ import json
 import time
 from pathlib import Path
 
-VARIANTS = ("direct", "baseline", "full")
+BASE_PRESET = "synthetic"
+# Each run: VARIANT or VARIANT@PRESET (a preset building on the synthetic one, e.g. with another learner).
+RUNS = ("direct", "baseline", "full", "baseline@synthetic-memory", "full@synthetic-memory")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -18,32 +21,47 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", default="demo_output/data", help="benchmark folder; generated there if absent")
     parser.add_argument("--scale", default="small", choices=("tiny", "small", "medium"), help="benchmark scale")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated variants to train after direct")
-    parser.add_argument("--adapt-iterations", type=int, default=250, help="iterations of each adapted variant (from direct)")
+    parser.add_argument("--runs", default=",".join(RUNS),
+                        help=f"comma-separated VARIANT or VARIANT@PRESET to train after direct (default: {','.join(RUNS[1:])})")
+    parser.add_argument("--adapt-iterations", type=int, default=250, help="iterations of each adapted run (from direct)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a key of the synthetic preset for every run")
+                        help="override a key of the presets for every run")
+
+
+def parse_runs(text: str) -> list[tuple[str, str, str]]:
+    """'baseline,full@synthetic-memory' -> [(run name, variant, preset)], direct first; a run's folder is its name."""
+    runs = [("direct", "direct", BASE_PRESET)]
+    for item in filter(None, (t.strip() for t in text.split(","))):
+        variant, _, preset = item.partition("@")
+        preset = preset or BASE_PRESET
+        name = variant if preset == BASE_PRESET else f"{variant}-{preset.removeprefix(BASE_PRESET + '-')}"
+        if variant != "direct" and name not in {r[0] for r in runs}:
+            runs.append((name, variant, preset))
+    return runs
 
 
 def format_table(rows: list[dict]) -> str:
-    """Rows of metrics.json as a plain-text table like the paper's Table IV."""
-    lines = [f"{'variant':<10}{'R1':>7}{'R5':>7}{'R10':>7}{'mAP':>7}{'mINP':>7}{'iters':>7}{'time':>8}"]
+    """Rows of metrics.json (with the run's name) as a plain-text table like the paper's Table IV."""
+    lines = [f"{'run':<16}{'learner':<12}{'R1':>7}{'R5':>7}{'R10':>7}{'mAP':>7}{'mINP':>7}{'iters':>7}{'time':>8}"]
     for r in rows:
         lines.append(
-            f"{r['variant']:<10}{r['rank1']:>7.1f}{r['rank5']:>7.1f}{r['rank10']:>7.1f}{r['mAP']:>7.1f}"
-            f"{r['mINP']:>7.1f}{r['iterations']:>7}{r['seconds']:>7.0f}s"
+            f"{r.get('run', r['variant']):<16}{r.get('learner', 'classifier'):<12}{r['rank1']:>7.1f}{r['rank5']:>7.1f}"
+            f"{r['rank10']:>7.1f}{r['mAP']:>7.1f}{r['mINP']:>7.1f}{r['iterations']:>7}{r['seconds']:>7.0f}s"
         )
     return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
     from raereid.cli import paths
-    from raereid.config import load_config
+    from raereid.cli.train import build_trainer
+    from raereid.config import config_to_dict, load_config
     from raereid.data.registry import load_dataset
     from raereid.data.synth import generate
     from raereid.engine.model_io import load_model
     from raereid.engine.runtime import setup_runtime
-    from raereid.cli.train import build_trainer
     from raereid.errors import ConfigError
+    from raereid.report.build import write_report
+    from raereid.report.command import equivalent_train_command, record_command, shell_command
     from raereid.tools.reconstruct import reconstruct, reconstruction_sheet
 
     started = time.perf_counter()
@@ -52,13 +70,13 @@ def run(args: argparse.Namespace) -> int:
     paths.output_folder(args.data, "--data")
     paths.output_folder(args.out, "--out", paths.inputs(data_root=args.data))
     out, data = Path(args.out), Path(args.data).resolve()  # checkpoints record an absolute data root
-    variants = ["direct"] + [v for v in args.variants.split(",") if v and v != "direct"]
+    runs = parse_runs(args.runs)
     configs = {}
-    for variant in variants:  # every run's config and output checked before anything is generated or trained
-        overrides = [f"data.root={data}", f"train.variant={variant}", f"train.output={out / variant}", f"train.seed={args.seed}"]
+    for name, variant, preset in runs:  # every run's config and output checked before anything is generated or trained
+        overrides = [f"data.root={data}", f"train.variant={variant}", f"train.output={out / name}", f"train.seed={args.seed}"]
         if variant != "direct":
             overrides += [f"train.init={out / 'direct' / 'model.pt'}", f"optim.iterations={args.adapt_iterations}"]
-        configs[variant] = cfg = load_config("synthetic", overrides + list(args.overrides))
+        configs[name] = cfg = load_config(preset, overrides + list(args.overrides))
         paths.output_folder(cfg.train.output, "--out", entries=paths.RUN_ENTRIES)
     if not (data / "synth.json").is_file():
         print(f"[demo] generating the synthetic benchmark ({args.scale}) in {data}", flush=True)
@@ -67,15 +85,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"[demo] reusing the synthetic benchmark in {data}", flush=True)
     runtime = setup_runtime("cpu")
     rows = []
-    for variant, cfg in configs.items():
-        print(f"[demo] training {variant} ({cfg.optim.iterations} iterations)", flush=True)
-        rows.append(build_trainer(cfg, runtime).train())
+    for name, _, preset in runs:
+        cfg = configs[name]
+        print(f"[demo] training {name} ({cfg.optim.iterations} iterations, learner {cfg.cluster.learner})", flush=True)
+        rows.append({"run": name, **build_trainer(cfg, runtime).train()})
+        record_command(cfg.train.output, shell_command(equivalent_train_command(config_to_dict(cfg), preset)))
         print(format_table(rows[-1:]).splitlines()[1], flush=True)
     table = format_table(rows)
     (out / "table.txt").write_text(table + "\n", encoding="utf-8")
     (out / "table.json").write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
-    last = variants[-1]
-    trained = load_model(out / last / "model.pt")
+    trained = load_model(out / runs[-1][0] / "model.pt")
     picture = None
     if trained.model.decoder is not None:
         src, tgt = (load_dataset(name, trained.cfg.data.root) for name in (trained.cfg.data.source, trained.cfg.data.target))
@@ -89,5 +108,7 @@ def run(args: argparse.Namespace) -> int:
         )
     print(f"\nsynthetic {rows[0]['source']} -> {rows[0]['target']}, target query/gallery (percent):\n{table}")
     print(f"\n[demo] table: {out / 'table.txt'}" + (f"; reconstructions: {picture}" if picture else ""))
+    report = write_report([out / name for name, _, _ in runs], out / "report", device="cpu")
+    print(f"[demo] report: {report.resolve()}", flush=True)
     print(f"[demo] done in {time.perf_counter() - started:.0f} s")
     return 0

@@ -24,6 +24,7 @@ COMMANDS = {
     "index": ("index", "build a faiss search index over a gallery folder"),
     "search": ("search", "query a gallery index with images: ranked table, optional picture"),
     "gap": ("gap", "t-SNE picture of the domain gap before / after adaptation"),
+    "report": ("report", "one static HTML page of runs: metrics table, curves, ranked lists, pictures, configs"),
 }
 
 
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args._argv = list(sys.argv[1:] if argv is None else argv)  # what `raereid train` records in command.txt
     if not getattr(args, "command", None):
         parser.print_help()
         return 2

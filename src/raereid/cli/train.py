@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -66,10 +67,17 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--nproc must be at least 1, got {args.nproc}", fix="pass --nproc 1 or more")
     cfg = load_config(args.config, overrides_from_args(args))  # type and range checks, before any process starts
     training_paths(cfg)
+    from raereid.report.command import COMMAND_ENV, record_command, shell_command
+
+    command = os.environ.get(COMMAND_ENV) or shell_command(args._argv)
     if args.nproc > 1:
         from raereid.engine.launch import launch_torchrun
 
-        return launch_torchrun(args.nproc, sys.argv[1:])
+        os.environ[COMMAND_ENV] = command  # the processes torchrun starts record the user's command, not theirs
+        try:
+            return launch_torchrun(args.nproc, sys.argv[1:])
+        finally:
+            os.environ.pop(COMMAND_ENV, None)
 
     from raereid.engine.runtime import setup_runtime, shutdown
     from raereid.engine.trainer import Interrupted
@@ -77,6 +85,8 @@ def run(args: argparse.Namespace) -> int:
     runtime = setup_runtime(cfg.train.device)
     try:
         trainer = build_trainer(cfg, runtime, resume=args.resume)
+        if runtime.is_main:
+            record_command(cfg.train.output, command, append=args.resume)
         metrics = trainer.train()
     except Interrupted as stop:
         if runtime.is_main:

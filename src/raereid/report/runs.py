@@ -1,0 +1,178 @@
+"""Run folders as a report reads them: metrics, config, command, checkpoint, warnings, and the target they share.
+
+A run folder is what `raereid train --output RUN` writes. A folder that is not a run but holds runs
+(e.g. the demo's output) stands for every run inside it, in the order they finished.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from raereid.engine.checkpoint import load_checkpoint
+from raereid.errors import RaeReidError
+from raereid.report.command import read_command
+from raereid.tools.inputs import dataset_name
+
+RUN_FILES = ("metrics.json", "model.pt", "checkpoints/last.pt", "train.log")
+METRIC_KEYS = ("rank1", "rank5", "rank10", "mAP", "mINP")
+
+
+class ReportError(RaeReidError):
+    """The given folders cannot make a report: not runs, unreadable metrics, or runs that cannot be compared."""
+
+
+@dataclass
+class Run:
+    """One training run: what it scored, how it was configured and started, and what is missing."""
+
+    path: Path
+    name: str
+    metrics: dict | None = None
+    config: dict | None = None
+    checkpoint: Path | None = None
+    iteration: int | None = None
+    command: str | None = None
+    notes: list[str] = field(default_factory=list)  # what the report cannot show for this run, and why
+    warnings: list[str] = field(default_factory=list)  # WARNING lines of train.log
+
+    @property
+    def scored(self) -> bool:
+        """Whether the run has target scores (a metrics.json with an mAP)."""
+        return bool(self.metrics) and self.metrics.get("mAP") is not None
+
+    @property
+    def variant(self) -> str:
+        return str((self.metrics or {}).get("variant") or (self.config or {}).get("train", {}).get("variant") or "?")
+
+    @property
+    def learner(self) -> str:
+        """The pseudo-label learner (cluster.learner); runs written before learners existed used the classifier."""
+        found = (self.metrics or {}).get("learner") or (self.config or {}).get("cluster", {}).get("learner")
+        return str(found or ("classifier" if self.metrics or self.config else "?"))
+
+    @property
+    def source(self) -> str | None:
+        if self.metrics and self.metrics.get("source"):
+            return str(self.metrics["source"])
+        return dataset_name(self.config["data"]["source"]) if self.config else None
+
+    @property
+    def target(self) -> str | None:
+        if self.metrics and self.metrics.get("target"):
+            return str(self.metrics["target"])
+        return dataset_name(self.config["data"]["target"]) if self.config else None
+
+    def data_root(self, override: str | Path | None = None) -> Path | None:
+        """The folder the run's datasets are read from: `override`, else the config's data.root."""
+        if override is not None:
+            return Path(override).expanduser().resolve()
+        return Path(self.config["data"]["root"]).expanduser().resolve() if self.config else None
+
+
+def is_run(folder: Path) -> bool:
+    """Whether `folder` holds any file `raereid train` writes into its output folder."""
+    return any((folder / name).is_file() for name in RUN_FILES)
+
+
+def _finished_at(folder: Path) -> float:
+    return next((folder / name).stat().st_mtime for name in RUN_FILES if (folder / name).is_file())
+
+
+def _read_metrics(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ReportError(f"metrics.json cannot be read ({exc})", where=path,
+                          fix="delete it to report the run as unfinished, or train the run again") from None
+    if not isinstance(data, dict):
+        raise ReportError("metrics.json is not a mapping of metric names to values", where=path,
+                          fix="delete it to report the run as unfinished, or train the run again")
+    return data
+
+
+def read_run(folder: Path, name: str | None = None) -> Run:
+    """Everything a report shows about the run in `folder` (the checkpoint is opened for its config only)."""
+    run = Run(path=folder.resolve(), name=name or folder.resolve().name, command=read_command(folder))
+    metrics = folder / "metrics.json"
+    if metrics.is_file():
+        run.metrics = _read_metrics(metrics)
+        if run.metrics.get("mAP") is None:
+            run.notes.append("metrics.json holds no scores: the target has no query/gallery split to evaluate")
+    else:
+        run.notes.append("no metrics.json: the run has not finished (still training, interrupted or crashed)")
+    for candidate in (folder / "model.pt", folder / "checkpoints" / "last.pt"):
+        if candidate.is_file():
+            state = load_checkpoint(candidate)
+            run.checkpoint, run.config, run.iteration = candidate, state.get("config"), int(state.get("iteration", 0))
+            if candidate.name == "last.pt":
+                run.notes.append(f"no model.pt: ranked lists and pictures use checkpoints/last.pt (iteration {run.iteration})")
+            break
+    else:
+        run.notes.append("no model.pt or checkpoints/last.pt: no config, ranked lists or reconstructions")
+    log = folder / "train.log"
+    if log.is_file():
+        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+        run.warnings = [line for line in lines if " WARNING " in line]
+    return run
+
+
+def _expand(folder: Path) -> list[Path]:
+    """`folder` if it is a run, else the runs directly inside it (in the order they finished)."""
+    if not folder.exists():
+        raise ReportError("no such folder", where=folder, fix="pass run folders written by raereid train --output")
+    if not folder.is_dir():
+        raise ReportError("not a folder", where=folder, fix=f"pass the run folder that holds it: {folder.parent}")
+    if is_run(folder):
+        return [folder]
+    inside = sorted((p for p in folder.iterdir() if p.is_dir() and is_run(p)), key=lambda p: (_finished_at(p), p.name))
+    if not inside:
+        raise ReportError(
+            f"not a run folder: it holds none of {', '.join(RUN_FILES)}, and no folder inside it does",
+            where=folder,
+            fix="pass the --output folder of raereid train, or a folder of such runs (e.g. demo_output)",
+        )
+    return inside
+
+
+def _unique_names(folders: list[Path]) -> list[str]:
+    """Folder names, with the parent's name added where two runs share one."""
+    names = [f.name for f in folders]
+    names = [f"{f.parent.name}/{f.name}" if names.count(f.name) > 1 else f.name for f in folders]
+    return [f"{n} ({i + 1})" if names.count(n) > 1 else n for i, n in enumerate(names)]
+
+
+def collect_runs(paths: list[str | Path]) -> list[Run]:
+    """The runs of the given folders (each a run or a folder of runs), each once, in the given order."""
+    if not paths:
+        raise ReportError("no run folders given", fix="pass one or more folders written by raereid train --output")
+    folders: list[Path] = []
+    for path in paths:
+        for folder in _expand(Path(path).expanduser()):
+            if folder.resolve() not in {f.resolve() for f in folders}:
+                folders.append(folder)
+    return [read_run(folder, name) for folder, name in zip(folders, _unique_names(folders))]
+
+
+def target_groups(runs: list[Run], data_root: str | Path | None = None) -> dict[tuple[str, str], list[Run]]:
+    """Runs grouped by the target they were evaluated on: (dataset name, data folder); runs of unknown target left out.
+
+    A run without a config (no checkpoint) joins the group of its target's name when there is one.
+    """
+    groups: dict[tuple[str, str], list[Run]] = {}
+    for run in sorted(runs, key=lambda r: r.config is None):
+        if run.target is None:
+            continue
+        root = run.data_root(data_root)
+        key = (run.target, str(root) if root else "")
+        if root is None:
+            key = next((k for k in groups if k[0] == run.target), key)
+        groups.setdefault(key, []).append(run)
+    order = {run.name: i for i, run in enumerate(runs)}
+    return {k: sorted(v, key=lambda r: order[r.name]) for k, v in sorted(groups.items(), key=lambda kv: min(order[r.name] for r in kv[1]))}
+
+
+def describe_groups(groups: dict[tuple[str, str], list[Run]]) -> str:
+    """One line per target: its name, data folder and runs."""
+    return "; ".join(f"{name}{f' in {root}' if root else ''}: {', '.join(r.name for r in members)}" for (name, root), members in groups.items())
