@@ -67,6 +67,10 @@ def test_memory_learner_builds_centroid_memory_and_trains_the_target_on_it() -> 
     labels = Labels(ys=torch.tensor([0]), yt=torch.tensor([1, 1]))
     terms = {name: (value, weight) for name, value, weight in learner.branch_terms(Branch("encoder", emb, emb, 1), labels)}
     assert set(terms) == {"ce_source", "tri_source", "mem_target", "tri_target"} and terms["tri_target"][1] == 0.5
+    assert terms["ce_source"][1] == 1.0 and terms["tri_source"][1] == 0.5
+    cfg.loss.lambda_source = 0.25  # scales the source identity terms only
+    weights = {name: weight for name, _, weight in learner.branch_terms(Branch("encoder", emb, emb, 1), labels)}
+    assert weights == {"ce_source": 0.25, "tri_source": 0.125, "mem_target": 1.0, "tri_target": 0.5}
     sims = (emb[1:] / emb[1:].norm(dim=1, keepdim=True)).numpy() @ expected.T / cfg.cluster.temperature
     manual = np.mean([np.log(np.exp(row).sum()) - row[1] for row in sims])
     assert terms["mem_target"][0].item() == pytest.approx(manual, rel=1e-5)

@@ -52,6 +52,7 @@ class LossConfig:
     margin: float = 0.3  # batch-hard triplet margin
     label_smoothing: float = 0.0
     lambda_tri: float = 1.0
+    lambda_source: float = 1.0  # weight of the source identity terms (Eq. 3-4, 22); 0 = the target alone shapes the identities
     lambda_gan_feat: float = 10.0
     lambda_gan_pix: float = 10.0
     lambda_rec: float = 1.0

@@ -227,6 +227,7 @@ RULES: dict[str, Rule] = {
     "loss.margin": nonneg("the triplet margin"),
     "loss.label_smoothing": interval(0.0, 1.0, high_open=True),
     "loss.lambda_tri": nonneg("0 switches the triplet terms off"),
+    "loss.lambda_source": nonneg("0 switches the source identity terms off (the GAN and reconstruction terms still see the source)"),
     "loss.lambda_gan_feat": nonneg("0 switches the feature GAN term off"),
     "loss.lambda_gan_pix": nonneg("0 switches the pixel GAN terms off"),
     "loss.lambda_rec": nonneg("0 switches the reconstruction terms off"),

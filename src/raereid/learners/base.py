@@ -74,6 +74,11 @@ def triplet_term(name: str, feat: torch.Tensor, labels: torch.Tensor, cfg: Confi
     return name, losses.batch_hard_triplet(gather(feat), gather(labels), cfg.loss.margin), cfg.loss.lambda_tri
 
 
+def source_weighted(terms: list[Term], cfg: Config) -> list[Term]:
+    """Source identity terms with their weights scaled by `loss.lambda_source`."""
+    return [(name, value, weight * cfg.loss.lambda_source) for name, value, weight in terms]
+
+
 def centroids(features: np.ndarray, labels: np.ndarray, num_clusters: int) -> torch.Tensor:
     """Mean L2-normalised feature of every cluster (clusters x dim); label -1 is left out."""
     feats = features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)

@@ -6,16 +6,28 @@ initialised from the L2-normalised cluster centroids), each with a batch-hard tr
 from __future__ import annotations
 
 from raereid import losses
-from raereid.learners.base import BRANCH_FEATURES, Branch, ClusterRound, Labels, Learner, Term, centroids, triplet_term
+from raereid.learners.base import (
+    BRANCH_FEATURES,
+    Branch,
+    ClusterRound,
+    Labels,
+    Learner,
+    Term,
+    centroids,
+    source_weighted,
+    triplet_term,
+)
 from raereid.learners.registry import register_learner
 
 
 def source_classifier_terms(learner: Learner, branch: Branch, labels: Labels) -> list[Term]:
-    """Cross-entropy of the source classifier and the source triplet (Eq. 3-4 / 22): the paper's source loss."""
+    """Cross-entropy of the source classifier and the source triplet (Eq. 3-4 / 22): the paper's source loss,
+    weighted by `loss.lambda_source`."""
     head = learner.model.source_head if branch.name == "encoder" else learner.model.fused_source_head
     ns, p, cfg = branch.ns, branch.prefix, learner.cfg
     ce = losses.cross_entropy(head(branch.embedded[:ns], labels.seeds_s), labels.ys, cfg.loss.label_smoothing)
-    return [(f"ce_{p}source", ce, 1.0), triplet_term(f"tri_{p}source", branch.feat[:ns], labels.ys, cfg, labels.gather)]
+    terms = [(f"ce_{p}source", ce, 1.0), triplet_term(f"tri_{p}source", branch.feat[:ns], labels.ys, cfg, labels.gather)]
+    return source_weighted(terms, cfg)
 
 
 @register_learner("classifier")

@@ -20,7 +20,17 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from raereid.learners.base import BRANCH_FEATURES, Branch, ClusterRound, Labels, Learner, Term, centroids, triplet_term
+from raereid.learners.base import (
+    BRANCH_FEATURES,
+    Branch,
+    ClusterRound,
+    Labels,
+    Learner,
+    Term,
+    centroids,
+    source_weighted,
+    triplet_term,
+)
 from raereid.learners.classifier import source_classifier_terms
 from raereid.learners.memory import momentum_update
 from raereid.learners.registry import register_learner
@@ -72,8 +82,8 @@ class HybridLearner(Learner):
         ns, p, cfg = branch.ns, branch.prefix, self.cfg
         centres = class_centres(self.memories[branch.name], self.classes, self.num_classes)
         logits = F.normalize(branch.embedded.float(), dim=1) @ centres.t() / cfg.cluster.temperature
-        terms = [(f"hyb_{p}source", F.cross_entropy(logits[:ns], labels.ys), 1.0),
-                 triplet_term(f"tri_{p}source", branch.feat[:ns], labels.ys, cfg, labels.gather)]
+        terms = source_weighted([(f"hyb_{p}source", F.cross_entropy(logits[:ns], labels.ys), 1.0),
+                                 triplet_term(f"tri_{p}source", branch.feat[:ns], labels.ys, cfg, labels.gather)], cfg)
         if labels.yt is None:
             return terms
         return terms + [(f"hyb_{p}target", F.cross_entropy(logits[ns:], self.num_source_ids + labels.yt), 1.0),
