@@ -3,7 +3,6 @@ and nothing half-written."""
 
 from __future__ import annotations
 
-import io
 import shutil
 from pathlib import Path
 

@@ -11,7 +11,6 @@ from conftest import duke_tree, market_tree, msmt_tree, write_image
 from raereid.cli.main import main
 from raereid.data import discover, load_dataset
 from raereid.data.records import relabel
-from raereid.errors import DatasetError
 
 
 def test_market_junk_dropped_distractors_kept(tmp_path: Path) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from raereid.errors import ConfigError, PathError

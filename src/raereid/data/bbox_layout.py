@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from raereid.data.files import find_child, list_images, require_dir
 from raereid.data.filenames import NameParser, parse_all
+from raereid.data.files import find_child, list_images, require_dir
 from raereid.data.records import UNKNOWN_ID, ImageRecord, ReidDataset
 from raereid.errors import DatasetError
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from raereid.data.files import confined_path, find_child, missing_files_error, require_dir
 from raereid.data.filenames import parse_msmt17
+from raereid.data.files import confined_path, find_child, missing_files_error, require_dir
 from raereid.data.records import ImageRecord, ReidDataset
 from raereid.errors import DatasetError
 

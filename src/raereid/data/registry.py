@@ -14,8 +14,8 @@ from pathlib import Path
 from raereid.data import dukemtmc, market1501, msmt17
 from raereid.data.bbox_layout import SPLIT_DIRS, has_bbox_layout
 from raereid.data.custom import has_list_layout, read_image_folder, read_list_dataset
-from raereid.data.files import find_child, list_images
 from raereid.data.filenames import parse_dukemtmc, parse_market1501
+from raereid.data.files import find_child, list_images
 from raereid.data.records import ReidDataset
 from raereid.errors import DatasetError
 

@@ -13,8 +13,8 @@ import numpy as np
 import torch
 
 from raereid.data.custom import LIST_FORMAT, read_image_folder, read_list_file
-from raereid.data.files import is_image_name, list_images
 from raereid.data.filenames import parse_dukemtmc, parse_market1501
+from raereid.data.files import is_image_name, list_images
 from raereid.data.records import ImageRecord, ReidDataset
 from raereid.data.registry import ALIASES, READERS, detect_layout, find_dataset_folders, load_dataset
 from raereid.engine.features import extract, l2_normalize
