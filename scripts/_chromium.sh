@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Called by .ci/run: make headless Chromium available for the browser test (tests/test_report_browser.py).
+# Called by scripts/test.sh (and so .ci/run): make headless Chromium available for the browser test (tests/test_report_browser.py).
 # Installs Debian's `chromium` package when no Chromium is on PATH and we are root with apt-get. Never fails:
 # without a browser that test is skipped and says why.
 set -u
