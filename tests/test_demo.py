@@ -20,22 +20,23 @@ TINY = (
 
 def test_demo_end_to_end(tmp_path: Path, capsys) -> None:
     out, data = tmp_path / "out", tmp_path / "data"
-    args = ["demo", "--scale", "tiny", "--out", str(out), "--data", str(data)]
+    args = ["demo", "--scale", "tiny", "--out", str(out), "--data", str(data), "--runs", "baseline,full@synthetic-memory"]
     assert main(args + [a for kv in TINY for a in ("--set", kv)]) == 0
     printed = capsys.readouterr().out
     assert "generating the synthetic benchmark" in printed and "done in" in printed
     rows = json.loads((out / "table.json").read_text())
-    assert [r["run"] for r in rows] == ["direct", "baseline", "full", "baseline-memory", "full-memory"]
-    assert [r["learner"] for r in rows] == ["classifier"] * 3 + ["memory"] * 2
+    assert [r["run"] for r in rows] == ["direct", "baseline", "full-memory"]  # the default adds full and baseline-memory
+    assert [r["learner"] for r in rows] == ["classifier", "classifier", "memory"]
     table = (out / "table.txt").read_text().splitlines()
-    assert len(table) == 6 and table[0].split()[:6] == ["run", "learner", "R1", "R5", "R10", "mAP"]
+    assert len(table) == 4 and table[0].split()[:6] == ["run", "learner", "R1", "R5", "R10", "mAP"]
     for row, line in zip(rows, table[1:]):
         assert line.split()[:2] == [row["run"], row["learner"]] and float(line.split()[5]) == round(row["mAP"], 1)
         assert line in printed
     assert "AdaBN" in (out / "full-memory" / "train.log").read_text()  # the memory preset re-estimates target statistics
     assert (out / "reconstructions.png").stat().st_size > 0
-    assert "initialised" in (out / "full" / "train.log").read_text()  # adapted variants start from direct
-    saved = load_checkpoint(out / "full" / "model.pt")["config"]["data"]["root"]
+    assert "initialised" in (out / "full-memory" / "train.log").read_text()  # adapted runs start from direct
+    assert "one thread each" in printed and "[full-memory] [raereid] train " in printed  # processes, progress prefixed
+    saved = load_checkpoint(out / "full-memory" / "model.pt")["config"]["data"]["root"]
     assert Path(saved).is_absolute() and Path(saved) == data.resolve()  # the tools find the data from any folder
     page = out / "report" / "index.html"  # the report of every run, its path printed
     assert f"[demo] report: {page.resolve()}" in printed
@@ -44,3 +45,14 @@ def test_demo_end_to_end(tmp_path: Path, capsys) -> None:
         assert f'<a href="#run-{row["run"]}">{row["run"]}</a>' in html
         command = (out / row["run"] / "command.txt").read_text()  # the equivalent raereid train command
         assert command.startswith("cd ") and ("--config synthetic-memory" in command) == (row["learner"] == "memory")
+
+
+def test_default_runs_compare_the_classifier_and_the_memory_learner() -> None:
+    from raereid.cli.demo import RUNS, parse_runs
+
+    assert parse_runs(",".join(RUNS)) == [
+        ("direct", "direct", "synthetic"), ("baseline", "baseline", "synthetic"), ("full", "full", "synthetic"),
+        ("baseline-memory", "baseline", "synthetic-memory"), ("full-memory", "full", "synthetic-memory"),
+    ]
+    assert parse_runs("full,full, direct ,ft@synthetic-hybrid") == [
+        ("direct", "direct", "synthetic"), ("full", "full", "synthetic"), ("ft-hybrid", "ft", "synthetic-hybrid")]
