@@ -75,7 +75,7 @@ def test_kmeans_labels():
 
 
 def test_registry_plugs_in_new_generators(monkeypatch):
-    monkeypatch.setattr(registry_module, "_REGISTRY", dict(registry_module._REGISTRY))
+    monkeypatch.setattr(registry_module.REGISTRY, "_items", dict(registry_module.REGISTRY._items))
 
     @register_label_generator("halves")
     class Halves:

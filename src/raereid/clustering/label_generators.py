@@ -14,6 +14,7 @@ from typing import Any, Callable, Protocol, TypeVar, runtime_checkable
 import numpy as np
 
 from raereid.errors import ConfigError
+from raereid.registry import Registry
 
 
 @runtime_checkable
@@ -24,41 +25,27 @@ class LabelGenerator(Protocol):
 
 
 G = TypeVar("G", bound=Callable[..., LabelGenerator])
-_REGISTRY: dict[str, Callable[..., LabelGenerator]] = {}
+REGISTRY: Registry[Callable[..., LabelGenerator]] = Registry("pseudo-label method", "cluster.method")
 
 
 def register_label_generator(name: str) -> Callable[[G], G]:
     """Class (or factory) decorator: makes `build_label_generator(name, **params)` construct it with params."""
-
-    def decorate(factory: G) -> G:
-        if name in _REGISTRY and _REGISTRY[name] is not factory:
-            raise ConfigError(f"a label generator named {name!r} is already registered ({_REGISTRY[name]!r})",
-                              fix="pick another name")
-        _REGISTRY[name] = factory
-        return factory
-
-    return decorate
+    return REGISTRY.register(name)
 
 
 def available_label_generators() -> list[str]:
     """Names accepted by `build_label_generator`."""
-    return sorted(_REGISTRY)
+    return REGISTRY.names()
 
 
 def label_generator_params(method: str) -> set[str]:
     """The parameter names the generator `method` takes (a config can then pass only those)."""
-    if method not in _REGISTRY:
-        raise ConfigError(f"unknown pseudo-label method {method!r}",
-                          fix=f"use one of {', '.join(available_label_generators())} or register your own")
-    return set(inspect.signature(_REGISTRY[method]).parameters)
+    return set(inspect.signature(REGISTRY.get(method)).parameters)
 
 
 def build_label_generator(method: str, **params: Any) -> LabelGenerator:
     """The registered generator `method` built with `params`; unknown names or parameters raise ConfigError."""
-    if method not in _REGISTRY:
-        raise ConfigError(f"unknown pseudo-label method {method!r}",
-                          fix=f"use one of {', '.join(available_label_generators())} or register your own")
-    factory = _REGISTRY[method]
+    factory = REGISTRY.get(method)
     try:
         inspect.signature(factory).bind(**params)
     except TypeError as exc:
@@ -77,11 +64,8 @@ def pseudo_labels(
     **params: Any,
 ) -> np.ndarray:
     """Labels of `feats` from the generator `method`; eps, min_samples, k1 and k2 go to generators that take them."""
-    named = {"eps": eps, "min_samples": min_samples, "k1": k1, "k2": k2}
-    factory = _REGISTRY.get(method)
-    if factory is not None:
-        accepted = inspect.signature(factory).parameters
-        named = {k: v for k, v in named.items() if k in accepted}
+    accepted = label_generator_params(method)
+    named = {k: v for k, v in {"eps": eps, "min_samples": min_samples, "k1": k1, "k2": k2}.items() if k in accepted}
     generator = build_label_generator(method, **{**named, **params})
     return generator(feats)
 

@@ -6,17 +6,7 @@ initialised from the L2-normalised cluster centroids), each with a batch-hard tr
 from __future__ import annotations
 
 from raereid import losses
-from raereid.learners.base import (
-    BRANCH_FEATURES,
-    Branch,
-    ClusterRound,
-    Labels,
-    Learner,
-    Term,
-    centroids,
-    source_weighted,
-    triplet_term,
-)
+from raereid.learners.base import BRANCH_FEATURES, Branch, ClusterRound, Labels, Learner, Term, centroids, source_weighted, triplet_term
 from raereid.learners.registry import register_learner
 
 

@@ -5,35 +5,30 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
-from raereid.errors import ConfigError
+from raereid.registry import Registry
 
 if TYPE_CHECKING:
     from raereid.learners.base import Learner
 
 L = TypeVar("L", bound=type)
-_REGISTRY: dict[str, type[Learner]] = {}
+REGISTRY: Registry[type[Learner]] = Registry("learner", "cluster.learner")
 
 
 def register_learner(name: str) -> Callable[[L], L]:
-    """Class decorator: `build_learner(name, ...)` then constructs this class."""
+    """Class decorator: `cluster.learner: name` then trains with this class (its `name` attribute is set)."""
 
     def decorate(cls: L) -> L:
-        if name in _REGISTRY and _REGISTRY[name] is not cls:
-            raise ConfigError(f"a learner named {name!r} is already registered ({_REGISTRY[name]!r})", fix="pick another name")
         cls.name = name
-        _REGISTRY[name] = cls
-        return cls
+        return REGISTRY.register(name)(cls)
 
     return decorate
 
 
 def available_learners() -> list[str]:
     """Names accepted by `cluster.learner`."""
-    return sorted(_REGISTRY)
+    return REGISTRY.names()
 
 
 def learner_class(name: str) -> type[Learner]:
     """The class registered as `name`, or ConfigError listing the choices."""
-    if name not in _REGISTRY:
-        raise ConfigError(f"unknown learner {name!r}", fix=f"cluster.learner must be one of {', '.join(available_learners())}")
-    return _REGISTRY[name]
+    return REGISTRY.get(name)
