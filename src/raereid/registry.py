@@ -39,5 +39,6 @@ class Registry(Generic[T]):
     def get(self, name: str) -> T:
         """The item registered as `name`, or a ConfigError listing the choices."""
         if name not in self._items:
-            raise ConfigError(f"unknown {self.kind} {name!r}", fix=f"{self.key} must be one of {', '.join(self.names())} (or register your own)")
+            choices = ", ".join(self.names())
+            raise ConfigError(f"unknown {self.kind} {name!r}", fix=f"{self.key} must be one of {choices} (or register your own)")
         return self._items[name]
