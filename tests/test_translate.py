@@ -143,6 +143,7 @@ def test_bad_inputs_exit_2_with_a_clear_message(tiny_bench: Path, straight: Path
     base = tiny_translate(tiny_bench)
     duke = tiny_bench / "DukeMTMC-reID"
     assert "source dataset 'nowhere' not found" in _bad([*base, "--source", "nowhere", "--output", str(tmp_path / "o")], capsys)
+    assert "--target NAME" in _bad([*base, "--target", "elsewhere", "--output", str(tmp_path / "o")], capsys)
     assert "no msmt17 dataset found" in _bad([*base, "--source", "msmt17", "--output", str(tmp_path / "o")], capsys)
     assert "inside the source dataset folder" in _bad([*base, "--output", str(duke / "translated")], capsys)
     assert "inside the source dataset folder" in _bad([*base, "--output", str(duke)], capsys)

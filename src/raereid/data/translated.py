@@ -25,7 +25,7 @@ from raereid.data.registry import ALIASES, load_dataset
 from raereid.errors import DatasetError
 
 MANIFEST = "translate.json"
-FIX_SOURCE = "pass --source NAME (market1501, dukemtmcreid, msmt17) with --data-root DIR, or the path of a dataset folder"
+FIX = "pass --{role} NAME (market1501, dukemtmcreid, msmt17) with --data-root DIR, or the path of a dataset folder"
 LABELLED_LAYOUTS = "Market-1501, DukeMTMC-reID or MSMT17 layout, or train.csv with person ids"
 
 
@@ -39,10 +39,10 @@ def load_domain(spec: str, root: str | None, role: str, labelled: bool) -> ReidD
         candidates = ([Path(root).expanduser() / spec] if root else []) + [Path(spec).expanduser()]
         existing = next((p for p in candidates if p.exists()), None)
         if existing is None:
-            raise DatasetError(f"{role} dataset {spec!r} not found", where=candidates[0], fix=FIX_SOURCE) from None
+            raise DatasetError(f"{role} dataset {spec!r} not found", where=candidates[0], fix=FIX.format(role=role)) from None
         if not existing.is_dir() or not list_images(existing, recursive=True):
             raise DatasetError(f"the {role} folder is not a dataset: no {LABELLED_LAYOUTS}, and no images", where=existing,
-                               fix=FIX_SOURCE) from None
+                               fix=FIX.format(role=role)) from None
         raise
     if labelled and (ds.layout == "image folder" or not ds.train_is_labeled):
         raise DatasetError(
