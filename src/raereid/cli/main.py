@@ -15,6 +15,7 @@ COMMANDS = {
     "datasets": ("datasets", "summarise every dataset found under a folder (Table I)"),
     "synth": ("synth", "write the procedural cross-domain benchmark (synthetic Market/Duke-style datasets)"),
     "train": ("train", "train a variant of RAE (Algorithm 1)"),
+    "translate": ("translate", "translate the source into the target's style with CycleGAN (Table IV's pre-pixel transfer)"),
     "demo": ("demo", "synthetic benchmark, CPU training of direct / baseline / full, results table"),
     "evaluate": ("evaluate", "mAP / mINP / rank-1/5/10 of a checkpoint on a dataset (optionally re-ranked)"),
     "extract": ("extract", "descriptors of a folder, list file or dataset split into an .npz"),

@@ -111,6 +111,33 @@ class TrainConfig:
 
 
 @dataclass
+class TranslateConfig:
+    """`raereid translate`: CycleGAN (Zhu et al.) translating the source into the target's style (Table IV's P^T)."""
+
+    height: int = 256  # images are translated at this size, then resized back to each file's own size
+    width: int = 128
+    batch_size: int = 1  # unpaired images per domain and step (CycleGAN's 1)
+    iterations: int = 80000  # about five passes over DukeMTMC-reID's 16,522 training images at batch 1 (not in the paper)
+    lr: float = 0.0002  # Adam, generators and discriminators
+    beta1: float = 0.5  # Adam's first beta (second is 0.999)
+    lr_decay_start: int = 40000  # the rate falls linearly to 0 from here to `iterations` (CycleGAN: second half); 0 = constant
+    lambda_cycle: float = 10.0  # weight of the cycle-consistency L1 loss (both directions)
+    lambda_identity: float = 0.5  # identity L1 loss weight, relative to lambda_cycle (G_to_target(target) = target)
+    generator_channels: int = 64  # width of the generators' first convolution
+    generator_blocks: int = 9  # residual blocks of each generator
+    downsamplings: int = 2  # stride-2 convolutions of each generator (height and width must be multiples of 2**this)
+    discriminator_channels: int = 64  # width of the PatchGAN's first convolution
+    discriminator_layers: int = 3  # PatchGAN depth: 3 = 70x70 patches, 2 = 34x34, 1 = 16x16
+    pool_size: int = 50  # history of generated images the discriminators also see (0 = off)
+    flip: float = 0.5  # random horizontal flip of training images
+    workers: int = 4  # data-loading processes
+    checkpoint_every: int = 1000
+    log_every: int = 50
+    sample_images: int = 8  # source images (and their translations) in OUT/translations.png
+    quality: int = 95  # JPEG quality of translated images written as .jpg
+
+
+@dataclass
 class Config:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -118,3 +145,4 @@ class Config:
     optim: OptimConfig = field(default_factory=OptimConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    translate: TranslateConfig = field(default_factory=TranslateConfig)

@@ -271,6 +271,28 @@ RULES: dict[str, Rule] = {
     "train.sync_bn": flag(),
     "train.gap_picture": flag(),
     "train.adabn": flag(),
+    "translate.height": positive_int("translation height in pixels (a multiple of 2**translate.downsamplings)"),
+    "translate.width": positive_int("translation width in pixels (a multiple of 2**translate.downsamplings)"),
+    "translate.batch_size": positive_int("unpaired images per domain and step (CycleGAN's 1)"),
+    "translate.iterations": positive_int("translator training iterations"),
+    "translate.lr": positive("Adam's rate of the translator (CycleGAN's 2e-4)"),
+    "translate.beta1": interval(0.0, 1.0, high_open=True, hint="Adam's first beta (CycleGAN's 0.5)"),
+    "translate.lr_decay_start": nonneg_int("iteration where the linear decay to 0 starts, 0 = constant rate"),
+    "translate.lambda_cycle": nonneg("0 switches the cycle-consistency loss off"),
+    "translate.lambda_identity": nonneg("relative to lambda_cycle, 0 switches the identity loss off"),
+    "translate.generator_channels": positive_int("width of the generators' first convolution"),
+    "translate.generator_blocks": positive_int("residual blocks of each generator"),
+    "translate.downsamplings": positive_int("stride-2 convolutions of each generator"),
+    "translate.discriminator_channels": positive_int("width of the PatchGAN's first convolution"),
+    "translate.discriminator_layers": positive_int("PatchGAN depth: 3 = 70x70 patches"),
+    "translate.pool_size": nonneg_int("generated images kept for the discriminators, 0 = off"),
+    "translate.flip": probability("probability of a horizontal flip"),
+    "translate.workers": nonneg_int("data-loading processes, 0 = load in the main process"),
+    "translate.checkpoint_every": nonneg_int("0 = checkpoint at the end only"),
+    "translate.log_every": positive_int("iterations between two loss records"),
+    "translate.sample_images": positive_int("source images shown in translations.png"),
+    "translate.quality": Rule(lambda v: _is_int(v) and 1 <= v <= 100, "an integer in [1, 100]", ("0", "101"),
+                              "JPEG quality of the translated images"),
 }
 
 
@@ -297,11 +319,22 @@ def _reliability_needs_dbscan(cfg: Config) -> str | None:
     return None
 
 
+def _translate_size(cfg: Config) -> str | None:
+    t = cfg.translate
+    step = 2**t.downsamplings if isinstance(t.downsamplings, int) and t.downsamplings < 16 else None
+    if step and (t.height % step or t.width % step or t.height < 4 * step or t.width < 4 * step):
+        return (f"translate.height={t.height} and translate.width={t.width} must be multiples of "
+                f"2**translate.downsamplings = {step}, at least {4 * step} each")
+    return None
+
+
 CROSS_RULES: list[CrossRule] = [
     CrossRule(("model.backbone", "model.pretrained"), _weights_exist,
               "set model.pretrained=none (random initialisation) or to a weights file of this network, or pick a torchvision backbone"),
     CrossRule(("cluster.reliability_gap", "cluster.method"), _reliability_needs_dbscan,
               "set cluster.method=dbscan, or cluster.reliability_gap=0 (off)"),
+    CrossRule(("translate.height", "translate.width", "translate.downsamplings"), _translate_size,
+              "e.g. 256x128 (paper scale) or 64x32 (CPU), or fewer translate.downsamplings"),
 ]
 
 

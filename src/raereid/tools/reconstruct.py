@@ -45,8 +45,9 @@ def reconstruct(model: RAE, paths: list[str], height: int, width: int, device: t
     return _to_uint8(to_unit_range(images)), _to_uint8(recon)
 
 
-def reconstruction_sheet(rows: dict[str, tuple[list[np.ndarray], list[np.ndarray]]], out: str | Path) -> Path:
-    """One PNG: for each named group, a row of originals above a row of their reconstructions."""
+def reconstruction_sheet(rows: dict[str, tuple[list[np.ndarray], list[np.ndarray]]], out: str | Path,
+                         captions: tuple[str, str] = ("images", "Dec(Enc(I))")) -> Path:
+    """One PNG: for each named group, a row of originals above a row of their reconstructions (or translations)."""
     groups = list(rows.items())
     h, w = groups[0][1][0][0].shape[:2]
     cols = max(len(originals) for _, (originals, _) in groups)
@@ -54,7 +55,7 @@ def reconstruction_sheet(rows: dict[str, tuple[list[np.ndarray], list[np.ndarray
     draw = ImageDraw.Draw(sheet)
     y = PAD
     for name, (originals, recons) in groups:
-        for label, images in ((f"{name}\nimages", originals), (f"{name}\nDec(Enc(I))", recons)):
+        for label, images in ((f"{name}\n{captions[0]}", originals), (f"{name}\n{captions[1]}", recons)):
             draw.multiline_text((PAD, y + h // 2 - 12), label, fill="black")
             for c, img in enumerate(images):
                 sheet.paste(Image.fromarray(img), (LABEL_W + c * (w + PAD), y))
