@@ -1,4 +1,5 @@
-"""Smoke test of every shipped preset at its real input size and backbone, through `raereid train`.
+"""Smoke test of every shipped preset at its real input size and backbone, through `raereid train`
+(the translator's presets, translate-*, through `raereid translate`).
 
 Each preset (the paper's four at ResNet-50 / 256x128, and the CPU preset) trains a couple of
 iterations on the tiny procedural benchmark, written in the real Market-1501, DukeMTMC-reID and
@@ -9,7 +10,8 @@ for the ResNet-50 presets a local weights file instead of the ImageNet download 
 whose batch-norm statistics are measured on random images, so that a model evaluated after two
 iterations does not give descriptors of 1e20 that overflow t-SNE) and learning rates 50x lower
 (from random weights with a 2 x 2 batch the paper's rates, meant for ImageNet weights and an
-18 x 4 batch, blow the weights up within two iterations).
+18 x 4 batch, blow the weights up within two iterations). A translate-* preset trains its CycleGAN at
+its own size for two iterations (TRANSLATE_OVERRIDES) and writes the translated Duke-style source.
 
     python scripts/smoke_presets.py                       # every preset; exit 1 if one fails
     python scripts/smoke_presets.py --presets duke2market --keep /tmp/smoke
@@ -31,6 +33,8 @@ SMOKE_OVERRIDES = (
     "optim.iterations=2", "train.iters_per_epoch=2", "cluster.method=kmeans", "cluster.num_clusters=4",
     "cluster.reliability_gap=0",  # SpCL's reliability criterion (the *-hybrid presets) is DBSCAN's; off with k-means
 )
+TRANSLATE_OVERRIDES = ("translate.iterations=2", "translate.lr_decay_start=1", "translate.workers=0",
+                       "translate.checkpoint_every=1", "translate.log_every=1", "train.device=cpu")
 PAPER_RATES = ("optim.lr_encoder=0.001", "optim.lr_other=0.01", "optim.lr_discriminator=0.01")
 WEIGHTS_FILE = "{backbone}-calibrated.pth"
 DOMAINS = "market1501,dukemtmcreid,msmt17"
@@ -83,6 +87,9 @@ def train_command(preset: str, data: Path, out: Path, *extra: str) -> list[str]:
     """`raereid train` of `preset` with the smoke overrides, as a subprocess command line."""
     from raereid.config import load_config
 
+    if preset.startswith("translate-"):
+        return [sys.executable, "-m", "raereid", "translate", "--config", preset, "--data-root", str(data), "--output", str(out),
+                *[a for kv in (*TRANSLATE_OVERRIDES, *extra) for a in ("--set", kv)]]
     backbone = load_config(preset).model.backbone
     sets = list(SMOKE_OVERRIDES)
     if backbone.startswith("resnet"):
@@ -92,14 +99,15 @@ def train_command(preset: str, data: Path, out: Path, *extra: str) -> list[str]:
 
 
 def run_preset(preset: str, data: Path, out: Path, *extra: str) -> tuple[float, dict | str]:
-    """Train `preset`; (seconds, metrics.json) on success, (seconds, the end of stderr) on failure."""
+    """Train `preset`; (seconds, metrics.json or translate.json) on success, (seconds, the end of stderr) on failure."""
     start = time.perf_counter()
     proc = subprocess.run(train_command(preset, data, out, *extra), capture_output=True, text=True,
                           env={**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")})
     seconds = time.perf_counter() - start
-    if proc.returncode != 0 or not (out / "metrics.json").is_file():
+    result = out / ("translate.json" if preset.startswith("translate-") else "metrics.json")
+    if proc.returncode != 0 or not result.is_file():
         return seconds, f"exit {proc.returncode}\n{proc.stderr[-3000:]}"
-    return seconds, json.loads((out / "metrics.json").read_text())
+    return seconds, json.loads(result.read_text())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -117,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
         for preset in chosen:
             seconds, result = run_preset(preset, data, base / "runs" / preset, *args.extra)
             ok = isinstance(result, dict)
-            summary = f"mAP {result['mAP']:.1f} after {result['iterations']} iterations" if ok else "FAILED"
+            summary = "FAILED" if not ok else (f"mAP {result['mAP']:.1f} after {result['iterations']} iterations" if "mAP" in result
+                                               else f"{result['stats']['train']['images']} training images translated")
             print(f"{preset:<12} {seconds:6.1f} s  {summary}", flush=True)
             if not ok:
                 print(result, file=sys.stderr)
