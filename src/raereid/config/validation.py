@@ -321,8 +321,8 @@ def _reliability_needs_dbscan(cfg: Config) -> str | None:
 
 def _translate_size(cfg: Config) -> str | None:
     t = cfg.translate
-    step = 2**t.downsamplings if isinstance(t.downsamplings, int) and t.downsamplings < 16 else None
-    if step and (t.height % step or t.width % step or t.height < 4 * step or t.width < 4 * step):
+    step = 2 ** min(t.downsamplings, 63)  # capped so that a huge value is refused rather than computed
+    if t.height % step or t.width % step or t.height < 4 * step or t.width < 4 * step:
         return (f"translate.height={t.height} and translate.width={t.width} must be multiples of "
                 f"2**translate.downsamplings = {step}, at least {4 * step} each")
     return None
