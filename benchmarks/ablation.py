@@ -31,8 +31,13 @@ def parse_row(text: str) -> tuple[str, str, list[str]]:
     return label.strip(), variant, sets
 
 
+def row_folder(args: argparse.Namespace, label: str) -> Path:
+    """The folder of a row's runs (one seedN/ per seed), named after its label."""
+    return Path(args.out) / re.sub(r"[^A-Za-z0-9+.-]+", "_", label)
+
+
 def run_one(args: argparse.Namespace, label: str, variant: str, sets: list[str], seed: int) -> Path:
-    out = Path(args.out) / re.sub(r"[^A-Za-z0-9+.-]+", "_", label) / f"seed{seed}"
+    out = row_folder(args, label) / f"seed{seed}"
     if (out / "metrics.json").is_file():
         return out
     cmd = [sys.executable, "-m", "raereid", "train", "--config", args.config, "--data-root", args.data, "--variant", variant,
@@ -58,7 +63,7 @@ def table(args: argparse.Namespace, rows: list[tuple[str, str, list[str]]]) -> s
     head = ["row", *[f"mAP s{s}" for s in seeds], "mAP mean", "spread", *[f"R1 s{s}" for s in seeds], f"ARI s{seeds[0]}"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for label, _, _ in rows:
-        base = Path(args.out) / re.sub(r"[^A-Za-z0-9+.-]+", "_", label)
+        base = row_folder(args, label)
         metrics = [json.loads((base / f"seed{s}" / "metrics.json").read_text()) if (base / f"seed{s}" / "metrics.json").is_file() else None
                    for s in seeds]
         maps = [m["mAP"] for m in metrics if m]

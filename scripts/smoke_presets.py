@@ -40,6 +40,11 @@ WEIGHTS_FILE = "{backbone}-calibrated.pth"
 DOMAINS = "market1501,dukemtmcreid,msmt17"
 
 
+def is_translator(preset: str) -> bool:
+    """Whether `preset` configures `raereid translate` (translate-*) rather than `raereid train`."""
+    return preset.startswith("translate-")
+
+
 def presets() -> list[str]:
     """Every preset shipped with the package."""
     from raereid.config import list_presets
@@ -87,7 +92,7 @@ def train_command(preset: str, data: Path, out: Path, *extra: str) -> list[str]:
     """`raereid train` of `preset` with the smoke overrides, as a subprocess command line."""
     from raereid.config import load_config
 
-    if preset.startswith("translate-"):
+    if is_translator(preset):
         return [sys.executable, "-m", "raereid", "translate", "--config", preset, "--data-root", str(data), "--output", str(out),
                 *[a for kv in (*TRANSLATE_OVERRIDES, *extra) for a in ("--set", kv)]]
     backbone = load_config(preset).model.backbone
@@ -104,7 +109,7 @@ def run_preset(preset: str, data: Path, out: Path, *extra: str) -> tuple[float, 
     proc = subprocess.run(train_command(preset, data, out, *extra), capture_output=True, text=True,
                           env={**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")})
     seconds = time.perf_counter() - start
-    result = out / ("translate.json" if preset.startswith("translate-") else "metrics.json")
+    result = out / ("translate.json" if is_translator(preset) else "metrics.json")
     if proc.returncode != 0 or not result.is_file():
         return seconds, f"exit {proc.returncode}\n{proc.stderr[-3000:]}"
     return seconds, json.loads(result.read_text())

@@ -51,8 +51,9 @@ def parse_runs(text: str) -> list[tuple[str, str, str]]:
     return runs
 
 
-def train_process(name: str, preset: str, overrides: list[str]) -> dict:
-    """`raereid train --config PRESET --set ...` on one thread; its progress and warnings are printed prefixed with `name`."""
+def train_process(name: str, preset: str, overrides: list[str], output: Path) -> dict:
+    """`raereid train --config PRESET --set ...` on one thread, writing to `output`; its progress and warnings are
+    printed prefixed with `name`. Returns its metrics.json."""
     from raereid.errors import TrainingError
 
     cmd = [sys.executable, "-m", "raereid", "train", "--config", preset, *[a for kv in overrides for a in ("--set", kv)]]
@@ -68,7 +69,7 @@ def train_process(name: str, preset: str, overrides: list[str]) -> dict:
         raise KeyboardInterrupt
     if proc.returncode != 0:
         raise TrainingError(f"the {name} run failed (exit {proc.returncode}):\n" + "\n".join(tail), fix="see its train.log")
-    return json.loads(Path(dict(kv.split("=", 1) for kv in overrides)["train.output"], "metrics.json").read_text())
+    return json.loads((output / "metrics.json").read_text())
 
 
 def format_table(rows: list[dict]) -> str:
@@ -123,17 +124,17 @@ def run(args: argparse.Namespace) -> int:
     record_command(direct.train.output, shell_command(equivalent_train_command(config_to_dict(direct), "synthetic")))
     print(format_table([rows["direct"]]).splitlines()[1], flush=True)
     adapted = sorted(runs[1:], key=lambda r: r[1] != "full")  # the longest runs first
-    print(f"[demo] training {', '.join(r[0] for r in adapted)}: {max(1, args.jobs)} at a time, one thread each", flush=True)
+    print(f"[demo] training {', '.join(r[0] for r in adapted)}: {args.jobs} at a time, one thread each", flush=True)
     lock = threading.Lock()
 
     def adapt(run: tuple[str, str, str]) -> None:
         name, _, preset = run
-        result = {"run": name, **train_process(name, preset, overrides_of[name])}
+        result = {"run": name, **train_process(name, preset, overrides_of[name], Path(configs[name].train.output))}
         with lock:
             rows[name] = result
             print(format_table([result]).splitlines()[1], flush=True)
 
-    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         list(pool.map(adapt, adapted))
     rows = [rows[name] for name, _, _ in runs]
     table = format_table(rows)

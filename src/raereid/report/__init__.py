@@ -2,6 +2,5 @@
 
 Modules: `runs` reads run folders, `curves` draws TensorBoard scalars, `ranked` ranks queries with each
 model, `pictures` gathers the domain gap and reconstructions, `page` writes the HTML, `build` ties them
-together, `command` records the command of a run, `demo` reports the demo's runs, `browser` checks a page
-in headless Chromium.
+together, `command` records the command of a run, `browser` checks a page in headless Chromium.
 """

@@ -102,9 +102,8 @@ def write_report(
             ranking.note = "; ".join(filter(None, [ranking.note, f"no checkpoint, so no ranked lists: {', '.join(missing)}"]))
         rankings.append(ranking)
     for run in runs:
-        if run.name not in pictures:
-            gap = domain_gap(run.path, out / "runs" / _folder(run) / "domain_gap.png")
-            pictures[run.name], notes[run.name] = ([gap] if gap else []), []
+        if run.name not in pictures:  # no checkpoint: the domain gap alone
+            pictures[run.name], notes[run.name] = _run_pictures(run, None, datasets, data_root, out)
     report = Report(runs, colours, curves, rankings, pictures, notes, topk, time.strftime("%Y-%m-%d %H:%M"), __version__, mixed)
     thumbs = Thumbnails(out / "images", out)
     page = out / PAGE
@@ -116,13 +115,17 @@ def _folder(run: Run) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "-" for c in run.name)
 
 
-def _run_pictures(run: Run, trained: TrainedModel, datasets: _Datasets, data_root: str | Path | None, out: Path) -> tuple[list[Picture], list[str]]:
-    """The run's domain gap and (with a decoder) reconstructions of target and source images, and what is missing."""
+def _run_pictures(run: Run, trained: TrainedModel | None, datasets: _Datasets, data_root: str | Path | None,
+                  out: Path) -> tuple[list[Picture], list[str]]:
+    """The run's domain gap and (with a model that has a decoder) reconstructions of target and source images,
+    and what is missing."""
     folder = out / "runs" / _folder(run)
     found, notes = [], []
     gap = domain_gap(run.path, folder / "domain_gap.png")
     if gap:
         found.append(gap)
+    if trained is None:
+        return found, notes
     if trained.model.decoder is None:
         notes.append(f"no reconstructions: the {run.variant} model has no decoder")
         return found, notes
