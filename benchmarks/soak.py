@@ -55,7 +55,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from raereid.config import load_config
-    from raereid.data.synth import generate
+    from raereid.synth import generate
     from raereid.engine.runtime import setup_runtime
     from raereid.engine.trainer import Trainer
 

@@ -34,7 +34,7 @@ class TinyRuns:
 @functools.lru_cache(maxsize=None)
 def _train(base: str) -> TinyRuns:
     from raereid.config import load_config
-    from raereid.data.synth import generate
+    from raereid.synth import generate
     from raereid.engine.runtime import setup_runtime
     from raereid.engine.trainer import Trainer
 

@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     from raereid.cli.train import build_trainer
     from raereid.config import config_to_dict, load_config
     from raereid.data.registry import load_dataset
-    from raereid.data.synth import generate
+    from raereid.synth import generate
     from raereid.engine.model_io import load_model
     from raereid.engine.runtime import setup_runtime
     from raereid.errors import ConfigError

@@ -48,7 +48,7 @@ def _summary(manifest: dict, out: str, seconds: float) -> str:
 def run(args: argparse.Namespace) -> int:
     from raereid.cli import paths
     from raereid.data.registry import ALIASES
-    from raereid.data.synth import generate
+    from raereid.synth import generate
     from raereid.errors import RaeReidError
 
     names = [d.strip().lower() for d in args.domains.split(",") if d.strip()]
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - start
     print(_summary(manifest, args.out, seconds))
     if args.preview:
-        from raereid.data.synth.preview import contact_sheet
+        from raereid.synth.preview import contact_sheet
 
         print(f"  preview:  {contact_sheet(args.out, args.preview)}")
     return 0

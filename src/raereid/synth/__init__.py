@@ -5,6 +5,6 @@ identities are disjoint attribute combinations and whose domains differ in scene
 imaging chain; see docs/synthetic-benchmark.md.
 """
 
-from raereid.data.synth.writer import DEFAULT_DOMAINS, SCALES, generate, read_manifest
+from raereid.synth.writer import DEFAULT_DOMAINS, SCALES, generate, read_manifest
 
 __all__ = ["DEFAULT_DOMAINS", "SCALES", "generate", "read_manifest"]

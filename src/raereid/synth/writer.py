@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from raereid import __version__
-from raereid.data.synth.identities import ATTRIBUTES, Identity, IdentityPool
-from raereid.data.synth.render import render_image
-from raereid.data.synth.styles import DOMAINS, DomainStyle, camera_styles
+from raereid.synth.identities import ATTRIBUTES, Identity, IdentityPool
+from raereid.synth.render import render_image
+from raereid.synth.styles import DOMAINS, DomainStyle, camera_styles
 from raereid.errors import RaeReidError
 
 GENERATOR = "raereid synth"

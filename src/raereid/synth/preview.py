@@ -12,7 +12,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from raereid.data.filenames import parse_dukemtmc, parse_market1501, parse_msmt17
-from raereid.data.synth.writer import LAYOUTS, read_manifest
+from raereid.synth.writer import LAYOUTS, read_manifest
 from raereid.errors import RaeReidError
 
 PARSERS = {"market1501": parse_market1501, "dukemtmcreid": parse_dukemtmc, "msmt17": parse_msmt17}

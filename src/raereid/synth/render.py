@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw
 
-from raereid.data.synth import identities as ids
-from raereid.data.synth.styles import (
+from raereid.synth import identities as ids
+from raereid.synth.styles import (
     CameraStyle,
     DomainStyle,
     background,
