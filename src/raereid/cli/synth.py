@@ -48,8 +48,8 @@ def _summary(manifest: dict, out: str, seconds: float) -> str:
 def run(args: argparse.Namespace) -> int:
     from raereid.cli import paths
     from raereid.data.registry import ALIASES
-    from raereid.synth import generate
     from raereid.errors import RaeReidError
+    from raereid.synth import generate
 
     names = [d.strip().lower() for d in args.domains.split(",") if d.strip()]
     domains = [ALIASES.get(d, d) for d in names]
