@@ -1,4 +1,4 @@
-"""A registry of named classes or factories of one kind (label generators, learners), for config choices.
+"""A registry of named classes, factories or records of one kind (label generators, learners, dataset layouts).
 
 `@registry.register("name")` adds one; `registry.get(name)` returns it or raises a ConfigError that
 lists the registered names and says which config key chooses among them.
@@ -35,6 +35,10 @@ class Registry(Generic[T]):
     def names(self) -> list[str]:
         """The registered names, sorted."""
         return sorted(self._items)
+
+    def items(self) -> list[tuple[str, T]]:
+        """(name, item) pairs in the order they were registered (for lookups where the first match wins)."""
+        return list(self._items.items())
 
     def get(self, name: str) -> T:
         """The item registered as `name`, or a ConfigError listing the choices."""

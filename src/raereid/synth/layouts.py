@@ -1,8 +1,9 @@
 """How each domain is laid out on disk, after the real dataset it imitates: folders, pid ranges, file names.
 
-`Scale` says how big a domain is, `Layout` where its splits go and what extra images the real dataset
-has (gallery-only identities, junk, distractors, MSMT17's val list), `FileNamer` the file names. The
-folder and file names of every split come from the readers in `raereid.data`, so both sides agree.
+`Scale` says how big a domain is, `Layout` where its splits go (the validation split's too) and what
+extra images the real dataset has (gallery-only identities, junk, distractors, MSMT17's val list),
+`FileNamer` the file names. The split folder names come from the readers in `raereid.data`, so both
+sides agree.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from raereid.data.bbox_layout import SPLIT_DIRS
+from raereid.data.bbox_layout import SPLIT_DIRS, VAL_DIR, VAL_SPLIT_DIRS
 from raereid.synth.styles import DOMAINS
 
 DEFAULT_DOMAINS = ("market1501", "dukemtmcreid")
@@ -45,15 +46,20 @@ class Layout:
     junk: float  # junk images (pid -1) relative to the gallery (Market-1501)
     distractors: float  # distractor images (pid 0) relative to the gallery (Market-1501)
     split_dirs: tuple[str, str, str]  # train, query, gallery
+    val_dirs: tuple[str, str]  # the validation split's query and gallery, relative to the dataset folder
     train_val_share: float = 0.0  # share of training images listed in MSMT17's list_val.txt (part of its training set)
 
 
 BBOX_DIRS = tuple(SPLIT_DIRS[split] for split in ("train", "query", "gallery"))
+BBOX_VAL_DIRS = tuple(f"{VAL_DIR}/{VAL_SPLIT_DIRS[split]}" for split in ("val_query", "val_gallery"))
 LAYOUTS = {
-    "market1501": Layout("Market-1501-v15.09.15", 1501, 1.0, 0.0, 0.1, 0.1, BBOX_DIRS),
-    "dukemtmcreid": Layout("DukeMTMC-reID", 7140, 0.94, 0.4, 0.0, 0.0, BBOX_DIRS),
-    "msmt17": Layout("MSMT17_V1", 4101, 1.0, 0.0, 0.0, 0.0, ("train", "test", "test"), train_val_share=0.1),
+    "market1501": Layout("Market-1501-v15.09.15", 1501, 1.0, 0.0, 0.1, 0.1, BBOX_DIRS, BBOX_VAL_DIRS),
+    "dukemtmcreid": Layout("DukeMTMC-reID", 7140, 0.94, 0.4, 0.0, 0.0, BBOX_DIRS, BBOX_VAL_DIRS),
+    # MSMT17: validation images sit in test/<pid>/ like the test ones, listed in list_val_{query,gallery}.txt
+    "msmt17": Layout("MSMT17_V1", 4101, 1.0, 0.0, 0.0, 0.0, ("train", "test", "test"), ("test", "test"),
+                     train_val_share=0.1),
 }
+VAL_SHARE = 1 / 3  # validation identities per domain, relative to its test identities
 MSMT_DAYS = ("0113", "0114", "0302", "0303")  # recording days, as in MSMT17 file names
 MSMT_TIMES = tuple(name for name, _, _ in DOMAINS["msmt17"].daylight)
 

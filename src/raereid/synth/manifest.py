@@ -9,7 +9,7 @@ from pathlib import Path
 from raereid import __version__
 from raereid.synth.identities import ATTRIBUTES
 from raereid.synth.layouts import LAYOUTS
-from raereid.synth.plan import DomainPlan, Shot
+from raereid.synth.plan import SPLITS, DomainPlan, Shot
 from raereid.synth.styles import camera_styles
 
 GENERATOR = "raereid synth"
@@ -21,7 +21,7 @@ IDENTITIES_FILE = "synth_identities.json"
 def split_counts(shots: list[Shot]) -> dict[str, dict[str, int]]:
     """Per split ids / images / cameras exactly as the readers count them (junk dropped, pid 0 kept)."""
     counts = {}
-    for split in ("train", "query", "gallery"):
+    for split in SPLITS:
         kept = [s for s in shots if s.split == split and s.pid != -1]
         counts[split] = {
             "ids": len({s.pid for s in kept}),
@@ -58,6 +58,7 @@ def build_manifest(plans: dict[str, DomainPlan], seed: int, scale: str) -> dict:
             "train_ids": len(plan.identities["train"]),
             "test_ids": len(plan.identities["test"]),
             "gallery_only_ids": len(plan.identities["gallery_only"]),
+            "val_ids": len(plan.identities["val"]),
             "distractor_images_pid0": sum(s.pid == 0 for s in gallery),
             "junk_images_pid-1": sum(s.pid == -1 for s in gallery),
             "files": len(plan.shots),
@@ -81,7 +82,7 @@ def build_manifest(plans: dict[str, DomainPlan], seed: int, scale: str) -> dict:
 
 
 def identities_table(plans: dict[str, DomainPlan]) -> dict:
-    """Every identity's attributes per domain and group (train / test / gallery_only / distractor)."""
+    """Every identity's attributes per domain and group (train / test / gallery_only / distractor / val)."""
     return {
         "attributes": list(ATTRIBUTES),
         "domains": {

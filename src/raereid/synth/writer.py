@@ -27,7 +27,7 @@ from raereid.synth.manifest import (
     read_manifest,
     write_json,
 )
-from raereid.synth.plan import DomainPlan, Shot, plan_domain
+from raereid.synth.plan import DomainPlan, Shot, plan_domain, plan_validation
 from raereid.synth.render import render_image
 from raereid.synth.styles import DOMAINS, camera_styles
 
@@ -144,12 +144,12 @@ def generate(
     prepare_output(out, force)
     (out / IN_PROGRESS).write_text(json.dumps({"seed": seed, "scale": scale}) + "\n", encoding="utf-8")
     pool, taken_pids = IdentityPool(seed), set()
-    plans = {}
-    # all domains are planned: one domain's data never depends on the others chosen
-    for index, name in enumerate(LAYOUTS):
-        plan = plan_domain(name, index, seed, SCALES[scale], pool, taken_pids)
-        if name in domains:
-            plans[name] = plan
+    # all domains are planned: one domain's data never depends on the others chosen; the validation
+    # splits come after every main plan, so the training and test files do not depend on them
+    planned = {name: plan_domain(name, i, seed, SCALES[scale], pool, taken_pids) for i, name in enumerate(LAYOUTS)}
+    for index, plan in enumerate(planned.values()):
+        plan_validation(plan, index, seed, SCALES[scale], pool, taken_pids)
+    plans = {name: plan for name, plan in planned.items() if name in domains}
     shots = [shot for plan in plans.values() for shot in plan.shots]
     for folder in sorted({Path(shot.path).parent for shot in shots}):
         (out / folder).mkdir(parents=True, exist_ok=True)
@@ -165,9 +165,10 @@ def generate(
 
 
 def write_msmt_lists(out: Path, plan: DomainPlan) -> None:
-    """MSMT17's list_{train,val,query,gallery}.txt: `pid_folder/file.jpg pid` per line, sorted."""
+    """MSMT17's list_{train,val,query,gallery}.txt and the validation split's list_val_{query,gallery}.txt:
+    `pid_folder/file.jpg pid` per line, sorted."""
     root = out / plan.layout.folder
-    for listed in ("train", "val", "query", "gallery"):
+    for listed in ("train", "val", "query", "gallery", "val_query", "val_gallery"):
         lines = sorted(
             f"{'/'.join(Path(shot.path).parts[2:])} {shot.pid}" for shot in plan.shots if shot.listed_as == listed
         )
