@@ -81,7 +81,7 @@ class ReidDataset:
 
     def has_split(self, split: str) -> bool:
         """Whether the evaluation split `split` ("test" or "val") has a query and a gallery."""
-        return {"test": self.has_test, "val": self.has_val}[_known_split(split)]
+        return all(getattr(self, part) for part in EVAL_SPLITS[_known_split(split)])
 
     def evaluation_split(self, split: str) -> ReidDataset:
         """This dataset with `query` / `gallery` holding the evaluation split `split`: "test" (the dataset
