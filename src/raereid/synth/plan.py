@@ -25,7 +25,7 @@ class Shot:
     """One image to render: where it goes, what it shows, and the key of its random stream."""
 
     path: str  # relative to the output folder
-    split: str  # train, query or gallery
+    split: str  # train, query, gallery, val_query or val_gallery
     pid: int  # as written in the file name (-1 junk, 0 distractor)
     camera: int  # 1-based
     kind: str  # person, distractor or junk
@@ -33,7 +33,7 @@ class Shot:
     key: tuple[int, ...]
     identity: Identity | None = None
     session: int = 0  # index into the domain's daylight conditions
-    listed_as: str = ""  # MSMT17 list file the image belongs to (train, val, query, gallery)
+    listed_as: str = ""  # the MSMT17 list naming it: list_{listed_as}.txt (train, val, query, gallery, val_*)
 
 
 @dataclass
@@ -70,6 +70,7 @@ class _ShotList:
         self.shots: list[Shot] = []
 
     def add(self, split: str, pid: int, cam: int, kind: str, key: tuple[int, ...], ident: Identity | None) -> None:
+        """Plan one image of `split`: its file name, and its RNG key from the seed, domain, kind and `key`."""
         file, session = self.namer(pid, cam)
         layout, share = self.layout, self.layout.train_val_share
         listed = "val" if split == "train" and share and self.rng.random() < share else split
