@@ -26,7 +26,8 @@ class Registry(Generic[T]):
 
         def decorate(item: T) -> T:
             if name in self._items and self._items[name] is not item:
-                raise ConfigError(f"a {self.kind} named {name!r} is already registered ({self._items[name]!r})", fix="pick another name")
+                raise ConfigError(f"a {self.kind} named {name!r} is already registered ({self._items[name]!r})",
+                                  fix="pick another name")
             self._items[name] = item
             return item
 
@@ -44,5 +45,6 @@ class Registry(Generic[T]):
         """The item registered as `name`, or a ConfigError listing the choices."""
         if name not in self._items:
             choices = ", ".join(self.names())
-            raise ConfigError(f"unknown {self.kind} {name!r}", fix=f"{self.key} must be one of {choices} (or register your own)")
+            raise ConfigError(f"unknown {self.kind} {name!r}",
+                              fix=f"{self.key} must be one of {choices} (or register your own)")
         return self._items[name]
