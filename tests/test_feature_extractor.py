@@ -19,7 +19,8 @@ from raereid.errors import ConfigError, InputError, PathError
 
 
 def _extracted(checkpoint: Path, images: Path, out: Path) -> tuple[np.ndarray, list[str]]:
-    assert main(["extract", "--checkpoint", str(checkpoint), "--images", str(images), "--out", str(out), "--device", "cpu"]) == 0
+    argv = ["extract", "--checkpoint", str(checkpoint), "--images", str(images), "--out", str(out), "--device", "cpu"]
+    assert main(argv) == 0
     saved = np.load(out)
     return saved["descriptors"], [str(p) for p in saved["paths"]]
 
@@ -32,10 +33,11 @@ def _flip_checkpoint(checkpoint: Path, out: Path) -> Path:
 
 @pytest.mark.parametrize("variant", ["full", "direct", "flip"])
 def test_paths_pil_and_arrays_agree_with_raereid_extract(tiny_runs, tmp_path, variant):
-    checkpoint = _flip_checkpoint(tiny_runs.full, tmp_path / "flip.pt") if variant == "flip" else getattr(tiny_runs, variant)
+    flip = variant == "flip"
+    checkpoint = _flip_checkpoint(tiny_runs.full, tmp_path / "flip.pt") if flip else getattr(tiny_runs, variant)
     expected, paths = _extracted(checkpoint, tiny_runs.market / "query", tmp_path / "q.npz")
     extractor = raereid.FeatureExtractor(checkpoint, batch_size=3)
-    assert extractor.flip == (variant == "flip") and expected.shape[1] == extractor.dim
+    assert extractor.flip == flip and expected.shape[1] == extractor.dim
     pil = [Image.open(p) for p in paths]
     arrays = [np.asarray(im.convert("RGB")) for im in pil]
     for given in (paths, [Path(p) for p in paths], pil, arrays):
@@ -65,9 +67,11 @@ def test_bad_inputs_give_clear_errors(tiny_runs, tmp_path):
     extractor = raereid.FeatureExtractor(tiny_runs.direct)
     good = np.zeros((20, 10, 3), np.uint8)
     cases = [
-        (np.zeros((20, 10), np.uint8), InputError, "image 0: array of shape (20, 10) and dtype uint8: expected a colour image"),
+        (np.zeros((20, 10), np.uint8), InputError,
+         "image 0: array of shape (20, 10) and dtype uint8: expected a colour image"),
         ([good, np.zeros((3, 20, 10), np.uint8)], InputError, "use array.transpose(1, 2, 0)"),
-        ([good, good.astype(np.float32) + 255], InputError, "image 1: array of shape (20, 10, 3) and dtype float32: float values from 255 to 255, outside [0, 1]"),
+        ([good, good.astype(np.float32) + 255], InputError,
+         "image 1: array of shape (20, 10, 3) and dtype float32: float values from 255 to 255, outside [0, 1]"),
         (np.full((20, 10, 3), np.nan), InputError, "NaN or infinite values, outside [0, 1]"),
         (good.astype(np.int16) - 1, InputError, "values from -1 to -1, outside 0-255"),
         (np.zeros((0, 10, 3), np.uint8), InputError, "the image is empty"),
@@ -88,6 +92,6 @@ def test_bad_inputs_give_clear_errors(tiny_runs, tmp_path):
 
 
 def test_import_raereid_stays_light():
-    code = "import sys, raereid; assert 'torch' not in sys.modules, 'import raereid loaded torch'; print(raereid.__all__)"
+    code = "import sys, raereid; assert 'torch' not in sys.modules, 'torch was imported'; print(raereid.__all__)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "FeatureExtractor" in out

@@ -101,7 +101,7 @@ def test_sigint_saves_exits_130_and_resume_is_exact(tiny_bench: Path, tmp_path: 
     assert main(["translate", *tiny_translate(tiny_bench), "--output", str(out), "--resume"]) == 0
     written = [line for line in capsys.readouterr().err.splitlines() if line.startswith("[raereid] translate ")]
     total = len(translated_files(load_dataset("dukemtmcreid", tiny_bench)))
-    assert written and written[-1].startswith(f"[raereid] translate {total}/{total} (100%)"), written  # plain lines, no bar
+    assert written and written[-1].startswith(f"[raereid] translate {total}/{total} (100%)"), written  # no tqdm bar
     a, b = _networks(straight), _networks(out)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     assert f"resumed from {out / 'translator' / 'checkpoints' / 'last.pt'} at iteration {stopped}" in (out / "translator" / "train.log").read_text()

@@ -39,7 +39,8 @@ class FeatureExtractor:
 
     def __init__(self, checkpoint: str | Path, device: str = "cpu", batch_size: int | None = None, color: str = "RGB"):
         if color not in COLORS:
-            raise ConfigError(f"color must be RGB or BGR, got {color!r}", fix='color="BGR" for OpenCV images, else "RGB"')
+            raise ConfigError(f"color must be RGB or BGR, got {color!r}",
+                              fix='color="BGR" for OpenCV images, else "RGB"')
         if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
             raise ConfigError(f"batch_size must be an integer >= 1, got {batch_size!r}", fix="e.g. batch_size=64")
         self.trained = open_model(checkpoint, device)
@@ -60,7 +61,8 @@ class FeatureExtractor:
         items = [images] if single else list(images)
         parts = [np.zeros((0, self.dim), np.float32)]
         for start in range(0, len(items), self.batch_size):
-            batch = [self.transform(self._rgb(item, start + i)) for i, item in enumerate(items[start:start + self.batch_size])]
+            chunk = items[start:start + self.batch_size]
+            batch = [self.transform(self._rgb(item, start + i)) for i, item in enumerate(chunk)]
             parts.append(self._forward(torch.stack(batch)))
         feats = l2_normalize(np.concatenate(parts))
         return feats[0] if single else feats
@@ -81,7 +83,8 @@ class FeatureExtractor:
         if isinstance(item, (str, Path)):
             path = Path(item).expanduser()
             if not path.is_file():
-                raise PathError(f"image {index}: no such file", where=path, fix="pass the path of an existing image file")
+                raise PathError(f"image {index}: no such file", where=path,
+                                fix="pass the path of an existing image file")
             return load_rgb(path)
         if isinstance(item, Image.Image):
             return as_rgb(item)
@@ -103,15 +106,17 @@ def _uint8_rgb(array: np.ndarray, index: int, color: str) -> np.ndarray:
     if array.ndim != 3 or array.shape[2] != 3:
         hint = " (channels first? use array.transpose(1, 2, 0))" if array.ndim == 3 and array.shape[0] == 3 else ""
         raise InputError(f"{what}: expected a colour image H x W x 3{hint}",
-                         fix="pass H x W x 3 arrays; a grayscale H x W array becomes one with np.stack([a] * 3, axis=-1), "
-                         "an RGBA one with a[..., :3]")
+                         fix="pass H x W x 3 arrays; a grayscale H x W array becomes one with "
+                         "np.stack([a] * 3, axis=-1), an RGBA one with a[..., :3]")
     if array.shape[0] == 0 or array.shape[1] == 0:
-        raise InputError(f"{what}: the image is empty", fix="pass crops of at least one pixel (check the box coordinates)")
+        raise InputError(f"{what}: the image is empty",
+                         fix="pass crops of at least one pixel (check the box coordinates)")
     if array.dtype == np.uint8:
         rgb = array
     elif np.issubdtype(array.dtype, np.integer):
         if array.min() < 0 or array.max() > 255:
-            raise InputError(f"{what}: values from {array.min()} to {array.max()}, outside 0-255", fix="pass uint8 images (0-255)")
+            raise InputError(f"{what}: values from {array.min()} to {array.max()}, outside 0-255",
+                             fix="pass uint8 images (0-255)")
         rgb = array.astype(np.uint8)
     elif np.issubdtype(array.dtype, np.floating):
         finite = bool(np.isfinite(array).all())
