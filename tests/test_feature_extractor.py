@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 from pathlib import Path
@@ -78,6 +79,11 @@ def test_bad_inputs_give_clear_errors(tiny_runs, tmp_path):
         ([good, tmp_path / "missing.jpg"], PathError, "image 1: no such file"),
         ([torch.zeros(3, 20, 10)], InputError, "image 0: unsupported input Tensor"),
     ]
+    truncated = tmp_path / "truncated.jpg"
+    buffer = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 32, 3), dtype=np.uint8)).save(buffer, "JPEG")
+    truncated.write_bytes(buffer.getvalue()[: len(buffer.getvalue()) // 2])  # the header, half the pixels
+    cases.append(([Image.open(truncated)], InputError, "image 0: the PIL image cannot be read"))
     for given, error, message in cases:
         with pytest.raises(error) as info:
             extractor(given)

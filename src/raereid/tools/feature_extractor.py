@@ -87,7 +87,11 @@ class FeatureExtractor:
                                 fix="pass the path of an existing image file")
             return load_rgb(path)
         if isinstance(item, Image.Image):
-            return as_rgb(item)
+            try:
+                return as_rgb(item)
+            except (OSError, ValueError) as exc:  # a lazily opened image whose file is truncated or closed
+                raise InputError(f"image {index}: the PIL image cannot be read ({exc})",
+                                 fix="pass an image that loads (Image.open(path).load() shows the problem)") from None
         if isinstance(item, np.ndarray):
             return Image.fromarray(_uint8_rgb(item, index, self.color))
         raise InputError(f"image {index}: unsupported input {type(item).__name__}",
