@@ -16,7 +16,7 @@ from tools_fixtures import tiny_runs  # noqa: F401 - the session fixture
 import raereid
 from raereid.cli.main import main
 from raereid.engine.checkpoint import load_checkpoint, save_checkpoint
-from raereid.errors import ConfigError, InputError, PathError
+from raereid.errors import CheckpointError, ConfigError, InputError, PathError
 
 
 def _extracted(checkpoint: Path, images: Path, out: Path) -> tuple[np.ndarray, list[str]]:
@@ -91,6 +91,10 @@ def test_bad_inputs_give_clear_errors(tiny_runs, tmp_path):
     with pytest.raises(PathError, match="missing.jpg") as info:
         extractor(str(tmp_path / "missing.jpg"))
     assert str(tmp_path / "missing.jpg") == info.value.where
+    for param in extractor.trained.model.parameters():  # a diverged model
+        param.data.fill_(float("inf"))
+    with pytest.raises(CheckpointError, match="non-finite descriptors"):
+        extractor(good)
     with pytest.raises(ConfigError, match="color must be RGB or BGR"):
         raereid.FeatureExtractor(tiny_runs.direct, color="bgr")
     with pytest.raises(ConfigError, match="batch_size must be an integer >= 1"):

@@ -18,7 +18,7 @@ from PIL import Image
 from raereid.data.images import as_rgb, load_rgb
 from raereid.data.transforms import test_transform
 from raereid.engine.features import l2_normalize
-from raereid.errors import ConfigError, InputError, PathError
+from raereid.errors import CheckpointError, ConfigError, InputError, PathError
 from raereid.tools.inputs import open_model
 
 ImageLike = Union[str, Path, Image.Image, np.ndarray]
@@ -64,7 +64,11 @@ class FeatureExtractor:
             chunk = items[start:start + self.batch_size]
             batch = [self.transform(self._rgb(item, start + i)) for i, item in enumerate(chunk)]
             parts.append(self._forward(torch.stack(batch)))
-        feats = l2_normalize(np.concatenate(parts))
+        feats = np.concatenate(parts)
+        if not np.isfinite(feats).all():  # as the evaluator refuses: a diverged model's weights overflow
+            raise CheckpointError("the model gives non-finite descriptors: its weights have diverged",
+                                  where=self.trained.path, fix="use an earlier checkpoint of the run")
+        feats = l2_normalize(feats)
         return feats[0] if single else feats
 
     @torch.no_grad()
