@@ -1,7 +1,7 @@
 """Export benchmark: images/s of a checkpoint's descriptor pipeline in PyTorch and in onnxruntime, on the CPU.
 
     python benchmarks/bench_export.py --checkpoint runs/x/full/model.pt
-    python benchmarks/bench_export.py --checkpoint CKPT --batches 1 32 --threads 1 --seconds 5
+    python benchmarks/bench_export.py --checkpoint CKPT --batches 1 32 --threads 1 --seconds 5 --exporter torchscript
 
 The model is exported with raereid's exporter (Algorithm 2 + L2 normalisation, one graph) to a
 temporary file. Both runtimes get the same random batch at the checkpoint's input size and the
@@ -44,6 +44,7 @@ def main() -> None:
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 32])
     parser.add_argument("--threads", type=int, default=1, help="threads for both runtimes (default: 1)")
     parser.add_argument("--seconds", type=float, default=3.0, help="minimum timed duration per measurement")
+    parser.add_argument("--exporter", default="dynamo", choices=("dynamo", "torchscript"), help="torch.onnx exporter")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -51,12 +52,13 @@ def main() -> None:
     graph = descriptor_graph(trained)
     height, width = trained.model.input_size
     with tempfile.TemporaryDirectory() as tmp:
-        path = export_onnx(trained, Path(tmp) / "model.onnx")
+        path = export_onnx(trained, Path(tmp) / "model.onnx", exporter=args.exporter)
         session = onnx_session(path, threads=args.threads)
         print(f"checkpoint {args.checkpoint}: {trained.model.variant.name}, backbone {trained.cfg.model.backbone}, "
               f"input {height}x{width}, {sum(p.numel() for p in trained.model.parameters()) / 1e6:.2f} M parameters "
               f"(heads included), descriptor {graph(torch.zeros(1, 3, height, width)).shape[1]}-d")
-        print(f"torch {torch.__version__}, onnxruntime {onnxruntime.__version__}, {args.threads} thread(s)")
+        print(f"torch {torch.__version__}, onnxruntime {onnxruntime.__version__}, {args.exporter} exporter, "
+              f"{args.threads} thread(s)")
         print(f"{'batch':>5}  {'PyTorch img/s':>13}  {'onnxruntime img/s':>17}  {'ratio':>5}  {'max |diff|':>10}")
         for batch in args.batches:
             images = torch.randn(batch, 3, height, width, generator=torch.Generator().manual_seed(batch))

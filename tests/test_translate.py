@@ -16,7 +16,7 @@ from PIL import Image
 from raereid.cli.main import main
 from raereid.config import load_config
 from raereid.data.registry import discover, load_dataset
-from raereid.data.translated import write_translated_dataset
+from raereid.data.translated import translated_files, write_translated_dataset
 from raereid.engine import translate as engine
 from raereid.engine.checkpoint import load_checkpoint
 from raereid.errors import ConfigError
@@ -99,6 +99,9 @@ def test_sigint_saves_exits_130_and_resume_is_exact(tiny_bench: Path, tmp_path: 
     assert 2 <= stopped < ITERATIONS and not (out / "DukeMTMC-reID").exists()
     monkeypatch.setattr(engine.TranslatorTrainer, "run_step", real)
     assert main(["translate", *tiny_translate(tiny_bench), "--output", str(out), "--resume"]) == 0
+    written = [line for line in capsys.readouterr().err.splitlines() if line.startswith("[raereid] translate ")]
+    total = len(translated_files(load_dataset("dukemtmcreid", tiny_bench)))
+    assert written and written[-1].startswith(f"[raereid] translate {total}/{total} (100%)"), written  # no tqdm bar
     a, b = _networks(straight), _networks(out)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     assert f"resumed from {out / 'translator' / 'checkpoints' / 'last.pt'} at iteration {stopped}" in (out / "translator" / "train.log").read_text()

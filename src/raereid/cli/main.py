@@ -29,17 +29,36 @@ COMMANDS = {
 }
 
 
+IMPORT_HELP = ("import a plugin first (a module name or a .py file) whose @register_... decorators add learners, "
+               "label generators, ...; repeatable; recorded in a trained model's config (custom_imports)")
+
+
+def use_plugins(args: argparse.Namespace) -> None:
+    """Import the --import modules now; commands that build a config (train, translate, demo) also record them
+    there (`custom_imports.imports`), so the checkpoint imports them again wherever it is loaded."""
+    from raereid.plugins import KEY, import_plugins
+
+    given = [*args.imports, *getattr(args, "sub_imports", [])]
+    if not given:
+        return
+    imported = import_plugins(given, "--import " + " --import ".join(given))
+    if isinstance(getattr(args, "overrides", None), list):
+        args.overrides.append(f"{KEY}={','.join(imported)}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="raereid", description="Unsupervised cross-dataset person re-ID with the Recurrent Auto-Encoder."
     )
     parser.add_argument("--version", action="version", version=f"raereid {__version__}")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    parser.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE", help=IMPORT_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
         mod = importlib.import_module(f"raereid.cli.{module}")
         p = sub.add_parser(name, help=help_text, description=(mod.__doc__ or help_text).strip())
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show full tracebacks on errors")
+        p.add_argument("--import", dest="sub_imports", action="append", default=[], metavar="MODULE", help=IMPORT_HELP)
         mod.add_arguments(p)
         p.set_defaults(_run=mod.run)
     return parser
@@ -53,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        use_plugins(args)
         return int(args._run(args) or 0)
     except RaeReidError as exc:
         if args.debug:

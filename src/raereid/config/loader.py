@@ -16,8 +16,10 @@ from typing import Any
 import yaml
 
 from raereid.config.schema import Config
-from raereid.config.validation import ORIGINS_ATTR, validate_config
+from raereid.config.validation import ORIGINS_ATTR, origin, validate_config
 from raereid.errors import ConfigError
+from raereid.plugins import KEY as PLUGINS_KEY
+from raereid.plugins import import_plugins
 
 PRESET_PACKAGE = "raereid.config.presets"
 
@@ -110,9 +112,12 @@ def _section_fields(section: Any) -> dict[str, Any]:
 
 
 def apply_mapping(cfg: Config, data: dict, where: str, origins: dict[str, str] | None = None) -> None:
-    """Set every `section: {key: value}` of `data` on `cfg`, refusing unknown keys; record `where` in `origins`."""
+    """Set every `section: {key: value}` of `data` on `cfg`, refusing unknown keys; record `where` in `origins`.
+    `custom_imports: [modules]` is short for `custom_imports: {imports: [modules]}`."""
     sections = {f.name for f in dataclasses.fields(cfg)}
     for section_name, values in data.items():
+        if section_name == PLUGINS_KEY.split(".")[0] and isinstance(values, (list, str)):
+            values = {PLUGINS_KEY.split(".")[1]: values}
         if section_name not in sections:
             raise ConfigError(f"unknown config section {section_name!r}", where=where, fix=f"sections are {', '.join(sorted(sections))}")
         if not isinstance(values, dict):
@@ -135,7 +140,12 @@ def set_value(cfg: Config, dotted: str, value: Any, where: str = "--set", origin
     hints = _section_fields(section)
     if key not in hints:
         raise ConfigError(f"unknown config key {dotted!r}", where=where, fix=f"keys of {section_name}: {', '.join(hints)}")
-    setattr(section, key, _coerce(value, hints[key], dotted, where))
+    value = _coerce(value, hints[key], dotted, where)
+    if dotted == PLUGINS_KEY:  # every source (base preset, file, --set, --import) adds modules to import
+        value = [*getattr(section, key), *value]
+        if origins is not None and dotted in origins:
+            where = f"{origins[dotted]}; {where}"
+    setattr(section, key, value)
     if origins is not None:
         origins[dotted] = where
 
@@ -180,7 +190,9 @@ def load_config(source: str | None = None, overrides: list[str | tuple[str, str]
 
 
 def _validated(cfg: Config, origins: dict[str, str]) -> Config:
+    """Import the config's plugins (their registries then hold the names the config may use), then check it."""
     setattr(cfg, ORIGINS_ATTR, origins)
+    cfg.custom_imports.imports = import_plugins(cfg.custom_imports.imports, origin(cfg, PLUGINS_KEY))
     return validate_config(cfg)
 
 

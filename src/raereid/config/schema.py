@@ -138,6 +138,14 @@ class TranslateConfig:
 
 
 @dataclass
+class CustomImportsConfig:
+    """Plugins (raereid/plugins.py): modules imported before the config is checked, so that the learners, label
+    generators, ... they register can be named in it. YAML: `custom_imports: [my_plugins, ./more.py]`."""
+
+    imports: list[str] = field(default_factory=list)  # module names or .py files; every source adds to the list
+
+
+@dataclass
 class Config:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -146,3 +154,4 @@ class Config:
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     translate: TranslateConfig = field(default_factory=TranslateConfig)
+    custom_imports: CustomImportsConfig = field(default_factory=CustomImportsConfig)

@@ -39,6 +39,7 @@ from raereid.config.rules import (
 )
 from raereid.config.schema import Config
 from raereid.errors import ConfigError
+from raereid.plugins import is_plugin
 
 ORIGINS_ATTR = "_origins"  # where each key's value came from, kept on the Config that load_config returns
 
@@ -167,6 +168,10 @@ RULES: dict[str, Rule] = {
     "translate.sample_images": positive_int("source images shown in translations.png"),
     "translate.quality": Rule(lambda v: is_int(v) and 1 <= v <= 100, "an integer in [1, 100]", ("0", "101"),
                               "JPEG quality of the translated images"),
+    "custom_imports.imports": Rule(lambda v: isinstance(v, list) and all(map(is_plugin, v)),
+                                   "module names or paths of .py files",
+                                   ("1bad", "my-plugins", "raereid_no_such_plugin", "/nonexistent/raereid-plugin.py"),
+                                   "imported before the config is checked; their @register_... decorators add names"),
 }
 
 

@@ -23,16 +23,21 @@ def load_rgb(path: str | Path) -> Image.Image:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path) as img:
                 img.load()
-                if img.mode == "RGB":
-                    return img.copy()
-                if img.mode in ("RGBA", "LA") or (img.mode == "P" and "transparency" in img.info):
-                    rgba = img.convert("RGBA")
-                    background = Image.new("RGB", rgba.size, (0, 0, 0))
-                    background.paste(rgba, mask=rgba.getchannel("A"))
-                    return background
-                return img.convert("RGB")
+                return as_rgb(img)
     except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as exc:
         raise DatasetError(f"cannot decode image ({exc})", where=path, fix=_FIX) from None
+
+
+def as_rgb(img: Image.Image) -> Image.Image:
+    """A copy of a loaded image in RGB; transparent pixels (RGBA, LA, palette with transparency) become black."""
+    if img.mode == "RGB":
+        return img.copy()
+    if img.mode in ("RGBA", "LA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (0, 0, 0))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    return img.convert("RGB")
 
 
 _RESIZED: dict[tuple[str, int, int], Image.Image] = {}

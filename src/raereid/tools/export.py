@@ -2,14 +2,24 @@
 
 The graph is Enc, Dec, the recurrent Enc, fusion P and pooling (`RAE.forward`; GAP(Enc(I)) for
 variants without fusion), averaged with the mirror image when the checkpoint tests with flips,
-then L2-normalised: its output is the retrieval descriptor, compared by inner product. Input:
-RGB images, NCHW float32 at the checkpoint's size, ImageNet-normalised (as `test_transform`).
-Exported with torch.onnx's TorchScript exporter (`dynamo=False`): the dynamo exporter needs
-`onnxscript`, which raereid does not depend on.
+then L2-normalised: its output is the retrieval descriptor, compared by inner product.
+
+Input (`INPUTS`): `float` is RGB NCHW float32 at the checkpoint's size, ImageNet-normalised (as
+`test_transform` makes it); `uint8-nchw` and `uint8-nhwc` take uint8 pixels (0-255) at the
+checkpoint's size in RGB or BGR order, and the graph itself scales them by 1/255 and applies the
+ImageNet mean and std, so a deployer cannot normalise twice or not at all. Resizing stays outside
+the graph: crops are resized to the input size with bicubic interpolation (PIL's, as the evaluation
+transform does). The metadata props say all of this.
+
+Exporters: the dynamo-based exporter (`torch.onnx.export(..., dynamo=True)`, needs `onnxscript`,
+opsets 18-23) is the default; it exports the convnet_small and ResNet models with a dynamic batch and
+matches PyTorch (tested with torch 2.14, onnxscript 0.7). The TorchScript exporter (`dynamo=False`,
+deprecated in torch, opsets 13-20) stays as `exporter="torchscript"` for runtimes older than opset 18.
 """
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from pathlib import Path
 
@@ -19,66 +29,158 @@ import torch.nn.functional as F
 from torch import nn
 
 from raereid.engine.model_io import TrainedModel
-from raereid.errors import ConfigError
+from raereid.errors import ConfigError, RaeReidError
 from raereid.models.rae import RAE
 from raereid.pixels import IMAGENET_MEAN, IMAGENET_STD
 
-OPSET = 17
-OPSETS = range(13, 21)  # bilinear Resize and ConvTranspose need >= 13 here; 20 is the TorchScript exporter's newest
+EXPORTERS = ("dynamo", "torchscript")
+OPSETS = {"dynamo": range(18, 24), "torchscript": range(13, 21)}  # TorchScript: Resize and ConvTranspose need >= 13
+DEFAULT_OPSET = {"dynamo": 18, "torchscript": 17}
+INPUTS = ("float", "uint8-nchw", "uint8-nhwc")
+COLORS = ("RGB", "BGR")
 INPUT, OUTPUT = "images", "descriptors"
+RESIZE = "outside the graph: resize each crop to the input size with bicubic interpolation (PIL Image.BICUBIC)"
 
 
 class DescriptorGraph(nn.Module):
-    """What gets exported: Algorithm 2, the optional flip average, then (optionally) L2 normalisation."""
+    """What gets exported: (uint8 inputs: to float, /255, ImageNet mean/std), Algorithm 2, the optional flip
+    average, then (optionally) L2 normalisation."""
 
-    def __init__(self, model: RAE, flip: bool = False, normalize: bool = True):
+    def __init__(self, model: RAE, flip: bool = False, normalize: bool = True, input_format: str = "float",
+                 color: str = "RGB"):
         super().__init__()
-        self.model, self.flip, self.normalize = model, flip, normalize
+        self.model, self.flip, self.normalize, self.color = model, flip, normalize, color
+        self.input = input_format
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+
+    def preprocess(self, images: torch.Tensor) -> torch.Tensor:
+        """uint8 pixels (NCHW or NHWC, RGB or BGR) -> ImageNet-normalised RGB NCHW float32, as test_transform."""
+        if self.input == "float":
+            return images
+        x = images.to(torch.float32)
+        if self.input == "uint8-nhwc":
+            x = x.permute(0, 3, 1, 2)
+        if self.color == "BGR":
+            x = x[:, [2, 1, 0]]
+        return (x / 255.0 - self.mean) / self.std
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        out = self.model(images)
+        x = self.preprocess(images)
+        out = self.model(x)
         if self.flip:
-            out = (out + self.model(torch.flip(images, dims=[3]))) / 2
+            out = (out + self.model(torch.flip(x, dims=[3]))) / 2
         return F.normalize(out, dim=1) if self.normalize else out
 
+    def example(self, batch: int, seed: int | None = None) -> torch.Tensor:
+        """A batch in this graph's input format: zeros, or random images drawn with `seed`."""
+        height, width = self.model.input_size
+        shape = (batch, height, width, 3) if self.input == "uint8-nhwc" else (batch, 3, height, width)
+        if seed is None:
+            return torch.zeros(shape, dtype=torch.float32 if self.input == "float" else torch.uint8)
+        generator = torch.Generator().manual_seed(seed)
+        if self.input == "float":
+            return torch.randn(shape, generator=generator)
+        return torch.randint(0, 256, shape, generator=generator, dtype=torch.uint8)
 
-def descriptor_graph(trained: TrainedModel, normalize: bool = True) -> DescriptorGraph:
+
+def descriptor_graph(trained: TrainedModel, normalize: bool = True, input_format: str = "float",
+                     color: str = "RGB") -> DescriptorGraph:
     """The exported module of a checkpoint, on the CPU in eval mode (flip as the checkpoint's flip_test)."""
-    return DescriptorGraph(trained.model.cpu().eval(), trained.cfg.model.flip_test, normalize).eval()
+    if input_format not in INPUTS:
+        raise ConfigError(f"unknown input format {input_format!r}", fix=f"use one of {', '.join(INPUTS)}")
+    if color not in COLORS or (color != "RGB" and input_format == "float"):
+        raise ConfigError(f"colour order {color!r} with {input_format} input",
+                          fix="BGR is for uint8 inputs; float inputs are RGB")
+    model = trained.model.cpu().eval()
+    return DescriptorGraph(model, trained.cfg.model.flip_test, normalize, input_format, color).eval()
 
 
-def export_onnx(trained: TrainedModel, out: str | Path, opset: int = OPSET, normalize: bool = True) -> Path:
-    """Write the checkpoint's descriptor pipeline to `out` (ONNX, batch dimension dynamic), checked by onnx."""
+def input_metadata(graph: DescriptorGraph) -> dict[str, str]:
+    """What a deployer must feed the graph: layout, dtype, colour order, size, normalisation, resizing."""
+    height, width = graph.model.input_size
+    stats = f"mean {','.join(map(str, IMAGENET_MEAN))}, std {','.join(map(str, IMAGENET_STD))}"
+    inside = graph.input != "float"
+    return {
+        "raereid.input.layout": "NHWC" if graph.input == "uint8-nhwc" else "NCHW",
+        "raereid.input.dtype": "uint8" if inside else "float32",
+        "raereid.input.color": graph.color,
+        "raereid.input.size": f"{height}x{width}",
+        "raereid.input.normalization": f"in the graph: x / 255, then (x - mean) / std ({stats})" if inside
+        else f"outside the graph: feed (x / 255 - mean) / std ({stats})",
+        "raereid.input.resize": RESIZE,
+        "raereid.input": f"{graph.color} {'NHWC' if graph.input == 'uint8-nhwc' else 'NCHW'} "
+        f"{'uint8 0-255' if inside else 'float32 (x/255 - mean) / std'} {height}x{width}",
+        "raereid.mean": ",".join(map(str, IMAGENET_MEAN)),
+        "raereid.std": ",".join(map(str, IMAGENET_STD)),
+    }
+
+
+def _check_exporter(exporter: str, opset: int) -> None:
+    if exporter not in EXPORTERS:
+        raise ConfigError(f"unknown ONNX exporter {exporter!r}", fix=f"use one of {', '.join(EXPORTERS)}")
+    allowed = OPSETS[exporter]
+    if opset not in allowed:
+        other = "torchscript" if exporter == "dynamo" else "dynamo"
+        raise ConfigError(f"unsupported ONNX opset {opset} for the {exporter} exporter",
+                          fix=f"use an opset from {allowed[0]} to {allowed[-1]} (default {DEFAULT_OPSET[exporter]}), "
+                          f"or --exporter {other} (opsets {OPSETS[other][0]}-{OPSETS[other][-1]})")
+    if exporter == "dynamo":
+        if "dynamo" not in inspect.signature(torch.onnx.export).parameters:
+            raise ConfigError(f"torch {torch.__version__} has no dynamo-based torch.onnx.export (torch 2.5 has it)",
+                              fix="pass --exporter torchscript, or upgrade torch")
+        try:
+            import onnxscript  # noqa: F401 - the dynamo exporter's dependency
+        except ImportError:
+            raise ConfigError("the dynamo ONNX exporter needs the onnxscript package, which is not installed",
+                              fix="pip install 'raereid[export]' (or pip install onnxscript), "
+                              "or pass --exporter torchscript") from None
+
+
+def _torch_export(graph: DescriptorGraph, out: Path, opset: int, exporter: str) -> None:
+    example = (graph.example(2),)
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # deprecation notices and tracer notes of the exporters
+        if exporter == "dynamo":
+            torch.onnx.export(graph, example, str(out), dynamo=True, opset_version=opset, input_names=[INPUT],
+                              output_names=[OUTPUT], dynamic_shapes={INPUT: {0: torch.export.Dim("batch")}},
+                              verbose=False, report=False)
+        else:
+            torch.onnx.export(graph, example, str(out), dynamo=False, opset_version=opset, input_names=[INPUT],
+                              output_names=[OUTPUT], dynamic_axes={INPUT: {0: "batch"}, OUTPUT: {0: "batch"}})
+
+
+def export_onnx(trained: TrainedModel, out: str | Path, opset: int | None = None, normalize: bool = True,
+                input_format: str = "float", color: str = "RGB", exporter: str = "dynamo") -> Path:
+    """Write the checkpoint's descriptor pipeline to `out` (ONNX, batch dimension dynamic), checked by onnx.
+
+    `input_format` and `color` choose the input format (module docstring), `exporter` dynamo or torchscript;
+    `opset` None is the exporter's default."""
     import onnx
 
-    if opset not in OPSETS:
-        raise ConfigError(f"unsupported ONNX opset {opset}", fix=f"use an opset from {OPSETS[0]} to {OPSETS[-1]} (default {OPSET})")
-    graph = descriptor_graph(trained, normalize)
-    height, width = trained.model.input_size
+    opset = DEFAULT_OPSET.get(exporter, 0) if opset is None else opset
+    _check_exporter(exporter, opset)
+    graph = descriptor_graph(trained, normalize, input_format, color)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice and constant-folding tracer notes
-        torch.onnx.export(
-            graph,
-            (torch.zeros(2, 3, height, width),),
-            str(out),
-            dynamo=False,
-            opset_version=opset,
-            input_names=[INPUT],
-            output_names=[OUTPUT],
-            dynamic_axes={INPUT: {0: "batch"}, OUTPUT: {0: "batch"}},
-        )
+    try:
+        _torch_export(graph, out, opset, exporter)
+    except Exception as exc:  # noqa: BLE001 - an exporter failure is reported with the other exporter as the fix
+        if exporter != "dynamo":
+            raise
+        first_line = (str(exc).splitlines() or [""])[0][:300]
+        raise RaeReidError(f"the dynamo exporter failed ({type(exc).__name__}: {first_line})", where=trained.path,
+                           fix="pass --exporter torchscript, and report this with the checkpoint") from exc
     proto = onnx.load(str(out))
     meta = {
         "raereid.variant": trained.model.variant.name,
         "raereid.checkpoint": str(trained.path),
         "raereid.iteration": str(trained.iteration),
-        "raereid.input": f"RGB NCHW float32 {height}x{width}, (x/255 - mean) / std",
-        "raereid.mean": ",".join(map(str, IMAGENET_MEAN)),
-        "raereid.std": ",".join(map(str, IMAGENET_STD)),
+        **input_metadata(graph),
+        "raereid.output": f"{OUTPUT} (batch, D) float32, compared by inner product",
         "raereid.flip_average": str(graph.flip),
         "raereid.l2_normalized": str(normalize),
+        "raereid.exporter": f"torch.onnx {exporter} (torch {torch.__version__})",
     }
     for key, value in meta.items():
         entry = proto.metadata_props.add()
@@ -99,16 +201,23 @@ def onnx_session(path: str | Path, threads: int = 0):
 
 
 def run_onnx(session, images: np.ndarray) -> np.ndarray:
-    """Descriptors of a batch of preprocessed images through an onnxruntime session."""
+    """Descriptors of a batch through an onnxruntime session: float32 preprocessed images, or uint8 pixels
+    for a graph exported with a uint8 input (other dtypes are refused there, never cast)."""
+    if session.get_inputs()[0].type == "tensor(uint8)":
+        if images.dtype != np.uint8:
+            raise ConfigError(f"this graph takes uint8 pixels, got {images.dtype}",
+                              fix="pass the images as uint8 (0-255)")
+        return session.run([OUTPUT], {INPUT: np.ascontiguousarray(images)})[0]
     return session.run([OUTPUT], {INPUT: np.ascontiguousarray(images, dtype=np.float32)})[0]
 
 
 @torch.no_grad()
-def parity(trained: TrainedModel, path: str | Path, batch: int = 4, seed: int = 0, normalize: bool = True) -> float:
+def parity(trained: TrainedModel, path: str | Path, batch: int = 4, seed: int = 0, normalize: bool = True,
+           input_format: str = "float", color: str = "RGB") -> float:
     """Max absolute difference between PyTorch's and onnxruntime's L2-normalised descriptors on a random batch
-    (`normalize` says whether the exported graph normalises itself)."""
-    height, width = trained.model.input_size
-    images = torch.randn(batch, 3, height, width, generator=torch.Generator().manual_seed(seed))
-    expected = F.normalize(descriptor_graph(trained, normalize)(images), dim=1).numpy()
+    in the graph's input format (`normalize` says whether the exported graph normalises itself)."""
+    graph = descriptor_graph(trained, normalize, input_format, color)
+    images = graph.example(batch, seed)
+    expected = F.normalize(graph(images), dim=1).numpy()
     got = F.normalize(torch.from_numpy(run_onnx(onnx_session(path), images.numpy())), dim=1).numpy()
     return float(np.abs(got - expected).max())

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from tqdm import tqdm
 
 from raereid import __version__
 from raereid.config.schema import Config
@@ -20,6 +19,7 @@ from raereid.data.translated import check_output, load_domain, translated_files,
 from raereid.engine.runtime import Runtime, resolve_device
 from raereid.engine.translate import TranslatorTrainer, translate_images
 from raereid.errors import DatasetError
+from raereid.progress import progress
 from raereid.tools.reconstruct import reconstruction_sheet
 
 PICTURE = "translations.png"
@@ -75,7 +75,7 @@ def run_translation(cfg: Config, output: str | Path, resume: bool = False, runti
         "stats": source.stats(),
     }
     write_manifest(out, manifest)  # before the dataset: a --resume may then replace a half-finished copy
-    bar = None if quiet else _progress_bar(source)
+    bar = progress(len(translated_files(source)), "translate", unit="img", disable=quiet)
     try:
         folder = write_translated_dataset(
             source, out, lambda images: translate_images(trainer.nets.to_target, images, cfg.translate.height, cfg.translate.width, runtime.device),
@@ -92,7 +92,3 @@ def run_translation(cfg: Config, output: str | Path, resume: bool = False, runti
     manifest["seconds_write"] = round(time.perf_counter() - start, 1)
     write_manifest(out, manifest)
     return manifest
-
-
-def _progress_bar(ds: ReidDataset) -> tqdm:
-    return tqdm(total=len(translated_files(ds)), desc="translate", unit="img", dynamic_ncols=True)
