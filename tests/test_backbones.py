@@ -34,8 +34,11 @@ def _published_layout() -> dict[str, tuple[int, ...]]:
 
 def _random_published_file(path: Path, drop_batch_counts: bool = False) -> dict[str, torch.Tensor]:
     g = torch.Generator().manual_seed(0)
-    state = {k: torch.randint(0, 100, shape, generator=g) if k.endswith("num_batches_tracked") else torch.rand(shape, generator=g)
-             for k, shape in _published_layout().items() if not (drop_batch_counts and k.endswith("num_batches_tracked"))}
+    state = {}
+    for k, shape in _published_layout().items():
+        counter = k.endswith("num_batches_tracked")
+        if not (drop_batch_counts and counter):
+            state[k] = torch.randint(0, 100, shape, generator=g) if counter else torch.rand(shape, generator=g)
     torch.save(state, path)
     return state
 
@@ -44,7 +47,8 @@ def test_published_layout_lists_ibn_a_blocks() -> None:
     layout = _published_layout()
     assert len(layout) == 346 and {"fc.weight", "fc.bias"} <= set(layout)
     ibn = sorted({k.rsplit(".", 2)[0] for k in layout if ".bn1.IN." in k})
-    assert len(ibn) == 3 + 4 + 6 and all(k.startswith(("layer1.", "layer2.", "layer3.")) for k in ibn)  # every block of layers 1-3
+    assert len(ibn) == 3 + 4 + 6  # every block of layers 1-3
+    assert all(k.startswith(("layer1.", "layer2.", "layer3.")) for k in ibn)
     assert layout["layer1.0.bn1.IN.weight"] == (32,) and layout["layer1.0.bn1.BN.weight"] == (32,)  # half IN, half BN
     assert layout["layer3.5.bn1.IN.weight"] == (128,) and "layer4.0.bn1.weight" in layout
 
@@ -147,10 +151,12 @@ def test_resnet50_ibn_a_with_gem_trains_and_exports(tiny_bench: Path, tmp_path: 
     """Direct transfer (the encoder's graph): in `full`, instance norm of the near-constant reconstructions of a
     decoder trained two steps is ill-conditioned in float32 (PyTorch and onnxruntime then differ by ~3e-3)."""
     _calibrated_ibn_file(tmp_path / "ibn.pth")
-    diff = _train_and_export(tiny_bench, tmp_path, "model.backbone=resnet50_ibn_a", f"model.pretrained={tmp_path / 'ibn.pth'}",
+    weights = f"model.pretrained={tmp_path / 'ibn.pth'}"
+    diff = _train_and_export(tiny_bench, tmp_path, "model.backbone=resnet50_ibn_a", weights,
                              "model.last_stride=1", "model.pooling=gem", "data.test_batch_size=64", variant="direct")
     trained = open_model(tmp_path / "run" / "model.pt")
-    assert isinstance(trained.model.encoder.body[1][0].bn1, IBN) and trained.model.pooling.p.item() != 3.0  # p was trained
+    assert isinstance(trained.model.encoder.body[1][0].bn1, IBN)
+    assert trained.model.pooling.p.item() != 3.0  # p was trained
     assert diff <= 1e-4
 
 
@@ -172,7 +178,8 @@ def test_a_plugin_backbone_is_usable_by_name(tiny_bench: Path, tmp_path: Path) -
         register_backbone("plugin_tiny")(lambda pretrained, last_stride: Backbone(Tiny(1), 24))
     with pytest.raises(ConfigError, match="has no ImageNet weights"):
         load_config("synthetic", ["model.backbone=plugin_tiny", "model.pretrained=imagenet"])
-    diff = _train_and_export(tiny_bench, tmp_path, "model.backbone=plugin_tiny", "model.last_stride=1", "model.pooling=max")
+    diff = _train_and_export(tiny_bench, tmp_path, "model.backbone=plugin_tiny", "model.last_stride=1",
+                             "model.pooling=max")
     assert open_model(tmp_path / "run" / "model.pt").model.map_size == (16, 8) and diff <= 1e-4
 
 

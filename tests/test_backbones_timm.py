@@ -35,7 +35,8 @@ def test_timm_last_stride() -> None:
 def test_timm_local_weights(tmp_path: Path) -> None:
     reference = timm.create_model("test_resnet", pretrained=False)
     torch.save(reference.state_dict(), tmp_path / "w.pth")
-    enc = Encoder("timm:test_resnet", str(tmp_path / "w.pth"), last_stride=2)
+    with pytest.warns(UserWarning, match=r"timm:test_resnet was pretrained on images normalised with mean \(0.5"):
+        enc = Encoder("timm:test_resnet", str(tmp_path / "w.pth"), last_stride=2)
     ref = reference.state_dict()
     own = enc.body.model.state_dict()
     assert len(own) > 10 and all(torch.equal(v, ref[k]) for k, v in own.items())
@@ -53,7 +54,8 @@ def test_timm_model_without_a_feature_map_is_refused(monkeypatch: pytest.MonkeyP
         return create(name, **kwargs)
 
     monkeypatch.setattr(timm, "create_model", no_feature_extractor)
-    with pytest.raises(ConfigError, match=r"timm:test_vit has no feature map.*forward_features gives 1 x \d+ x 64 \(tokens\?\)"):
+    tokens = r"timm:test_vit has no feature map.*forward_features gives 1 x \d+ x 64 \(tokens\?\)"
+    with pytest.raises(ConfigError, match=tokens):
         Encoder("timm:test_vit", "none")
     enc = Encoder("timm:test_resnet", "none", last_stride=2)  # a CNN's forward_features is a map: accepted
     assert enc.out_channels == 96 and enc.map_size((64, 32)) == (2, 1)

@@ -223,7 +223,7 @@ RULES: dict[str, Rule] = {
     "model.backbone": backbone("timm:NAME is any timm model with a feature map; add one with @register_backbone"),
     "model.pretrained": weights(),
     "model.last_stride": int_choice(1, 2, hint="stride of the backbone's last stage (the paper's: 1)"),
-    "model.pooling": choice("avg", "max", "gem", hint="avg is the paper's; the fused map is average-pooled with gem (it is signed)"),
+    "model.pooling": choice("avg", "max", "gem", hint="avg is the paper's; with gem the signed fused map is average-pooled"),
     "model.dropout": interval(0.0, 1.0, high_open=True, hint="dropout before the classifiers; 1 would drop everything"),
     "model.neck": choice("none", "bn"),
     "model.decoder_channels": int_list(2, "the decoder's hidden widths: three x2 layers make the 8x reconstruction the losses expect"),

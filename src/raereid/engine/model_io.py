@@ -34,7 +34,8 @@ def load_model(path: str | Path, device: torch.device | str = "cpu") -> TrainedM
         cfg.model.pretrained = "none"  # the weights come from the checkpoint, never from a download
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RandomWeightsWarning)
-            model = RAE(cfg.model, get_variant(state["variant"]), int(state["num_source_ids"]), tuple(state["input_size"]))
+            variant, input_size = get_variant(state["variant"]), tuple(state["input_size"])
+            model = RAE(cfg.model, variant, int(state["num_source_ids"]), input_size)
         classes = state["target_classes"]
     except KeyError as exc:
         raise CheckpointError(f"checkpoint lacks {exc}", where=path, fix="pass a checkpoint written by raereid train") from None

@@ -27,15 +27,16 @@ class Encoder(nn.Module):
         gives no N x out_channels x H x W map at that size."""
         was_training = self.training
         self.eval()
+        size = f"{input_size[0]}x{input_size[1]}"
         try:
             fmap = self(torch.zeros(1, 3, *input_size))
-        except Exception as exc:  # noqa: BLE001 - a model may assert its input size, or fail otherwise
-            raise ConfigError(f"model.backbone={self.name} cannot encode {input_size[0]}x{input_size[1]} images ({exc})",
+        except Exception as exc:  # noqa: BLE001 - a model may assert its input size, or fail in any other way
+            raise ConfigError(f"model.backbone={self.name} cannot encode {size} images ({exc})",
                               fix="use another input size (data.height, data.width) or backbone") from None
         finally:
             self.train(was_training)
         if not isinstance(fmap, torch.Tensor) or fmap.dim() != 4 or fmap.shape[1] != self.out_channels:
             shape = tuple(fmap.shape) if isinstance(fmap, torch.Tensor) else type(fmap).__name__
-            raise ConfigError(f"model.backbone={self.name} gives {shape}, not a 1 x {self.out_channels} x H x W feature map",
-                              fix="pick a backbone whose output is a feature map")
+            raise ConfigError(f"model.backbone={self.name} gives {shape} for {size} images, not a "
+                              f"1 x {self.out_channels} x H x W feature map", fix="pick a backbone whose output is a feature map")
         return int(fmap.shape[2]), int(fmap.shape[3])

@@ -77,8 +77,8 @@ class RAE(nn.Module):
         self.source_head = Classifier(channels, num_source_ids, cfg.dropout, salt=SALTS["source"])
         self.target_head = Classifier(channels, 1, cfg.dropout, salt=SALTS["target"])
         self.decoder = Decoder(channels, tuple(cfg.decoder_channels)) if variant.has_decoder else None
-        self.fusion = (BilinearFusion(channels, cfg.fusion_dim, cfg.fusion_out, cfg.fusion_power_norm, cfg.fusion_l2_norm,
-                                      fused_pooling(cfg.pooling)) if variant.fusion else None)
+        self.fusion = (BilinearFusion(channels, cfg.fusion_dim, cfg.fusion_out, cfg.fusion_power_norm,
+                                      cfg.fusion_l2_norm, fused_pooling(cfg.pooling)) if variant.fusion else None)
         if self.fusion is not None:
             self.fused_neck = _neck(cfg.neck, cfg.fusion_out)
             self.fused_source_head = Classifier(cfg.fusion_out, num_source_ids, cfg.dropout, salt=SALTS["fused_source"])

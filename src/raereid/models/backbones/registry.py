@@ -53,9 +53,11 @@ def register_backbone(name: str, *, imagenet: bool = True) -> Callable[[Backbone
 
     def decorate(build: BackboneBuilder) -> BackboneBuilder:
         if name.startswith(TIMM_PREFIX):
-            raise ConfigError(f"backbone names starting with {TIMM_PREFIX!r} are timm's", fix="register under another name")
+            raise ConfigError(f"backbone names starting with {TIMM_PREFIX!r} are timm's",
+                              fix="register under another name")
         known = BACKBONES.get(name) if name in BACKBONES else None
-        BACKBONES.register(name)(known if known is not None and known.build is build else BackboneEntry(build, imagenet))
+        same = known is not None and known.build is build  # the same builder again (a module imported twice)
+        BACKBONES.register(name)(known if same else BackboneEntry(build, imagenet))
         return build
 
     return decorate
@@ -68,7 +70,9 @@ def backbone_names() -> list[str]:
 
 def is_backbone(name: object) -> bool:
     """Whether `name` is a registered backbone or timm:NAME (whether timm has NAME is checked when it is built)."""
-    return isinstance(name, str) and (name in BACKBONES or (name.startswith(TIMM_PREFIX) and bool(name[len(TIMM_PREFIX):].strip())))
+    if not isinstance(name, str):
+        return False
+    return name in BACKBONES or (name.startswith(TIMM_PREFIX) and bool(name[len(TIMM_PREFIX):].strip()))
 
 
 def has_imagenet_weights(name: str) -> bool:
@@ -81,7 +85,8 @@ def build_backbone(name: str, pretrained: str = "imagenet", last_stride: int = 1
     if last_stride not in (1, 2):
         raise ConfigError(f"model.last_stride must be 1 or 2, got {last_stride}")
     if not name.startswith(TIMM_PREFIX) and pretrained == "imagenet" and not BACKBONES.get(name).imagenet:
-        raise ConfigError(f"{name} has no ImageNet weights", fix="use model.pretrained=none or a path to weights of this network")
+        raise ConfigError(f"{name} has no ImageNet weights",
+                          fix="use model.pretrained=none or a path to weights of this network")
     try:
         if name.startswith(TIMM_PREFIX):
             from raereid.models.backbones.timm_models import build_timm

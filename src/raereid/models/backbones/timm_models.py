@@ -11,13 +11,16 @@ local file in timm's key layout (`pretrained_cfg_overlay=dict(file=...)`, .pth o
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
 from raereid.errors import CheckpointError, ConfigError
 from raereid.models.backbones.registry import Backbone
+from raereid.pixels import IMAGENET_MEAN, IMAGENET_STD
 
 PROBE_MULTIPLES = (4, 2)  # last-stride probe: an input of (4, 2) times the model's reduction
 
@@ -57,7 +60,8 @@ def _create(timm, name: str, pretrained: str, **kwargs) -> nn.Module:  # noqa: A
     except RuntimeError as exc:
         if weights and "loading state_dict" in str(exc):
             raise CheckpointError(f"pretrained weights do not fit timm's {name} ({str(exc)[:300]})", where=pretrained,
-                                  fix=f"use weights of timm's {name} (its state_dict), or set model.backbone to their model") from None
+                                  fix=f"use weights of timm's {name} (its state_dict), or set model.backbone to "
+                                      "their model") from None
         if pretrained == "imagenet" and "pretrained" in str(exc).lower():
             raise ConfigError(f"timm has no pretrained weights for {name} ({str(exc)[:200]})",
                               fix="set model.pretrained=none or to a weights file of this model") from None
@@ -90,7 +94,7 @@ def _check_forward_features(model: nn.Module, name: str, why: Exception) -> int:
         raise ConfigError(
             f"timm:{name} has no feature map: timm cannot extract its features ({str(why)[:200]}) and its "
             f"forward_features gives {shape} (tokens?), not N x C x H x W",
-            fix="pick a convolutional timm model (resnet50, efficientnet_b0, convnext_tiny, ...) or a registered backbone",
+            fix="pick a convolutional timm model (resnet50, efficientnet_b0, ...) or a registered backbone",
         )
     return int(channels)
 
@@ -108,7 +112,8 @@ def _stage(body: nn.Module, module: str) -> nn.Module:
 def _last_stride_one(body: TimmBody, name: str) -> None:
     """Set the last stage's stride-2 convolutions (and a ResNet-D shortcut's pooling) to stride 1, then check
     on a probe that the map doubled; a ConfigError where the model does not allow it."""
-    refuse = ConfigError(f"model.last_stride=1 is not supported for timm:{name}: its last stage cannot be set to stride 1",
+    refuse = ConfigError(f"model.last_stride=1 is not supported for timm:{name}: its last stage cannot be set to "
+                         "stride 1",
                          fix="set model.last_stride=2 (the model's own strides)")
     if not body.features_only:
         raise refuse
@@ -120,7 +125,8 @@ def _last_stride_one(body: TimmBody, name: str) -> None:
     except AttributeError:
         raise refuse from None
     convs = [m for m in stage.modules() if isinstance(m, nn.Conv2d) and m.stride == (2, 2)]
-    pools = [m for m in stage.modules() if isinstance(m, nn.AvgPool2d) and m.stride in (2, (2, 2)) and m.kernel_size in (2, (2, 2))]
+    pools = [m for m in stage.modules()
+             if isinstance(m, nn.AvgPool2d) and m.stride in (2, (2, 2)) and m.kernel_size in (2, (2, 2))]
     if not convs:
         raise refuse
     probe = [info[-1]["reduction"] * k for k in PROBE_MULTIPLES]
@@ -139,14 +145,27 @@ def _last_stride_one(body: TimmBody, name: str) -> None:
         raise refuse
 
 
+def _check_normalisation(model: nn.Module, name: str) -> None:
+    """Warn when the pretrained weights expect other input statistics than the ImageNet ones raereid normalises with."""
+    cfg = getattr(model, "pretrained_cfg", None) or {}
+    mean, std = tuple(cfg.get("mean", IMAGENET_MEAN)), tuple(cfg.get("std", IMAGENET_STD))
+    if not np.allclose((mean, std), (IMAGENET_MEAN, IMAGENET_STD), atol=1e-3):
+        warnings.warn(f"timm:{name} was pretrained on images normalised with mean {mean} and std {std}; raereid feeds "
+                      f"it ImageNet's {IMAGENET_MEAN} and {IMAGENET_STD}, so its pretrained features start shifted",
+                      stacklevel=4)
+
+
 def build_timm(name: str, pretrained: str, last_stride: int) -> Backbone:
     """timm:NAME as a feature-map body, checked: timm installed, the model known, a 4-D map, its channels."""
     timm = _timm()
     if not timm.is_model(name):
         close = timm.list_models(f"*{name}*")[:8]
-        raise ConfigError(f"timm has no model {name!r}", fix=f"model.backbone=timm:NAME with a name from timm.list_models()"
-                          + (f", e.g. {', '.join(close)}" if close else ""))
+        like = f", e.g. {', '.join(close)}" if close else ""
+        raise ConfigError(f"timm has no model {name!r}",
+                          fix=f"model.backbone=timm:NAME with a name from timm.list_models(){like}")
     body, channels = _feature_body(timm, name, pretrained)
+    if pretrained != "none":
+        _check_normalisation(body.model, name)
     if last_stride == 1:
         _last_stride_one(body, name)
     body.train()
