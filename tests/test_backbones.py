@@ -14,9 +14,10 @@ from raereid.cli.main import main
 from raereid.cli.train import build_trainer
 from raereid.config import load_config
 from raereid.config.variants import get_variant
+from raereid.engine.build import Optimizers
 from raereid.engine.runtime import setup_runtime
 from raereid.errors import CheckpointError, ConfigError
-from raereid.models import RAE, Encoder, GeM, make_pooling
+from raereid.models import RAE, Discriminators, Encoder, GeM, make_pooling
 from raereid.models.backbones import Backbone, RandomWeightsWarning, backbone_names, register_backbone
 from raereid.models.backbones.ibn import IBN, resnet50_ibn_a_network
 from raereid.models.pooling import AvgPool, MaxPool
@@ -123,6 +124,13 @@ def test_pooling_choice_reaches_both_descriptors() -> None:
     fmap = torch.rand(2, 256, 8, 4)
     torch.testing.assert_close(gem.pool(fmap), fmap.mean(dim=(2, 3)))
     assert isinstance(_rae("max").fusion.pool, MaxPool)
+
+
+def test_gem_exponent_trains_at_the_encoders_rate() -> None:
+    model = _rae("gem")
+    cfg = load_config("synthetic", ["optim.lr_encoder=0.01", "optim.lr_other=0.5", "optim.optimizer=sgd"])
+    groups = Optimizers(cfg, model, Discriminators(model, (8, 16, 32)), amp=False).main.param_groups
+    assert [g["lr"] for g in groups if any(p is model.pooling.p for p in g["params"])] == [0.01]
 
 
 def _train_and_export(tiny_bench: Path, tmp_path: Path, *extra: str, variant: str = "full") -> float:

@@ -37,6 +37,8 @@ BackboneBuilder = Callable[[str, int], Backbone]
 
 @dataclass(frozen=True)
 class BackboneEntry:
+    """What the registry holds for one name: the builder, and whether ImageNet weights exist."""
+
     build: BackboneBuilder
     imagenet: bool  # model.pretrained=imagenet has weights to load
 
