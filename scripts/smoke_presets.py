@@ -62,17 +62,28 @@ def write_data(folder: Path) -> Path:
     return folder
 
 
-def calibrated_weights(backbone: str, folder: Path, batches: int = 2) -> Path:
-    """A torchvision state dict of random weights whose batch-norm running statistics are averaged over
-    `batches` batches of random images: what the ImageNet file provides, for a network evaluated after two steps."""
-    import torch
+def weights_layout(backbone: str):  # noqa: ANN201 - an nn.Module
+    """The whole ImageNet network whose state dict `model.pretrained: PATH` reads for `backbone` (random weights)."""
     import torchvision
+
+    if backbone == "resnet50_ibn_a":
+        from raereid.models.backbones.ibn import resnet50_ibn_a_network
+
+        return resnet50_ibn_a_network()  # IBN-Net's published key layout
+    return torchvision.models.get_model(backbone, weights=None)
+
+
+def calibrated_weights(backbone: str, folder: Path, batches: int = 2) -> Path:
+    """A state dict of random weights in the layout of the backbone's ImageNet file, whose batch-norm running statistics
+    are averaged over `batches` batches of random images: what the ImageNet file provides, for a network evaluated after
+    two steps."""
+    import torch
 
     path = folder / WEIGHTS_FILE.format(backbone=backbone)
     if path.is_file():
         return path
     torch.manual_seed(0)
-    model = torchvision.models.get_model(backbone, weights=None)
+    model = weights_layout(backbone)
     norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
     for m in norms:
         m.reset_running_stats()

@@ -33,6 +33,9 @@ class Registry(Generic[T]):
 
         return decorate
 
+    def __contains__(self, name: object) -> bool:
+        return name in self._items
+
     def names(self) -> list[str]:
         """The registered names, sorted."""
         return sorted(self._items)

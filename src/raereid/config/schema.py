@@ -31,9 +31,10 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    backbone: str = "resnet50"
-    pretrained: str = "imagenet"  # imagenet | none | path to a torchvision state dict
+    backbone: str = "resnet50"  # a registered backbone (raereid.models.backbones) or timm:NAME
+    pretrained: str = "imagenet"  # imagenet | none | path to a weights file in the backbone's published key layout
     last_stride: int = 1
+    pooling: str = "avg"  # avg (the paper's GAP) | max | gem (learnable p; the fused map is average-pooled with gem)
     dropout: float = 0.5
     neck: str = "none"  # none (the paper's) | bn (batch-norm neck before the classifiers and the descriptor)
     decoder_channels: list[int] = field(default_factory=lambda: [256, 128])

@@ -44,10 +44,20 @@ from raereid.plugins import is_plugin
 ORIGINS_ATTR = "_origins"  # where each key's value came from, kept on the Config that load_config returns
 
 
-def _backbones() -> Iterable[str]:
-    from raereid.models.encoder import BACKBONES
+def backbone(hint: str = "") -> Rule:
+    """A registered backbone (read from the registry when checked), or timm:NAME (timm checks NAME at start)."""
 
-    return BACKBONES
+    def ok(v: Any) -> bool:
+        from raereid.models.backbones import is_backbone
+
+        return is_backbone(v)
+
+    def names() -> Iterable[str]:
+        from raereid.models.backbones import TIMM_PREFIX, backbone_names
+
+        return [*backbone_names(), f"{TIMM_PREFIX}NAME"]
+
+    return Rule(ok, "one of the registered backbones", ("no-such-name", "timm:"), hint, noun="backbone", names=names)
 
 
 def _label_generators() -> Iterable[str]:
@@ -85,9 +95,10 @@ RULES: dict[str, Rule] = {
     "data.test_batch_size": positive_int("images per batch when extracting descriptors"),
     "data.verify_images": flag(),
     "data.cache_images": flag(),
-    "model.backbone": registered(_backbones, "backbone"),
+    "model.backbone": backbone("timm:NAME is any timm model with a feature map; add one with @register_backbone"),
     "model.pretrained": weights(),
     "model.last_stride": int_choice(1, 2, hint="stride of the backbone's last stage (the paper's: 1)"),
+    "model.pooling": choice("avg", "max", "gem", hint="avg is the paper's; with gem the signed fused map is average-pooled"),
     "model.dropout": interval(0.0, 1.0, high_open=True, hint="dropout before the classifiers; 1 would drop everything"),
     "model.neck": choice("none", "bn"),
     "model.decoder_channels": int_list(2, "the decoder's hidden widths: three x2 layers make the 8x reconstruction the losses expect"),
@@ -176,9 +187,9 @@ RULES: dict[str, Rule] = {
 
 
 def _weights_exist(cfg: Config) -> str | None:
-    from raereid.models.encoder import LOCAL_MODELS
+    from raereid.models.backbones import has_imagenet_weights
 
-    if cfg.model.backbone in LOCAL_MODELS and cfg.model.pretrained == "imagenet":
+    if cfg.model.pretrained == "imagenet" and not has_imagenet_weights(cfg.model.backbone):
         return f"model.backbone={cfg.model.backbone} has no ImageNet weights but model.pretrained=imagenet"
     return None
 

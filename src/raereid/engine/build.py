@@ -95,12 +95,12 @@ def make_optimizer(kind: str, groups: list[tuple[list[nn.Parameter], float]], o:
 
 
 class Optimizers:
-    """`main` (Enc at lr_encoder; Dec, P, source heads at lr_other), `disc` (discriminators, or None) and
-    `target` (the target classifiers, rebuilt with them after each clustering), with AMP scalers."""
+    """`main` (Enc and its pooling at lr_encoder; Dec, P, source heads at lr_other), `disc` (discriminators, or None)
+    and `target` (the target classifiers, rebuilt with them after each clustering), with AMP scalers."""
 
     def __init__(self, cfg: Config, model: RAE, discs: Discriminators, amp: bool):
         self.cfg = cfg.optim
-        enc = list(model.encoder.parameters())
+        enc = [*model.encoder.parameters(), *model.pooling.parameters()]  # GeM's p at the backbone's rate, as fast-reid
         skip = {id(p) for p in enc} | {id(p) for h in model.target_heads() for p in h.parameters()}
         other = [p for p in model.parameters() if id(p) not in skip]
         self.main = make_optimizer(self.cfg.optimizer, [(enc, self.cfg.lr_encoder), (other, self.cfg.lr_other)], self.cfg)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from raereid.config.schema import Config
 from raereid.config.variants import get_variant
 from raereid.engine.checkpoint import load_checkpoint, load_module_state
 from raereid.errors import CheckpointError
+from raereid.models.backbones import RandomWeightsWarning
 from raereid.models.rae import RAE
 
 
@@ -30,7 +32,10 @@ def load_model(path: str | Path, device: torch.device | str = "cpu") -> TrainedM
     try:
         cfg = config_from_dict(state["config"], where=str(path))
         cfg.model.pretrained = "none"  # the weights come from the checkpoint, never from a download
-        model = RAE(cfg.model, get_variant(state["variant"]), int(state["num_source_ids"]), tuple(state["input_size"]))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RandomWeightsWarning)
+            variant, input_size = get_variant(state["variant"]), tuple(state["input_size"])
+            model = RAE(cfg.model, variant, int(state["num_source_ids"]), input_size)
         classes = state["target_classes"]
     except KeyError as exc:
         raise CheckpointError(f"checkpoint lacks {exc}", where=path, fix="pass a checkpoint written by raereid train") from None

@@ -1,7 +1,8 @@
 """The RAE network of one variant: Enc, Dec, P and identity heads, plus its two discriminators.
 
 `RAE.descriptor` is Algorithm 2: F = Enc(I); I_t2s = Dec(F); F_t2s = Enc(I_t2s);
-descriptor = GAP(P(F, F_t2s)) for variants with fusion, GAP(F) otherwise.
+descriptor = pool(P(F, F_t2s)) for variants with fusion, pool(F) otherwise: global average pooling
+(GAP, the paper's) unless `model.pooling` says max or GeM (`models/pooling.py`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from raereid.models.dsbn import convert_dsbn
 from raereid.models.encoder import Encoder
 from raereid.models.fusion import BilinearFusion
 from raereid.models.heads import Classifier
+from raereid.models.pooling import fused_pooling, make_pooling
 from raereid.pixels import from_unit_range, to_unit_range
 
 
@@ -69,12 +71,14 @@ class RAE(nn.Module):
         self.recurrent_updates_bn = cfg.recurrent_updates_bn
         self.encoder = Encoder(cfg.backbone, cfg.pretrained, cfg.last_stride)
         channels = self.encoder.out_channels
-        self.map_size = self._map_size()
+        self.map_size = self.encoder.map_size(self.input_size)
+        self.pooling = make_pooling(cfg.pooling)
         self.neck = _neck(cfg.neck, channels)
         self.source_head = Classifier(channels, num_source_ids, cfg.dropout, salt=SALTS["source"])
         self.target_head = Classifier(channels, 1, cfg.dropout, salt=SALTS["target"])
         self.decoder = Decoder(channels, tuple(cfg.decoder_channels)) if variant.has_decoder else None
-        self.fusion = BilinearFusion(channels, cfg.fusion_dim, cfg.fusion_out, cfg.fusion_power_norm, cfg.fusion_l2_norm) if variant.fusion else None
+        self.fusion = (BilinearFusion(channels, cfg.fusion_dim, cfg.fusion_out, cfg.fusion_power_norm,
+                                      cfg.fusion_l2_norm, fused_pooling(cfg.pooling)) if variant.fusion else None)
         if self.fusion is not None:
             self.fused_neck = _neck(cfg.neck, cfg.fusion_out)
             self.fused_source_head = Classifier(cfg.fusion_out, num_source_ids, cfg.dropout, salt=SALTS["fused_source"])
@@ -86,23 +90,14 @@ class RAE(nn.Module):
             if self.fusion is not None:
                 self.fused_neck = convert_dsbn(self.fused_neck)
 
-    def _map_size(self) -> tuple[int, int]:
-        was_training = self.encoder.training
-        self.encoder.eval()
-        with torch.no_grad():
-            shape = self.encoder(torch.zeros(1, 3, *self.input_size)).shape[-2:]
-        self.encoder.train(was_training)
-        return int(shape[0]), int(shape[1])
-
     @property
     def reconstruction_size(self) -> tuple[int, int]:
         """Decoder output size: 8x the feature map (three x2 layers)."""
         return self.map_size[0] * 8, self.map_size[1] * 8
 
-    @staticmethod
-    def pool(fmap: torch.Tensor) -> torch.Tensor:
-        """Global average pooling (pool5)."""
-        return fmap.mean(dim=(2, 3))
+    def pool(self, fmap: torch.Tensor) -> torch.Tensor:
+        """The encoder's descriptor (pool5): `model.pooling` of the feature map (average by default)."""
+        return self.pooling(fmap)
 
     def reconstruct(self, fmap: torch.Tensor) -> torch.Tensor:
         """I_hat = Dec(F), in [-1, 1] at `reconstruction_size`."""
@@ -129,7 +124,7 @@ class RAE(nn.Module):
 
     @torch.no_grad()
     def descriptors(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Inference descriptors: `encoder` = GAP(Enc(I)); `final` = Algorithm 2's (fused when the variant fuses)."""
+        """Inference descriptors: `encoder` = pool(Enc(I)); `final` = Algorithm 2's (fused when the variant fuses)."""
         fmap = self.encoder(images)
         out = {"encoder": self.neck(self.pool(fmap))}
         if self.fusion is not None:
