@@ -79,6 +79,6 @@ class ClusteringHook(Hook):
                 "(check cluster.eps / cluster.min_samples if this persists)"
             )
             return
-        t.learner.on_clustering(ClusterRound(t.pseudo.labels, feats, self._source_features, t.domains.source_labels))
-        t.optim.rebuild_target(t.model)
-        t.wrap()
+        if t.learner.on_clustering(ClusterRound(t.pseudo.labels, feats, self._source_features, t.domains.source_labels)):
+            t.optim.rebuild_target(t.learner)
+            t.wrap()

@@ -12,6 +12,7 @@ from raereid.config.schema import Config
 from raereid.config.variants import get_variant
 from raereid.engine.checkpoint import load_checkpoint, load_module_state
 from raereid.errors import CheckpointError
+from raereid.learners.classifier import FORMER_MODEL_PREFIXES
 from raereid.models.rae import RAE
 
 
@@ -31,10 +32,9 @@ def load_model(path: str | Path, device: torch.device | str = "cpu") -> TrainedM
         cfg = config_from_dict(state["config"], where=str(path))
         cfg.model.pretrained = "none"  # the weights come from the checkpoint, never from a download
         model = RAE(cfg.model, get_variant(state["variant"]), int(state["num_source_ids"]), tuple(state["input_size"]))
-        classes = state["target_classes"]
+        weights = {k: v for k, v in state["model"].items() if not k.startswith(FORMER_MODEL_PREFIXES)}
     except KeyError as exc:
         raise CheckpointError(f"checkpoint lacks {exc}", where=path, fix="pass a checkpoint written by raereid train") from None
-    model.set_target_classes(torch.zeros(classes[0], model.encoder.out_channels), torch.zeros(classes[-1], cfg.model.fusion_out))
-    load_module_state(model, state["model"], "model", path)
+    load_module_state(model, weights, "model", path)
     model.to(device).eval()
     return TrainedModel(model, cfg, path, int(state.get("iteration", 0)))

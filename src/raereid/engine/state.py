@@ -37,8 +37,8 @@ def check_same_config(cfg: Config, saved: dict, path: Path) -> None:
 
 
 def init_from(model: RAE, discs: Discriminators, path: str, backbone: str) -> tuple[str, bool]:
-    """Load every module both networks have, shapes matching (target classifiers excepted: they are rebuilt
-    at the first clustering); plain batch norms fill both copies of domain-specific ones.
+    """Load every module both networks have, shapes matching (a learner's modules, e.g. target classifiers, are
+    rebuilt at the first clustering); plain batch norms fill both copies of domain-specific ones.
     Returns a log line and whether the fusion P was loaded (so it is trained already)."""
     state = ckpt.load_checkpoint(path)
     own = model.state_dict()
@@ -50,8 +50,7 @@ def init_from(model: RAE, discs: Discriminators, path: str, backbone: str) -> tu
             where=path,
             fix=f"use a checkpoint trained with model.backbone={backbone} at the same input size",
         )
-    skip = ("target_head.", "fused_target_head.")
-    usable = {k: v for k, v in weights.items() if k in own and v.shape == own[k].shape and not k.startswith(skip)}
+    usable = {k: v for k, v in weights.items() if k in own and v.shape == own[k].shape}
     model.load_state_dict(usable, strict=False)
     disc_own = discs.state_dict()
     discs.load_state_dict(

@@ -59,7 +59,7 @@ class Trainer(TrainLoop):
         self.model, self.discs = build_networks(cfg, self.variant, self.domains.num_source_ids, runtime)
         self.learner = build_learner(cfg.cluster.learner, self.model, cfg, self.domains.num_source_ids)
         self.amp = cfg.train.amp and runtime.device.type == "cuda"
-        self.optim = Optimizers(cfg, self.model, self.discs, self.amp)
+        self.optim = Optimizers(cfg, self.model, self.discs, self.learner, self.amp)
         self.wrap()
         self.label_generator = make_label_generator(cfg.cluster) if self.variant.use_target else None
         self.pseudo: PseudoLabels | None = None
@@ -95,10 +95,10 @@ class Trainer(TrainLoop):
             "variant": self.variant.name,
             "num_source_ids": self.domains.num_source_ids,
             "input_size": [self.cfg.data.height, self.cfg.data.width],
-            "target_classes": [h.num_classes for h in self.model.target_heads()],
             "model": self.model.state_dict(),
             "discriminators": self.discs.state_dict(),
             "learner": self.learner.state(),
+            "learner_modules": self.learner.modules().state_dict(),
             "optimizers": self.optim.state_dict(),
             "scalers": self.optim.scaler_state(),
             "rng": {"torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []},
@@ -113,9 +113,8 @@ class Trainer(TrainLoop):
     def _resume(self) -> None:
         state = ckpt.load_checkpoint(self.ckpt_path)
         check_same_config(self.cfg, state["config"], self.ckpt_path)
-        classes = state["target_classes"]
-        self.model.set_target_classes(torch.zeros(classes[0], self.model.encoder.out_channels), torch.zeros(classes[-1], self.cfg.model.fusion_out))
-        self.optim.rebuild_target(self.model)
+        self.learner.load_modules(state["learner_modules"])
+        self.optim.rebuild_target(self.learner)
         self.wrap()
         ckpt.load_module_state(self.model, state["model"], "model", self.ckpt_path)
         ckpt.load_module_state(self.discs, state["discriminators"], "discriminators", self.ckpt_path)
@@ -139,7 +138,7 @@ class Trainer(TrainLoop):
 
     def check_weights_finite(self) -> None:
         """A finite loss can still leave non-finite weights (a huge step); never checkpoint those."""
-        modules = [self.model] + ([self.discs] if self.discs.any() else [])
+        modules = [self.model, self.learner.modules()] + ([self.discs] if self.discs.any() else [])
         norms = [p.detach().norm() for m in modules for p in m.parameters()]
         if norms and not bool(torch.isfinite(torch.stack(norms)).all()):
             raise TrainingError(
@@ -208,12 +207,12 @@ class Trainer(TrainLoop):
         with torch.autocast(device_type=dev.type, dtype=torch.float16, enabled=self.amp):
             out = self.step_module(xs, ys, xt, yt, sb[4], seeds_t, index_t)
         self._check_finite(out.loss, out.terms)
-        for opt in (optim.main, optim.target):
+        for opt in optim.generator():
             opt.zero_grad(set_to_none=True)
         optim.scaler.scale(out.loss).backward()
-        self._clip([optim.main, optim.target], optim.scaler)
-        optim.scaler.step(optim.main)
-        optim.scaler.step(optim.target)
+        self._clip(optim.generator(), optim.scaler)
+        for opt in optim.generator():
+            optim.scaler.step(opt)
         optim.scaler.update()
         self.learner.update(out.embedded, Labels(ys, yt, index_t=index_t, gather=self.runtime.gather))
         terms = {k: float(v.detach()) for k, v in out.terms.items()}

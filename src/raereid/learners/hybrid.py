@@ -49,8 +49,8 @@ class HybridLearner(Learner):
         labels[outliers] = labels.max(initial=-1) + 1 + np.arange(int(outliers.sum()))
         return labels
 
-    def on_clustering(self, round_: ClusterRound) -> None:
-        device = next(self.model.parameters()).device
+    def on_clustering(self, round_: ClusterRound) -> bool:
+        device = self.device
         s = self.num_source_ids
         source = round_.source_features()
         self.memories = {}
@@ -61,6 +61,7 @@ class HybridLearner(Learner):
             self.memories[b] = torch.cat([centres, instances]).to(device)
         target = torch.from_numpy(self.sampling_labels(round_.labels)).long()
         self.classes = torch.cat([torch.arange(s), s + target]).to(device)
+        return False
 
     @property
     def num_classes(self) -> int:
@@ -97,6 +98,6 @@ class HybridLearner(Learner):
         return {"classes": self.classes.cpu(), **{f"memory.{b}": v.cpu() for b, v in self.memories.items()}}
 
     def load_state(self, state: dict[str, torch.Tensor]) -> None:
-        device = next(self.model.parameters()).device
+        device = self.device
         self.classes = state["classes"].to(device) if "classes" in state else self.classes
         self.memories = {k.split(".", 1)[1]: v.to(device) for k, v in state.items() if k.startswith("memory.")}

@@ -36,12 +36,13 @@ class MemoryLearner(Learner):
         super().__init__(*args, **kwargs)
         self.memories: dict[str, torch.Tensor] = {}
 
-    def on_clustering(self, round_: ClusterRound) -> None:
+    def on_clustering(self, round_: ClusterRound) -> bool:
         n = int(round_.labels.max()) + 1
-        device = next(self.model.parameters()).device
+        device = self.device
         self.memories = {
             b: F.normalize(centroids(round_.features[BRANCH_FEATURES[b]], round_.labels, n), dim=1).to(device) for b in self.branches
         }
+        return False
 
     def branch_terms(self, branch: Branch, labels: Labels) -> list[Term]:
         terms = source_classifier_terms(self, branch, labels)
@@ -64,5 +65,5 @@ class MemoryLearner(Learner):
         return {f"memory.{b}": m.cpu() for b, m in self.memories.items()}
 
     def load_state(self, state: dict[str, torch.Tensor]) -> None:
-        device = next(self.model.parameters()).device
+        device = self.device
         self.memories = {k.split(".", 1)[1]: v.to(device) for k, v in state.items() if k.startswith("memory.")}
