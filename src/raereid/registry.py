@@ -1,4 +1,4 @@
-"""A registry of named classes or factories of one kind (label generators, learners), for config choices.
+"""A registry of named classes, factories or values of one kind (label generators, learners, variants), for config choices.
 
 `@registry.register("name")` adds one; `registry.get(name)` returns it or raises a ConfigError that
 lists the registered names and says which config key chooses among them.
@@ -6,7 +6,7 @@ lists the registered names and says which config key chooses among them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
 from raereid.errors import ConfigError
@@ -35,6 +35,13 @@ class Registry(Generic[T]):
     def names(self) -> list[str]:
         """The registered names, sorted."""
         return sorted(self._items)
+
+    def __iter__(self) -> Iterator[str]:
+        """The registered names, in the order they were registered."""
+        return iter(self._items)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._items
 
     def get(self, name: str) -> T:
         """The item registered as `name`, or a ConfigError listing the choices."""

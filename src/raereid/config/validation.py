@@ -9,14 +9,13 @@ fails for any key without one.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from raereid.config.schema import Config
+from raereid.config.schema import Config, flat_values
 from raereid.errors import ConfigError
 
 ORIGINS_ATTR = "_origins"  # where each key's value came from, kept on the Config that load_config returns
@@ -253,11 +252,11 @@ RULES: dict[str, Rule] = {
     "cluster.k2": positive_int("neighbours of the Jaccard distance's query expansion"),
     "cluster.num_clusters": at_least(2, "k-means clusters; the target losses need two"),
     "cluster.feature": choice("final", "encoder"),
-    "cluster.learner": registered(_learners, "learner", "add one with @register_learner (raereid/learners)"),
-    "cluster.temperature": positive("the InfoNCE temperature of the memory / hybrid learners (0.05 in Cluster Contrast and SpCL)"),
-    "cluster.memory_momentum": interval(0.0, 1.0, high_open=True, hint="weight of the old centroid; 1 would never update it"),
-    "cluster.hybrid_momentum": interval(0.0, 1.0, high_open=True, hint="weight of the old memory entry; 1 would never update it"),
     "cluster.reliability_gap": interval(0.0, 1.0, high_open=True, hint="eps -/+ this gap for SpCL's reliability criterion, 0 = off"),
+    "learner.name": registered(_learners, "learner", "add one with @register_learner (raereid/learners)"),
+    "learner.temperature": positive("the InfoNCE temperature of the memory / hybrid learners (0.05 in Cluster Contrast and SpCL)"),
+    "learner.memory_momentum": interval(0.0, 1.0, high_open=True, hint="weight of the old centroid; 1 would never update it"),
+    "learner.hybrid_momentum": interval(0.0, 1.0, high_open=True, hint="weight of the old memory entry; 1 would never update it"),
     "train.variant": registered(_variants, "variant", "the rows of the paper's Table IV", any_case=True),
     "train.seed": nonneg_int(),
     "train.device": device(),
@@ -336,12 +335,6 @@ CROSS_RULES: list[CrossRule] = [
     CrossRule(("translate.height", "translate.width", "translate.downsamplings"), _translate_size,
               "e.g. 256x128 (paper scale) or 64x32 (CPU), or fewer translate.downsamplings"),
 ]
-
-
-def flat_values(cfg: Config) -> dict[str, Any]:
-    """{"section.key": value} for every field of `cfg`."""
-    return {f"{s.name}.{f.name}": getattr(getattr(cfg, s.name), f.name)
-            for s in dataclasses.fields(cfg) for f in dataclasses.fields(getattr(cfg, s.name))}
 
 
 def origins_of(cfg: Config) -> dict[str, str]:

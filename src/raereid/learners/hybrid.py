@@ -72,7 +72,7 @@ class HybridLearner(Learner):
             return source_classifier_terms(self, branch, labels)
         ns, p, cfg = branch.ns, branch.prefix, self.cfg
         centres = class_centres(self.memories[branch.name], self.classes, self.num_classes)
-        logits = F.normalize(branch.embedded.float(), dim=1) @ centres.t() / cfg.cluster.temperature
+        logits = F.normalize(branch.embedded.float(), dim=1) @ centres.t() / cfg.learner.temperature
         terms = source_weighted([(f"hyb_{p}source", F.cross_entropy(logits[:ns], labels.ys), 1.0),
                                  triplet_term(f"tri_{p}source", branch.feat[:ns], labels.ys, cfg, labels.gather)], cfg)
         if labels.yt is None:
@@ -84,7 +84,7 @@ class HybridLearner(Learner):
     def update(self, embedded: dict[str, torch.Tensor], labels: Labels) -> None:
         if not self.memories:
             return
-        ns, m = len(labels.ys), self.cfg.cluster.hybrid_momentum
+        ns, m = len(labels.ys), self.cfg.learner.hybrid_momentum
         rows = [labels.gather(labels.ys)]
         if labels.yt is not None and labels.index_t is not None:
             rows.append(self.num_source_ids + labels.gather(labels.index_t))

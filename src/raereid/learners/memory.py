@@ -49,7 +49,7 @@ class MemoryLearner(Learner):
         if labels.yt is None:
             return terms
         ns, p = branch.ns, branch.prefix
-        loss = info_nce(branch.embedded[ns:], self.memories[branch.name], labels.yt, self.cfg.cluster.temperature)
+        loss = info_nce(branch.embedded[ns:], self.memories[branch.name], labels.yt, self.cfg.learner.temperature)
         return terms + [(f"mem_{p}target", loss, 1.0), triplet_term(f"tri_{p}target", branch.feat[ns:], labels.yt, self.cfg, labels.gather)]
 
     @torch.no_grad()
@@ -59,7 +59,7 @@ class MemoryLearner(Learner):
         yt = labels.gather(labels.yt)
         for name, emb in embedded.items():
             x = labels.gather(F.normalize(emb[len(labels.ys):].float(), dim=1))
-            momentum_update(self.memories[name], yt, x, self.cfg.cluster.memory_momentum)
+            momentum_update(self.memories[name], yt, x, self.cfg.learner.memory_momentum)
 
     def state(self) -> dict[str, torch.Tensor]:
         return {f"memory.{b}": m.cpu() for b, m in self.memories.items()}
