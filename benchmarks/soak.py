@@ -55,9 +55,9 @@ def main() -> None:
     args = parser.parse_args()
 
     from raereid.config import load_config
-    from raereid.data.synth import generate
     from raereid.engine.runtime import setup_runtime
     from raereid.engine.trainer import Trainer
+    from raereid.synth import generate
 
     if not (Path(args.data) / "synth.json").is_file():
         generate(Path(args.data), seed=0, scale="small")

@@ -54,7 +54,7 @@ def presets() -> list[str]:
 
 def write_data(folder: Path) -> Path:
     """The tiny benchmark in the three layouts the presets read (about 2 s; reused when already there)."""
-    from raereid.data.synth import generate
+    from raereid.synth import generate
 
     if (folder / "synth.json").is_file():
         return folder

@@ -76,7 +76,7 @@ def tmp_tree(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def tiny_bench(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The procedural benchmark at tiny scale (Market- and Duke-style), generated once per session."""
-    from raereid.data.synth import generate
+    from raereid.synth import generate
 
     out = tmp_path_factory.mktemp("bench") / "tiny"
     generate(out, seed=0, scale="tiny", workers=1)

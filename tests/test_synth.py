@@ -14,9 +14,9 @@ from PIL import Image
 
 from raereid.cli.main import main
 from raereid.data.registry import discover
-from raereid.data.synth import generate
-from raereid.data.synth.identities import IdentityPool
 from raereid.errors import RaeReidError
+from raereid.synth import generate
+from raereid.synth.identities import IdentityPool
 
 
 def _files(root: Path) -> dict[str, bytes]:

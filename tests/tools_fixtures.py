@@ -34,9 +34,9 @@ class TinyRuns:
 @functools.lru_cache(maxsize=None)
 def _train(base: str) -> TinyRuns:
     from raereid.config import load_config
-    from raereid.data.synth import generate
     from raereid.engine.runtime import setup_runtime
     from raereid.engine.trainer import Trainer
+    from raereid.synth import generate
 
     torch.set_num_threads(1)
     root = Path(base) / "tools-runs"

@@ -1,4 +1,5 @@
-"""A registry of named classes, factories or values of one kind (label generators, learners, variants), for config choices.
+"""A registry of named classes, factories or records of one kind (label generators, learners, dataset layouts,
+variants).
 
 `@registry.register("name")` adds one; `registry.get(name)` returns it or raises a ConfigError that
 lists the registered names and says which config key chooses among them.
@@ -26,7 +27,8 @@ class Registry(Generic[T]):
 
         def decorate(item: T) -> T:
             if name in self._items and self._items[name] is not item:
-                raise ConfigError(f"a {self.kind} named {name!r} is already registered ({self._items[name]!r})", fix="pick another name")
+                raise ConfigError(f"a {self.kind} named {name!r} is already registered ({self._items[name]!r})",
+                                  fix="pick another name")
             self._items[name] = item
             return item
 
@@ -43,9 +45,14 @@ class Registry(Generic[T]):
     def __contains__(self, name: object) -> bool:
         return name in self._items
 
+    def items(self) -> list[tuple[str, T]]:
+        """(name, item) pairs in the order they were registered (for lookups where the first match wins)."""
+        return list(self._items.items())
+
     def get(self, name: str) -> T:
         """The item registered as `name`, or a ConfigError listing the choices."""
         if name not in self._items:
             choices = ", ".join(self.names())
-            raise ConfigError(f"unknown {self.kind} {name!r}", fix=f"{self.key} must be one of {choices} (or register your own)")
+            raise ConfigError(f"unknown {self.kind} {name!r}",
+                              fix=f"{self.key} must be one of {choices} (or register your own)")
         return self._items[name]

@@ -1,10 +1,12 @@
-"""Find every dataset under a folder and print its identities / images / cameras per split (the paper's Table I)."""
+"""Find every dataset under a folder and print its identities / images / cameras per split (the paper's Table I),
+with the validation split (val_query / val_gallery) of datasets that have one."""
 
 from __future__ import annotations
 
 import argparse
 import json
 
+from raereid.data.records import EVAL_SPLITS
 from raereid.data.registry import discover
 from raereid.errors import DatasetError
 
@@ -16,11 +18,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def format_table(stats: dict[str, dict[str, dict[str, int]]]) -> str:
-    """A plain-text table: one row per dataset, ids / images / cameras per split."""
-    header = f"{'dataset':<16}" + "".join(f"{split + ' (ids/imgs/cams)':>30}" for split in ("train", "query", "gallery"))
+    """A plain-text table: one row per dataset, ids / images / cameras per split; the validation split's
+    columns appear when a dataset has one ('-' for those without)."""
+    splits = ["train", "query", "gallery"] + [s for s in EVAL_SPLITS["val"] if any(s in d for d in stats.values())]
+    header = f"{'dataset':<16}" + "".join(f"{split + ' (ids/imgs/cams)':>30}" for split in splits)
     lines = [header, "-" * len(header)]
-    for name, splits in stats.items():
-        cells = "".join(f"{s['ids']:>10,} /{s['images']:>9,} /{s['cameras']:>4}" for s in splits.values())
+    for name, counts in stats.items():
+        cells = "".join(
+            f"{c['ids']:>10,} /{c['images']:>9,} /{c['cameras']:>4}" if c else f"{'-':>30}"
+            for c in (counts.get(split) for split in splits)
+        )
         lines.append(f"{name:<16}{cells}")
     return "\n".join(lines)
 
@@ -38,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         from raereid.data.images import verify_images
 
         for ds in datasets.values():
-            verify_images([r.path for r in ds.train + ds.query + ds.gallery])
+            verify_images([r.path for r in ds.images()])
     stats = {name: ds.stats() for name, ds in datasets.items()}
     if args.json:
         print(json.dumps(stats, indent=2))

@@ -90,13 +90,13 @@ def run(args: argparse.Namespace) -> int:
     from raereid.cli.train import build_trainer
     from raereid.config import config_to_dict, load_config
     from raereid.data.registry import load_dataset
-    from raereid.data.synth import generate
     from raereid.engine.model_io import load_model
+    from raereid.engine.run_folder import RunFolder, record_command, shell_command
     from raereid.engine.runtime import setup_runtime
     from raereid.errors import ConfigError
     from raereid.report.build import write_report
-    from raereid.engine.run_folder import RunFolder, record_command, shell_command
     from raereid.report.command import equivalent_train_command
+    from raereid.synth import generate
     from raereid.tools.reconstruct import reconstruct, reconstruction_sheet
 
     started = time.perf_counter()

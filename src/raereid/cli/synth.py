@@ -1,7 +1,7 @@
 """Write the procedural cross-domain benchmark: synthetic pedestrians in the Market-1501 and
-DukeMTMC-reID layouts (optionally MSMT17 V1 too), with disjoint identities and a real domain gap
-(scenes, cameras, imaging chain). Deterministic by seed; `raereid datasets --root OUT` reads the
-result like the real datasets."""
+DukeMTMC-reID layouts (optionally MSMT17 V1 too), with disjoint identities, a validation split per
+domain and a real domain gap (scenes, cameras, imaging chain). Deterministic by seed; `raereid
+datasets --root OUT` reads the result like the real datasets."""
 
 from __future__ import annotations
 
@@ -15,13 +15,15 @@ DEFAULT_DOMAINS = ("market1501", "dukemtmcreid")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="new or empty folder to write the datasets into")
-    parser.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives identical files (default 0)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="random seed; the same seed gives identical files (default 0)")
     parser.add_argument("--scale", choices=SCALE_CHOICES, default="small",
                         help="tiny (8 ids per split, for tests), small (~150, default), medium (~700)")
     parser.add_argument("--domains", default=",".join(DEFAULT_DOMAINS),
                         help=f"comma-separated domains to write (default {','.join(DEFAULT_DOMAINS)}; "
                         f"choices {', '.join(DOMAIN_CHOICES)})")
-    parser.add_argument("--force", action="store_true", help="overwrite a previous (or interrupted) synth output in --out")
+    parser.add_argument("--force", action="store_true",
+                        help="overwrite a previous (or interrupted) synth output in --out")
     parser.add_argument("--workers", type=int, default=None, help="rendering processes (default: one per CPU core)")
     parser.add_argument("--preview", metavar="FILE.png", help="also write a contact sheet of sample images to this PNG")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -30,10 +32,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _summary(manifest: dict, out: str, seconds: float) -> str:
     lines = [f"wrote {', '.join(manifest['domains'])} to {out} (seed {manifest['seed']}, scale {manifest['scale']}) "
              f"in {seconds:.1f} s"]
-    header = f"  {'dataset':<14}" + "".join(f"{split + ' ids/imgs/cams':>26}" for split in ("train", "query", "gallery"))
+    splits = list(next(iter(manifest["datasets"].values())))
+    header = f"  {'dataset':<14}" + "".join(f"{split + ' ids/imgs/cams':>26}" for split in splits)
     lines.append(header)
-    for name, splits in manifest["datasets"].items():
-        cells = "".join(f"{s['ids']:>12} /{s['images']:>6} /{s['cameras']:>3}" for s in splits.values())
+    for name, counts in manifest["datasets"].items():
+        cells = "".join(f"{s['ids']:>12} /{s['images']:>6} /{s['cameras']:>3}" for s in counts.values())
         extra = manifest["details"][name]
         note = []
         if extra["junk_images_pid-1"]:
@@ -47,12 +50,12 @@ def _summary(manifest: dict, out: str, seconds: float) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from raereid.cli import paths
-    from raereid.data.registry import ALIASES
-    from raereid.data.synth import generate
+    from raereid.data.registry import canonical_name
     from raereid.errors import RaeReidError
+    from raereid.synth import generate
 
     names = [d.strip().lower() for d in args.domains.split(",") if d.strip()]
-    domains = [ALIASES.get(d, d) for d in names]
+    domains = [canonical_name(d) or d for d in names]
     bad = [n for n, d in zip(names, domains) if d not in DOMAIN_CHOICES]
     if bad or not domains:
         raise RaeReidError(f"unknown domain(s): {', '.join(bad) or '(none)'}",
@@ -83,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - start
     print(_summary(manifest, args.out, seconds))
     if args.preview:
-        from raereid.data.synth.preview import contact_sheet
+        from raereid.synth.preview import contact_sheet
 
         print(f"  preview:  {contact_sheet(args.out, args.preview)}")
     return 0

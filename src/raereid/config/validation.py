@@ -1,171 +1,45 @@
 """Range checks of every config key, in one table, run by `load_config` after the type checks.
 
-`RULES` maps each `section.key` of `schema.py` to a `Rule` (positive_int, probability, choice, ...);
-`CROSS_RULES` hold the checks that involve several keys. A bad value stops with a `ConfigError` that
-names the key, the value, where it came from (the YAML file, `preset NAME`, `--set ...`, a
-checkpoint) and the fix. A new config key needs one line in `RULES`: `tests/test_validation.py`
+`RULES` maps each `section.key` of `schema.py` to a `Rule` (positive_int, probability, choice, ...:
+the rule library, `rules.py`); `CROSS_RULES` hold the checks that involve several keys. A bad value
+stops with a `ConfigError` that names the key, the value, where it came from (the YAML file,
+`preset NAME`, `--set ...`, a checkpoint) and the fix. A new config key needs one line in `RULES`: `tests/test_validation.py`
 fails for any key without one.
 """
 
 from __future__ import annotations
 
-import math
-import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Any
 
+from raereid.config.rules import (
+    CrossRule,
+    Rule,
+    at_least,
+    choice,
+    color_jitter,
+    device,
+    eps_or_auto,
+    file_or_empty,
+    flag,
+    int_choice,
+    int_list,
+    interval,
+    is_int,
+    nonempty_int_list,
+    nonneg,
+    nonneg_int,
+    positive,
+    positive_int,
+    probability,
+    registered,
+    text,
+    weights,
+)
 from raereid.config.schema import Config, flat_values
 from raereid.errors import ConfigError
 
 ORIGINS_ATTR = "_origins"  # where each key's value came from, kept on the Config that load_config returns
-
-
-@dataclass(frozen=True)
-class Rule:
-    """What a value of one key must be: `ok(value)`, the same in words, and values it refuses.
-
-    `bad` are values as typed after `--set KEY=` that this rule refuses; the table-driven test feeds
-    each of them through `raereid train`. `stage` is "load" for checks made by `load_config` and
-    "start" for those that need the filesystem, made when a command starts (`raereid.cli.paths`).
-    """
-
-    ok: Callable[[Any], bool]
-    expected: str
-    bad: tuple[str, ...]
-    hint: str = ""
-    stage: str = "load"
-    noun: str = ""  # for names from a registry: the message reads "unknown NOUN 'value'" and lists `names()`
-    names: Callable[[], Iterable[str]] | None = None
-
-    def expectation(self) -> str:
-        """`expected`, with the names a registry holds now."""
-        return f"{self.expected}: {', '.join(self.names())}" if self.names is not None else self.expected
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def at_least(low: int, hint: str = "") -> Rule:
-    """An integer >= low."""
-    return Rule(lambda v: _is_int(v) and v >= low, f"an integer >= {low}", (str(low - 1), str(low - 10)), hint)
-
-
-def positive_int(hint: str = "") -> Rule:
-    """An integer >= 1 (counts, sizes, periods)."""
-    return at_least(1, hint)
-
-
-def nonneg_int(hint: str = "") -> Rule:
-    """An integer >= 0 (0 usually switches something off)."""
-    return at_least(0, hint)
-
-
-def interval(low: float, high: float, low_open: bool = False, high_open: bool = False, hint: str = "") -> Rule:
-    """A finite number in [low, high], with either end open."""
-
-    def ok(v: Any) -> bool:
-        return _is_number(v) and (v > low if low_open else v >= low) and (v < high if high_open else v <= high)
-
-    text = f"a number in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
-    bad = [f"{low - 0.5:g}", f"{high + 0.5:g}", "nan"] + ([f"{low:g}"] if low_open else []) + ([f"{high:g}"] if high_open else [])
-    return Rule(ok, text, tuple(bad), hint)
-
-
-def probability(hint: str = "") -> Rule:
-    """A probability, in [0, 1]."""
-    return interval(0.0, 1.0, hint=hint)
-
-
-def positive(hint: str = "") -> Rule:
-    """A finite number > 0."""
-    return Rule(lambda v: _is_number(v) and v > 0, "a finite number > 0", ("0", "-1", "inf", "nan"), hint)
-
-
-def nonneg(hint: str = "") -> Rule:
-    """A finite number >= 0 (0 switches the term off)."""
-    return Rule(lambda v: _is_number(v) and v >= 0, "a finite number >= 0", ("-0.1", "inf", "nan"), hint)
-
-
-def choice(*values: str, hint: str = "") -> Rule:
-    """One of fixed words."""
-    return Rule(lambda v: v in values, f"one of {', '.join(values)}", ("no-such-choice",), hint)
-
-
-def int_choice(*values: int, hint: str = "") -> Rule:
-    """One of fixed integers."""
-    return Rule(lambda v: _is_int(v) and v in values, f"one of {', '.join(map(str, values))}", (str(max(values) + 1),), hint)
-
-
-def registered(names: Callable[[], Iterable[str]], noun: str, hint: str = "", any_case: bool = False) -> Rule:
-    """A name from a registry read when the value is checked (backbones, label generators, variants)."""
-
-    def ok(v: Any) -> bool:
-        return isinstance(v, str) and (v.lower() if any_case else v) in set(names())
-
-    return Rule(ok, f"one of the registered {noun}s", ("no-such-name",), hint, noun=noun, names=names)
-
-
-def text(hint: str = "") -> Rule:
-    """A non-empty string."""
-    return Rule(lambda v: isinstance(v, str) and bool(v.strip()), "a non-empty string", ("",), hint)
-
-
-def flag(hint: str = "") -> Rule:
-    """true or false (the type check refuses anything else)."""
-    return Rule(lambda v: isinstance(v, bool), "true or false", ("maybe",), hint)
-
-
-def file_or_empty(missing: str, hint: str = "") -> Rule:
-    """A path to a file, or empty; the file is checked when a command starts (`missing` is a bad example)."""
-    return Rule(lambda v: isinstance(v, str), "empty or the path of a file", (missing,), hint, stage="start")
-
-
-def weights(hint: str = "") -> Rule:
-    """imagenet, none, or the path of a weights file (its existence is checked when training starts)."""
-    return Rule(text().ok, "imagenet, none or the path of a weights file", ("", "/nonexistent/raereid-weights.pth"), hint)
-
-
-def int_list(length: int, hint: str = "") -> Rule:
-    """Exactly `length` integers >= 1."""
-    return Rule(
-        lambda v: isinstance(v, list) and len(v) == length and all(_is_int(x) and x >= 1 for x in v),
-        f"{length} integers >= 1",
-        (",".join(["8"] * (length + 1)), ",".join(["8"] * (length - 1) + ["0"])),
-        hint,
-    )
-
-
-def nonempty_int_list(hint: str = "") -> Rule:
-    """One or more integers >= 1."""
-    return Rule(lambda v: isinstance(v, list) and len(v) >= 1 and all(_is_int(x) and x >= 1 for x in v),
-                "one or more integers >= 1", ("", "8,0"), hint)
-
-
-def eps_or_auto(hint: str = "") -> Rule:
-    """A DBSCAN radius on the Jaccard distance, in (0, 1), or auto (the rho rule)."""
-    return Rule(lambda v: v == "auto" or (_is_number(v) and 0 < v < 1), "a number in (0, 1) or auto", ("0", "1", "1.5", "wide"), hint)
-
-
-def color_jitter(hint: str = "") -> Rule:
-    """torchvision's (brightness, contrast, saturation, hue): four numbers >= 0, hue <= 0.5."""
-    return Rule(
-        lambda v: isinstance(v, list) and len(v) == 4 and all(_is_number(x) and x >= 0 for x in v) and v[3] <= 0.5,
-        "4 numbers >= 0 (brightness, contrast, saturation, hue <= 0.5)",
-        ("0.4,0.4,0.4", "0.4,-0.1,0.4,0.1", "0.4,0.4,0.4,0.7"),
-        hint,
-    )
-
-
-def device(hint: str = "") -> Rule:
-    """auto, cpu, cuda, cuda:N or mps (whether CUDA is present is checked when training starts)."""
-    return Rule(lambda v: isinstance(v, str) and re.fullmatch(r"auto|cpu|cuda(:\d+)?|mps", v) is not None,
-                "auto, cpu, cuda, cuda:N or mps", ("gpu", "cuda:x"), hint)
 
 
 def _backbones() -> Iterable[str]:
@@ -290,18 +164,9 @@ RULES: dict[str, Rule] = {
     "translate.checkpoint_every": nonneg_int("0 = checkpoint at the end only"),
     "translate.log_every": positive_int("iterations between two loss records"),
     "translate.sample_images": positive_int("source images shown in translations.png"),
-    "translate.quality": Rule(lambda v: _is_int(v) and 1 <= v <= 100, "an integer in [1, 100]", ("0", "101"),
+    "translate.quality": Rule(lambda v: is_int(v) and 1 <= v <= 100, "an integer in [1, 100]", ("0", "101"),
                               "JPEG quality of the translated images"),
 }
-
-
-@dataclass(frozen=True)
-class CrossRule:
-    """A check of several keys together: `problem(cfg)` is None or what is wrong; `fix` says how to resolve it."""
-
-    keys: tuple[str, ...]
-    problem: Callable[[Config], str | None]
-    fix: str
 
 
 def _weights_exist(cfg: Config) -> str | None:
@@ -314,7 +179,8 @@ def _weights_exist(cfg: Config) -> str | None:
 
 def _reliability_needs_dbscan(cfg: Config) -> str | None:
     if cfg.cluster.reliability_gap > 0 and cfg.cluster.method != "dbscan":
-        return f"cluster.reliability_gap={cfg.cluster.reliability_gap} needs DBSCAN's eps, but cluster.method={cfg.cluster.method}"
+        return (f"cluster.reliability_gap={cfg.cluster.reliability_gap} needs DBSCAN's eps, "
+                f"but cluster.method={cfg.cluster.method}")
     return None
 
 
@@ -329,7 +195,8 @@ def _translate_size(cfg: Config) -> str | None:
 
 CROSS_RULES: list[CrossRule] = [
     CrossRule(("model.backbone", "model.pretrained"), _weights_exist,
-              "set model.pretrained=none (random initialisation) or to a weights file of this network, or pick a torchvision backbone"),
+              "set model.pretrained=none (random initialisation) or to a weights file of this network, "
+              "or pick a torchvision backbone"),
     CrossRule(("cluster.reliability_gap", "cluster.method"), _reliability_needs_dbscan,
               "set cluster.method=dbscan, or cluster.reliability_gap=0 (off)"),
     CrossRule(("translate.height", "translate.width", "translate.downsamplings"), _translate_size,

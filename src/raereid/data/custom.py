@@ -1,25 +1,25 @@
-"""The user's own cameras: list-file datasets and unlabeled image folders.
+"""The user's own cameras as list files: `train.csv` and, to be evaluated, `query.csv` + `gallery.csv`.
 
-List-file dataset: a folder with `train.csv` and, to be evaluated, `query.csv` + `gallery.csv`;
-each row `path,pid,camid` (a header row is allowed, paths relative to the folder; pid and camid
-may be left out of train rows of an unlabeled target). Image folder: any folder of images, the
-usual case for a target camera network that has no labels; cameras come from sub-folders named
-like `cam1/`, `c2/` or `camera_3/` when present.
+Each row is `path,pid,camid` (a header row is allowed, paths relative to the folder; pid and camid
+may be left out of train rows of an unlabeled target). An optional `val_query.csv` + `val_gallery.csv`
+pair, with identities of neither the training nor the test split, is a validation split for choosing
+settings without looking at the test split.
 """
 
 from __future__ import annotations
 
 import csv
-import re
 from pathlib import Path
 
-from raereid.data.files import confined_path, find_child, list_images, missing_files_error
+from raereid.data.files import confined_path, find_child, missing_files_error
 from raereid.data.records import UNKNOWN_ID, ImageRecord, ReidDataset
+from raereid.data.registry import DatasetLayout, register_layout
 from raereid.errors import DatasetError
 
+NAME = "list"
 LIST_FILES = {"train": "train.csv", "query": "query.csv", "gallery": "gallery.csv"}
+VAL_LIST_FILES = {"val_query": "val_query.csv", "val_gallery": "val_gallery.csv"}
 LIST_FORMAT = "one 'path,pid,camid' row per image, e.g. 'cam1/0001_0003.jpg,1,0'"
-_CAMERA_DIR = re.compile(r"^(?:cam|camera|c)[_-]?(\d+)$", re.IGNORECASE)
 
 
 def has_list_layout(folder: Path) -> bool:
@@ -49,7 +49,8 @@ def read_list_file(list_file: Path, root: Path, need_pid: bool) -> list[ImageRec
             if line_no == 1 and row[0].strip().lower() == "path":
                 continue
             if len(row) > 3:
-                raise DatasetError(f"row has {len(row)} fields, expected at most 3", where=f"{list_file}:{line_no}", fix=LIST_FORMAT)
+                raise DatasetError(f"row has {len(row)} fields, expected at most 3", where=f"{list_file}:{line_no}",
+                                   fix=LIST_FORMAT)
             path = confined_path(root, row[0].strip(), list_file, line_no)
             pid = _int_field(row[1], "pid", list_file, line_no) if len(row) > 1 else UNKNOWN_ID
             camid = _int_field(row[2], "camid", list_file, line_no) if len(row) > 2 else UNKNOWN_ID
@@ -67,34 +68,42 @@ def read_list_file(list_file: Path, root: Path, need_pid: bool) -> list[ImageRec
     return records
 
 
+def _pair(folder: Path, query_name: str, gallery_name: str) -> tuple[Path, Path] | None:
+    """The query and gallery list files of one evaluation split, None when neither exists, an error for one alone."""
+    query_file, gallery_file = find_child(folder, query_name), find_child(folder, gallery_name)
+    if (query_file is None) != (gallery_file is None):
+        present, absent = (query_name, gallery_name) if gallery_file is None else (gallery_name, query_name)
+        raise DatasetError(
+            f"{present} without {absent}", where=folder,
+            fix=f"evaluation needs both {query_name} and {gallery_name} (or neither)",
+        )
+    return None if query_file is None or gallery_file is None else (query_file, gallery_file)
+
+
+def _read_pair(files: tuple[Path, Path] | None, folder: Path) -> tuple[list[ImageRecord], list[ImageRecord]]:
+    if files is None:
+        return [], []
+    return read_list_file(files[0], folder, need_pid=True), read_list_file(files[1], folder, need_pid=False)
+
+
 def read_list_dataset(folder: Path) -> ReidDataset:
-    """Read a list-file dataset named after its folder."""
-    files = {split: find_child(folder, name) for split, name in LIST_FILES.items()}
-    if files["train"] is None:
+    """Read a list-file dataset named after its folder (with its validation split when it has one)."""
+    train_file = find_child(folder, LIST_FILES["train"])
+    if train_file is None:
         raise DatasetError("missing train.csv", where=folder / "train.csv", fix=LIST_FORMAT)
-    if (files["query"] is None) != (files["gallery"] is None):
-        present, absent = ("query.csv", "gallery.csv") if files["gallery"] is None else ("gallery.csv", "query.csv")
-        raise DatasetError(
-            f"{present} without {absent}", where=folder, fix="evaluation needs both query.csv and gallery.csv (or neither)"
-        )
-    train = read_list_file(files["train"], folder, need_pid=False)
-    query = read_list_file(files["query"], folder, need_pid=True) if files["query"] else []
-    gallery = read_list_file(files["gallery"], folder, need_pid=False) if files["gallery"] else []
-    return ReidDataset(name=folder.name, root=folder, train=train, query=query, gallery=gallery, layout="list files")
+    test = _pair(folder, LIST_FILES["query"], LIST_FILES["gallery"])
+    val = _pair(folder, VAL_LIST_FILES["val_query"], VAL_LIST_FILES["val_gallery"])
+    train = read_list_file(train_file, folder, need_pid=False)
+    query, gallery = _read_pair(test, folder)
+    val_query, val_gallery = _read_pair(val, folder)
+    return ReidDataset(
+        name=folder.name, root=folder, train=train, query=query, gallery=gallery, layout="list files",
+        val_query=val_query, val_gallery=val_gallery,
+        val_layout=f"{VAL_LIST_FILES['val_query']} and {VAL_LIST_FILES['val_gallery']} (rows as in query.csv)",
+    )
 
 
-def read_image_folder(folder: Path) -> ReidDataset:
-    """An unlabeled folder of images (searched recursively) as a training-only target dataset."""
-    paths = list_images(folder, recursive=True)
-    if not paths:
-        raise DatasetError(
-            "no images found in the target folder",
-            where=folder,
-            fix="put the target camera images (.jpg/.png) in this folder, optionally in cam1/, cam2/ ... sub-folders",
-        )
-    records = []
-    for p in paths:
-        first = p.relative_to(folder).parts[0] if len(p.relative_to(folder).parts) > 1 else ""
-        m = _CAMERA_DIR.match(first)
-        records.append(ImageRecord(str(p.resolve()), UNKNOWN_ID, int(m.group(1)) if m else UNKNOWN_ID))
-    return ReidDataset(name=folder.name, root=folder, train=records, layout="image folder")
+register_layout(DatasetLayout(
+    name=NAME, title="list files", detect=has_list_layout, read=read_list_dataset, example=LIST_FORMAT,
+    hint="DIR/NAME/train.csv (+ query.csv, gallery.csv)", named=False,
+))

@@ -1,7 +1,10 @@
 """MSMT17 (Wei et al., CVPR'18), V1 (`train/`, `test/`) and V2 (`mask_train_v2/`, `mask_test_v2/`).
 
 Both versions list their splits in `list_{train,val,query,gallery}.txt`, one `relative/path.jpg pid`
-per line; the camera comes from the file name. The training set is train + val (32,621 images).
+per line; the camera comes from the file name. The training set is train + val (32,621 images): MSMT17's
+own `list_val.txt` is part of its training split. An optional `list_val_query.txt` + `list_val_gallery.txt`
+pair (paths relative to the test image folder, like the query and gallery lists) is a validation split with
+identities in neither the training nor the test split; the official archives have none.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from pathlib import Path
 from raereid.data.filenames import parse_msmt17
 from raereid.data.files import confined_path, find_child, missing_files_error, require_dir
 from raereid.data.records import ImageRecord, ReidDataset
+from raereid.data.registry import DatasetLayout, register_layout
 from raereid.errors import DatasetError
 
 NAME = "msmt17"
@@ -18,6 +22,7 @@ FOLDER_NAMES = ("MSMT17_V1", "MSMT17_V2", "MSMT17", "msmt17", "msmt17_v1", "msmt
 EXAMPLE_LINE = "0000/0000_000_01_0303morning_0015_0.jpg 0"
 VERSION_DIRS = {"v1": ("train", "test"), "v2": ("mask_train_v2", "mask_test_v2")}
 LISTS = ("list_train.txt", "list_val.txt", "list_query.txt", "list_gallery.txt")
+VAL_LISTS = {"val_query": "list_val_query.txt", "val_gallery": "list_val_gallery.txt"}  # the validation split
 
 
 def msmt17_version(folder: Path) -> str | None:
@@ -85,6 +90,46 @@ def read_msmt17(folder: Path) -> ReidDataset:
     )
     query = read_msmt17_list(lists["list_query.txt"], test_dir)
     gallery = read_msmt17_list(lists["list_gallery.txt"], test_dir)
+    val = {split: read_msmt17_list(path, test_dir) for split, path in _val_lists(folder).items()}
     return ReidDataset(
-        name=NAME, root=folder, train=train, query=query, gallery=gallery, layout=f"MSMT17 {version.upper()}"
+        name=NAME, root=folder, train=train, query=query, gallery=gallery, layout=f"MSMT17 {version.upper()}",
+        val_layout=f"{' and '.join(VAL_LISTS.values())} (paths relative to {test_name}/)", **val,
     )
+
+
+def _val_lists(folder: Path) -> dict[str, Path]:
+    """The validation split's list files: both, or neither ({}); one alone is an error."""
+    found = {split: find_child(folder, name) for split, name in VAL_LISTS.items()}
+    if all(path is None for path in found.values()):
+        return {}
+    absent = [VAL_LISTS[split] for split, path in found.items() if path is None or not path.is_file()]
+    if absent:
+        raise DatasetError(
+            f"incomplete MSMT17 validation split: no {', '.join(absent)}",
+            where=folder,
+            fix=f"a validation split needs both {' and '.join(VAL_LISTS.values())} (or neither)",
+        )
+    return found  # type: ignore[return-value]
+
+
+def check_msmt17_complete(folder: Path) -> None:
+    """list_train.txt without the image folders of either version is an incomplete copy."""
+    if find_child(folder, "list_train.txt") is not None and msmt17_version(folder) is None:
+        raise DatasetError(
+            "incomplete MSMT17 layout: list_train.txt without its image folders",
+            where=folder,
+            fix="MSMT17 needs train/ + test/ (V1) or mask_train_v2/ + mask_test_v2/ (V2) beside the list files",
+        )
+
+
+def _accepts(spec: str, folder: Path) -> bool:
+    """`msmt17_v1` / `msmt17_v2` pick a tree of that version; other names any."""
+    return spec not in ("msmt17_v1", "msmt17_v2") or msmt17_version(folder) == spec[-2:]
+
+
+register_layout(DatasetLayout(
+    name=NAME, title="MSMT17", detect=lambda folder: msmt17_version(folder) is not None, read=read_msmt17,
+    aliases=("msmt", "msmt17_v1", "msmt17_v2"), folder_names=FOLDER_NAMES, example=EXAMPLE_LINE,
+    hint="MSMT17_V1/{train,test,list_*.txt} or MSMT17_V2/{mask_train_v2,mask_test_v2,list_*.txt}",
+    incomplete=check_msmt17_complete, parts=tuple(d for dirs in VERSION_DIRS.values() for d in dirs), accepts=_accepts,
+))

@@ -1,7 +1,9 @@
-"""Find datasets on disk and load one by name or path.
+"""The registry of dataset layouts, and finding datasets on disk by their content.
 
-A dataset root may be the dataset folder itself or any parent up to two levels above it
-(`DIR/Market-1501-v15.09.15`, `DIR/market1501/Market-1501-v15.09.15`, ...). Layouts are
+Each reader module registers one `DatasetLayout` (market1501, dukemtmc, msmt17, custom; imported by
+`raereid/data/__init__.py`); a plugin module registers its own with `register_layout`, and is then
+found like the built-in ones. A dataset root may be the dataset folder itself or any parent up to two
+levels above it (`DIR/Market-1501-v15.09.15`, `DIR/market1501/Market-1501-v15.09.15`, ...). Layouts are
 recognised by their content, not their folder names, so renamed copies still load.
 """
 
@@ -9,88 +11,120 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from raereid.data import dukemtmc, market1501, msmt17
-from raereid.data.bbox_layout import SPLIT_DIRS, has_bbox_layout
-from raereid.data.custom import has_list_layout, read_image_folder, read_list_dataset
-from raereid.data.filenames import parse_dukemtmc, parse_market1501
-from raereid.data.files import find_child, list_images
+from raereid.data.files import list_images
+from raereid.data.image_folder import read_image_folder
 from raereid.data.records import ReidDataset
 from raereid.errors import DatasetError
+from raereid.registry import Registry
 
-READERS: dict[str, Callable[[Path], ReidDataset]] = {
-    market1501.NAME: market1501.read_market1501,
-    dukemtmc.NAME: dukemtmc.read_dukemtmc,
-    msmt17.NAME: msmt17.read_msmt17,
-    "list": read_list_dataset,
-}
-ALIASES = {
-    "market": market1501.NAME, "market1501": market1501.NAME, "market-1501": market1501.NAME,
-    "duke": dukemtmc.NAME, "dukemtmc": dukemtmc.NAME, "dukemtmcreid": dukemtmc.NAME, "dukemtmc-reid": dukemtmc.NAME,
-    "msmt": msmt17.NAME, "msmt17": msmt17.NAME, "msmt17_v1": msmt17.NAME, "msmt17_v2": msmt17.NAME,
-}
-KNOWN_NAMES = (market1501.NAME, dukemtmc.NAME, msmt17.NAME)
-_SKIP_DIRS = {d.lower() for d in SPLIT_DIRS.values()} | {"train", "test", "mask_train_v2", "mask_test_v2", "gt_bbox", "gt_query"}
 _MAX_DEPTH = 2
 
 
-def _bbox_kind(folder: Path) -> str:
-    """Market-1501 or DukeMTMC-reID, decided by the file names of the training split."""
-    train_dir = find_child(folder, SPLIT_DIRS["train"])
-    names = [p.name for p in list_images(train_dir)[:50]] if train_dir else []
-    market = sum(parse_market1501(n) is not None for n in names)
-    duke = sum(parse_dukemtmc(n) is not None for n in names)
-    if market == duke == 0:
-        lowered = folder.name.lower()
-        if any(lowered == n.lower() for n in dukemtmc.FOLDER_NAMES):
-            return dukemtmc.NAME
-        if any(lowered == n.lower() for n in market1501.FOLDER_NAMES):
-            return market1501.NAME
-        raise DatasetError(
-            "folder has the Market-1501/DukeMTMC-reID layout but its file names follow neither convention",
-            where=train_dir or folder,
-            fix=f"name images like {market1501.EXAMPLE} (Market-1501) or {dukemtmc.EXAMPLE} (DukeMTMC-reID), "
-            "or describe the dataset with train.csv/query.csv/gallery.csv list files",
-        )
-    return market1501.NAME if market >= duke else dukemtmc.NAME
+@dataclass(frozen=True)
+class DatasetLayout:
+    """One on-disk dataset layout: how to recognise a folder holding it and how to read it.
+
+    Layouts are tried in registration order (built-in ones first); the first whose `detect` accepts a
+    folder reads it. Layouts that share one `detect` function (Market-1501 and DukeMTMC-reID share the
+    bounding-box folders) are told apart by `file_names`: the one whose convention fits the most sample
+    file names wins (the earlier registered on a tie), then by `folder_names`.
+    """
+
+    name: str  # the dataset name (market1501), or the reader's when datasets are named after their folder
+    title: str  # for messages: "Market-1501"
+    detect: Callable[[Path], bool]  # whether a folder holds this layout
+    read: Callable[[Path], ReidDataset]
+    aliases: tuple[str, ...] = ()  # other names that load it (case-insensitive): "market", "market-1501"
+    folder_names: tuple[str, ...] = ()  # the usual folder names
+    example: str = ""  # a file name or list line of the layout, for messages
+    hint: str = ""  # the expected tree, for "no <name> dataset found"
+    file_names: Callable[[Path], int] | None = None  # how many sample file names follow the layout's convention
+    incomplete: Callable[[Path], None] | None = None  # raises DatasetError for a partial copy of the layout
+    parts: tuple[str, ...] = ()  # sub-folders of the layout, never searched for datasets
+    named: bool = True  # False: each dataset takes its folder's name (list files)
+    accepts: Callable[[str, Path], bool] | None = None  # whether a name picks this folder (msmt17_v2: V2 only)
 
 
-def _check_partial_layout(folder: Path) -> None:
-    """A folder with some but not all split folders of a known layout is an incomplete dataset, not
-    something to read as an unlabeled image folder."""
-    present = [d for d in SPLIT_DIRS.values() if find_child(folder, d) is not None]
-    if present and len(present) < len(SPLIT_DIRS):
-        absent = [d for d in SPLIT_DIRS.values() if d not in present]
-        raise DatasetError(
-            f"incomplete Market-1501/DukeMTMC-reID layout: has {', '.join(present)} but no {', '.join(absent)}",
-            where=folder,
-            fix=f"a dataset folder needs all of {', '.join(SPLIT_DIRS.values())}; re-extract the archive",
-        )
-    if find_child(folder, "list_train.txt") is not None and msmt17.msmt17_version(folder) is None:
-        raise DatasetError(
-            "incomplete MSMT17 layout: list_train.txt without its image folders",
-            where=folder,
-            fix="MSMT17 needs train/ + test/ (V1) or mask_train_v2/ + mask_test_v2/ (V2) beside the list files",
-        )
+LAYOUTS: Registry[DatasetLayout] = Registry("dataset layout", "the dataset name")
+
+
+def register_layout(layout: DatasetLayout) -> DatasetLayout:
+    """Make `layout` known to detection, `raereid datasets` and dataset names (call it when a module is imported)."""
+    return LAYOUTS.register(layout.name)(layout)
+
+
+def layouts() -> list[DatasetLayout]:
+    """Every registered layout, in the order they are tried."""
+    return [layout for _, layout in LAYOUTS.items()]
+
+
+def get_layout(name: str) -> DatasetLayout:
+    """The layout registered as `name` (as `detect_layout` returns it)."""
+    return LAYOUTS.get(name)
+
+
+def canonical_name(spec: str) -> str | None:
+    """The dataset name an alias stands for (`duke` -> dukemtmcreid), or None when it is no registered name."""
+    lowered = spec.lower()
+    for layout in layouts():
+        if layout.named and lowered in {layout.name.lower(), *(a.lower() for a in layout.aliases)}:
+            return layout.name
+    return None
+
+
+def dataset_names() -> list[str]:
+    """The names of the registered layouts whose datasets are named after them."""
+    return [layout.name for layout in layouts() if layout.named]
+
+
+def _by_file_names(folder: Path, first: DatasetLayout) -> DatasetLayout:
+    """Among the layouts that share `first`'s structure, the one whose file-name convention fits `folder`."""
+    rivals = [lay for lay in layouts() if lay.detect is first.detect and lay.file_names is not None]
+    scores = [lay.file_names(folder) for lay in rivals]  # type: ignore[misc]
+    if max(scores) > 0:
+        return rivals[scores.index(max(scores))]
+    lowered = folder.name.lower()
+    for layout in rivals:
+        if any(lowered == n.lower() for n in layout.folder_names):
+            return layout
+    titles = "/".join(lay.title for lay in rivals)
+    examples = " or ".join(f"{lay.example} ({lay.title})" for lay in rivals)
+    which = "neither convention" if len(rivals) == 2 else "none of their conventions"
+    raise DatasetError(
+        f"folder has the {titles} layout but its file names follow {which}",
+        where=folder,
+        fix=f"name images like {examples}, or describe the dataset with train.csv/query.csv/gallery.csv list files",
+    )
 
 
 def detect_layout(folder: Path) -> str | None:
-    """The reader name for `folder` (market1501, dukemtmcreid, msmt17, list), or None."""
+    """The name of the registered layout of `folder` (market1501, dukemtmcreid, msmt17, list, ...), or None.
+
+    A partial copy of a layout (some of its folders missing) raises a DatasetError instead of being
+    read as something else.
+    """
     if not folder.is_dir():
         return None
-    _check_partial_layout(folder)
-    if has_bbox_layout(folder):
-        return _bbox_kind(folder)
-    if msmt17.msmt17_version(folder) is not None:
-        return msmt17.NAME
-    if has_list_layout(folder):
-        return "list"
+    for check in dict.fromkeys(layout.incomplete for layout in layouts() if layout.incomplete):
+        check(folder)
+    for layout in layouts():
+        if layout.detect(folder):
+            return (_by_file_names(folder, layout) if layout.file_names else layout).name
     return None
+
+
+def read_folder(folder: Path) -> ReidDataset | None:
+    """The dataset in `folder` when it holds a registered layout, else None."""
+    kind = detect_layout(folder)
+    return None if kind is None else get_layout(kind).read(folder)
 
 
 def find_dataset_folders(root: Path) -> list[tuple[str, Path]]:
     """Every (layout, folder) at `root` or up to two levels below it, in sorted order."""
+    skip = {part.lower() for layout in layouts() for part in layout.parts}
     found: list[tuple[str, Path]] = []
     frontier = [root]
     for depth in range(_MAX_DEPTH + 1):
@@ -104,19 +138,26 @@ def find_dataset_folders(root: Path) -> list[tuple[str, Path]]:
                     children = sorted(e.path for e in os.scandir(folder) if e.is_dir() and not e.name.startswith("."))
                 except OSError:
                     continue
-                next_frontier += [Path(c) for c in children if Path(c).name.lower() not in _SKIP_DIRS]
+                next_frontier += [Path(c) for c in children if Path(c).name.lower() not in skip]
         frontier = next_frontier
     return found
+
+
+def names_below(folder: Path) -> str:
+    """The datasets found at or below `folder`, as a comma-separated list of names ('' when none)."""
+    found = find_dataset_folders(folder)
+    return ", ".join(sorted({kind if get_layout(kind).named else path.name for kind, path in found}))
 
 
 def discover(root: str | Path) -> dict[str, ReidDataset]:
     """Read every dataset found under `root`, keyed by name (market1501, dukemtmcreid, msmt17, custom names)."""
     root = Path(root).expanduser()
     if not root.is_dir():
-        raise DatasetError("data root is not a folder", where=root, fix="pass --root/--data-root DIR, the folder holding your datasets")
+        raise DatasetError("data root is not a folder", where=root,
+                           fix="pass --root/--data-root DIR, the folder holding your datasets")
     datasets: dict[str, ReidDataset] = {}
     for kind, folder in find_dataset_folders(root):
-        ds = READERS[kind](folder)
+        ds = get_layout(kind).read(folder)
         key = ds.name
         if key in datasets:
             key = f"{ds.name}_{folder.name}"
@@ -125,12 +166,17 @@ def discover(root: str | Path) -> dict[str, ReidDataset]:
     return datasets
 
 
-def _layout_hint(name: str) -> str:
-    return {
-        market1501.NAME: "Market-1501-v15.09.15/{bounding_box_train,bounding_box_test,query}",
-        dukemtmc.NAME: "DukeMTMC-reID/{bounding_box_train,bounding_box_test,query}",
-        msmt17.NAME: "MSMT17_V1/{train,test,list_*.txt} or MSMT17_V2/{mask_train_v2,mask_test_v2,list_*.txt}",
-    }[name]
+def _load_by_name(spec: str, wanted: DatasetLayout, root: Path | None) -> ReidDataset:
+    if root is None:
+        raise DatasetError(f"dataset {spec!r} needs a data root", fix="pass --data-root DIR")
+    for kind, folder in find_dataset_folders(root):
+        if kind == wanted.name and (wanted.accepts is None or wanted.accepts(spec.lower(), folder)):
+            return wanted.read(folder)
+    raise DatasetError(
+        f"no {spec} dataset found under the data root",
+        where=root,
+        fix=f"expected {wanted.hint} at DIR or up to two folder levels below it",
+    )
 
 
 def load_dataset(spec: str, data_root: str | Path | None = None) -> ReidDataset:
@@ -140,29 +186,19 @@ def load_dataset(spec: str, data_root: str | Path | None = None) -> ReidDataset:
     """
     root = Path(data_root).expanduser() if data_root else None
     if root is not None and not root.is_dir():
-        raise DatasetError("data root is not a folder", where=root, fix="pass --data-root DIR, the folder holding your datasets")
-    wanted = ALIASES.get(spec.lower())
+        raise DatasetError("data root is not a folder", where=root,
+                           fix="pass --data-root DIR, the folder holding your datasets")
+    wanted = canonical_name(spec)
     if wanted is not None:
-        if root is None:
-            raise DatasetError(f"dataset {spec!r} needs a data root", fix="pass --data-root DIR")
-        version = spec.lower()[-2:] if spec.lower() in ("msmt17_v1", "msmt17_v2") else None
-        for kind, folder in find_dataset_folders(root):
-            if kind == wanted and (version is None or msmt17.msmt17_version(folder) == version):
-                return READERS[kind](folder)
-        raise DatasetError(
-            f"no {spec} dataset found under the data root",
-            where=root,
-            fix=f"expected {_layout_hint(wanted)} at DIR or up to two folder levels below it",
-        )
+        return _load_by_name(spec, get_layout(wanted), root)
     candidates = ([root / spec] if root is not None else []) + [Path(spec).expanduser()]
     for path in candidates:
         if path.is_dir():
-            kind = detect_layout(path)
-            if kind is not None:
-                return READERS[kind](path)
-            below = find_dataset_folders(path)
-            if below:
-                names = ", ".join(sorted({k if k != "list" else f.name for k, f in below}))
+            dataset = read_folder(path)
+            if dataset is not None:
+                return dataset
+            names = names_below(path)
+            if names:
                 raise DatasetError(
                     f"this folder holds datasets ({names}) below it, not one dataset",
                     where=path,
@@ -172,11 +208,11 @@ def load_dataset(spec: str, data_root: str | Path | None = None) -> ReidDataset:
                 return read_image_folder(path)
     if root is not None:
         for kind, folder in find_dataset_folders(root):
-            if kind == "list" and folder.name == spec:
-                return READERS[kind](folder)
+            if not get_layout(kind).named and folder.name == spec:
+                return get_layout(kind).read(folder)
     raise DatasetError(
         f"unknown dataset {spec!r}",
         where=root or Path(spec),
-        fix=f"use one of {', '.join(KNOWN_NAMES)}, the name of a folder with train.csv under the data root, "
+        fix=f"use one of {', '.join(dataset_names())}, the name of a folder with train.csv under the data root, "
         "or the path to a folder of images",
     )

@@ -17,11 +17,11 @@ from pathlib import Path
 
 from PIL import Image
 
-from raereid.data.bbox_layout import SPLIT_DIRS, has_bbox_layout
-from raereid.data.files import find_child, is_image_name, list_images
+from raereid.data.bbox_layout import has_bbox_layout, image_dirs
+from raereid.data.files import is_image_name, list_images
 from raereid.data.images import load_rgb
 from raereid.data.records import ReidDataset
-from raereid.data.registry import ALIASES, load_dataset
+from raereid.data.registry import canonical_name, load_dataset
 from raereid.errors import DatasetError
 
 MANIFEST = "translate.json"
@@ -30,19 +30,21 @@ LABELLED_LAYOUTS = "Market-1501, DukeMTMC-reID or MSMT17 layout, or train.csv wi
 
 
 def load_domain(spec: str, root: str | None, role: str, labelled: bool) -> ReidDataset:
-    """The source (`labelled`: a re-ID dataset with ids) or target of a translation, with one clear error when absent."""
+    """The source (`labelled`: a re-ID dataset with ids) or target of a translation, with one clear error when
+    absent."""
     try:
         ds = load_dataset(spec, root)
     except DatasetError:
-        if spec.lower() in ALIASES:
+        if canonical_name(spec) is not None:
             raise
         candidates = ([Path(root).expanduser() / spec] if root else []) + [Path(spec).expanduser()]
         existing = next((p for p in candidates if p.exists()), None)
         if existing is None:
-            raise DatasetError(f"{role} dataset {spec!r} not found", where=candidates[0], fix=FIX.format(role=role)) from None
-        if not existing.is_dir() or not list_images(existing, recursive=True):
-            raise DatasetError(f"the {role} folder is not a dataset: no {LABELLED_LAYOUTS}, and no images", where=existing,
+            raise DatasetError(f"{role} dataset {spec!r} not found", where=candidates[0],
                                fix=FIX.format(role=role)) from None
+        if not existing.is_dir() or not list_images(existing, recursive=True):
+            raise DatasetError(f"the {role} folder is not a dataset: no {LABELLED_LAYOUTS}, and no images",
+                               where=existing, fix=FIX.format(role=role)) from None
         raise
     if labelled and (ds.layout == "image folder" or not ds.train_is_labeled):
         raise DatasetError(
@@ -60,7 +62,8 @@ def _inside(path: Path, folder: Path) -> bool:
 def check_output(out: Path, source: ReidDataset, target: ReidDataset, resume: bool) -> Path:
     """Where the translated dataset goes (OUT/<source folder name>); refuses outputs that would touch the datasets."""
     if out.exists() and not out.is_dir():
-        raise DatasetError("the output is an existing file, not a folder", where=out, fix="pass --output a new or existing folder")
+        raise DatasetError("the output is an existing file, not a folder", where=out,
+                           fix="pass --output a new or existing folder")
     out_r, dest = out.expanduser().resolve(), out / source.root.name
     dest_r = dest.expanduser().resolve()
     for role, ds in (("source", source), ("target", target)):
@@ -85,11 +88,10 @@ def translated_files(ds: ReidDataset) -> list[Path]:
     """The images to translate, relative to the dataset folder: every image file of the Market/Duke split
     folders (junk ones too, so the copy mirrors the original), or every image the list files name."""
     if has_bbox_layout(ds.root):
-        rels = {Path(d.name) / p.name for d in (find_child(ds.root, name) for name in SPLIT_DIRS.values()) if d for p in list_images(d)}
-        return sorted(rels)
+        return sorted({p.relative_to(ds.root) for d in image_dirs(ds.root) for p in list_images(d)})
     root = ds.root.resolve()
     rels = set()
-    for record in ds.train + ds.query + ds.gallery:
+    for record in ds.images():
         path = Path(record.path)
         if root not in path.parents:
             raise DatasetError("an image lies outside the dataset folder (a symbolic link?)", where=path,
@@ -99,8 +101,10 @@ def translated_files(ds: ReidDataset) -> list[Path]:
 
 
 def metadata_files(ds: ReidDataset) -> list[Path]:
-    """Files at the top of the dataset folder that are not images (MSMT17's list_*.txt, train.csv ...), copied as they are."""
-    return sorted(p for p in ds.root.iterdir() if p.is_file() and not is_image_name(p.name) and not p.name.startswith("."))
+    """Files at the top of the dataset folder that are not images (MSMT17's list_*.txt, train.csv ...), copied as
+    they are."""
+    return sorted(p for p in ds.root.iterdir()
+                  if p.is_file() and not is_image_name(p.name) and not p.name.startswith("."))
 
 
 def save_like(image: Image.Image, path: Path, quality: int) -> None:
@@ -120,7 +124,8 @@ def write_translated_dataset(
     quality: int = 95,
     progress: Callable[[int], None] | None = None,
 ) -> Path:
-    """Translate every image of `ds` into OUT/<its folder name>/ (same relative paths and sizes); returns that folder."""
+    """Translate every image of `ds` into OUT/<its folder name>/ (same relative paths and sizes); returns that
+    folder."""
     name = ds.root.name
     folder, partial = out / name, out / f".{name}.partial"
     if partial.exists():

@@ -1,5 +1,7 @@
 """The report's HTML: one static page, standard library only, CSS and JavaScript inline (sorting, query filter).
 
+The style and the script are package data (`report/static/report.css`, `report.js`), inlined into the page.
+
 Every picture is a file next to the page referenced by a relative path, so the folder opens from
 disk anywhere, with no server and no network.
 """
@@ -9,6 +11,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib.resources import files
 from pathlib import Path
 
 import yaml
@@ -21,77 +24,9 @@ from raereid.tools.ranking import RankedQuery
 
 COLUMNS = (("R1", "rank1"), ("R5", "rank5"), ("R10", "rank10"), ("mAP", "mAP"), ("mINP", "mINP"))
 
-CSS = """
-body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #222; margin: 0; background: #fafafa; }
-header, section { max-width: 1320px; margin: 0 auto; padding: 8px 20px; }
-header { border-bottom: 1px solid #ddd; background: #fff; max-width: none; }
-h1 { font-size: 22px; margin: 6px 0; } h2 { font-size: 18px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
-h3 { font-size: 15px; margin: 18px 0 6px; } h4 { font-size: 13px; margin: 10px 0 4px; color: #444; }
-nav a { margin-right: 14px; } .meta, .note, figcaption { color: #555; font-size: 13px; }
-.banner { background: #fff3cd; border: 1px solid #e0c060; padding: 8px 12px; margin: 10px auto; max-width: 1280px; }
-table { border-collapse: collapse; background: #fff; } th, td { padding: 4px 10px; border: 1px solid #ddd; text-align: right; }
-th { background: #f0f0f0; } td.text, th.text { text-align: left; }
-table.sortable th { cursor: pointer; user-select: none; white-space: nowrap; }
-table.sortable th[aria-sort=ascending]::after { content: " \\25B2"; } table.sortable th[aria-sort=descending]::after { content: " \\25BC"; }
-tr.incomplete td { color: #888; } .swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 6px; }
-figure { margin: 8px 0 16px; } figure img { max-width: 100%; height: auto; border: 1px solid #ddd; background: #fff; }
-.pictures { display: flex; flex-wrap: wrap; gap: 0 24px; align-items: flex-start; } #pictures figure { max-width: 600px; } #pictures figure img { max-height: 440px; width: auto; } .card h3 { margin-top: 4px; }
-.filter { position: sticky; top: 0; background: #fafafa; padding: 6px 0; z-index: 1; border-bottom: 1px solid #eee; }
-.filter input { width: 90px; } .query { background: #fff; border: 1px solid #e4e4e4; padding: 6px; margin: 6px 0; display: flex; gap: 10px; align-items: flex-start; }
-.rows { display: flex; flex-direction: column; gap: 4px; } .rlist { display: flex; align-items: flex-start; gap: 4px; }
-.label { width: 150px; font-size: 12px; color: #333; flex: none; } .label b { display: block; }
-.cell { margin: 0; text-align: center; font-size: 11px; width: 70px; flex: none; }
-.cell img { display: block; width: 64px; height: 128px; border: 3px solid #999; }
-.cell.q img { border-color: rgb(40, 90, 220); } .cell.hit img { border-color: rgb(0, 170, 0); } .cell.miss img { border-color: rgb(220, 0, 0); }
-pre { background: #fff; border: 1px solid #ddd; padding: 8px; overflow-x: auto; white-space: pre-wrap; word-break: break-all; font-size: 12px; }
-dl { display: grid; grid-template-columns: 130px 1fr; gap: 4px 12px; } dt { font-weight: 600; } dd { margin: 0; }
-.warn { color: #8a5a00; } details summary { cursor: pointer; }
-"""
-
-SCRIPT = """
-(function () {
-  function value(row, col) {
-    var cell = row.cells[col], v = cell.getAttribute('data-value');
-    if (v === null) return cell.textContent.trim().toLowerCase();
-    return v === '' ? null : parseFloat(v);
-  }
-  document.querySelectorAll('table.sortable').forEach(function (table) {
-    table.querySelectorAll('th').forEach(function (th, col) {
-      th.addEventListener('click', function () {
-        var now = th.getAttribute('aria-sort');
-        var asc = now ? now !== 'ascending' : th.getAttribute('data-first') !== 'descending';
-        table.querySelectorAll('th').forEach(function (h) { h.removeAttribute('aria-sort'); });
-        th.setAttribute('aria-sort', asc ? 'ascending' : 'descending');
-        var body = table.tBodies[0], rows = Array.prototype.slice.call(body.rows);
-        rows.sort(function (a, b) {
-          var x = value(a, col), y = value(b, col);
-          if (x === null || y === null) return (x === null) - (y === null);
-          var d = x < y ? -1 : (x > y ? 1 : 0);
-          return asc ? d : -d;
-        });
-        rows.forEach(function (r) { body.appendChild(r); });
-      });
-    });
-  });
-  var pid = document.getElementById('filter-pid'), cam = document.getElementById('filter-cam');
-  var count = document.getElementById('filter-count');
-  function filter() {
-    var wantPid = pid.value.trim(), wantCam = cam.value, shown = 0, all = document.querySelectorAll('.query');
-    if (wantPid !== '' && !isNaN(parseInt(wantPid, 10))) wantPid = String(parseInt(wantPid, 10));
-    all.forEach(function (q) {
-      var ok = (wantPid === '' || q.getAttribute('data-pid') === wantPid) && (wantCam === '' || q.getAttribute('data-cam') === wantCam);
-      q.hidden = !ok;
-      if (ok) shown += 1;
-    });
-    count.textContent = shown + ' of ' + all.length + ' queries shown';
-  }
-  if (pid && cam && count) {
-    pid.addEventListener('input', filter);
-    cam.addEventListener('change', filter);
-    filter();
-  }
-})();
-"""
+STATIC = files("raereid.report").joinpath("static")  # package data: the page's style and script, inlined
+CSS = STATIC.joinpath("report.css").read_text(encoding="utf-8")
+SCRIPT = STATIC.joinpath("report.js").read_text(encoding="utf-8")
 
 
 @dataclass
@@ -164,9 +99,11 @@ def _table(report: Report) -> str:
     notes = [f"<li><b>{e(run.name)}</b>: {e(run.notes[0])}</li>" for run in report.runs if not run.scored and run.notes]
     return (
         '<section id="results"><h2>Results</h2>'
-        '<p class="note">Target query/gallery in percent (R1/R5/R10: rank-k accuracy), from each run\'s metrics.json, as '
-        "<code>raereid demo</code> prints them; iterations and training time. Click a column to sort.</p>"
-        f'<table id="results-table" class="sortable"><thead><tr>{"".join(heads)}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+        '<p class="note">Target query/gallery in percent (R1/R5/R10: rank-k accuracy), from each run\'s '
+        "metrics.json, as <code>raereid demo</code> prints them; iterations and training time. Click a column to "
+        "sort.</p>"
+        f'<table id="results-table" class="sortable"><thead><tr>{"".join(heads)}</tr></thead>'
+        f'<tbody>{"".join(rows)}</tbody></table>'
         + (f'<ul class="note">{"".join(notes)}</ul>' if notes else "")
         + "</section>"
     )
@@ -175,9 +112,9 @@ def _table(report: Report) -> str:
 def _curves(report: Report, rel: Callable[[Path], str]) -> str:
     parts = ['<section id="curves"><h2>Training curves</h2>']
     if report.curves:
-        parts.append('<p class="note">From each run\'s TensorBoard log (tensorboard/), one line per run; long noisy curves '
-                     "are drawn faint with a smoothed line over them. Values logged only once (eval/ of a run evaluated "
-                     "only at its end) are in the table, not drawn.</p>")
+        parts.append('<p class="note">From each run\'s TensorBoard log (tensorboard/), one line per run; long noisy '
+                     "curves are drawn faint with a smoothed line over them. Values logged only once (eval/ of a run "
+                     "evaluated only at its end) are in the table, not drawn.</p>")
     figures = "".join(f'<figure id="curves-{e(fig.key)}"><figcaption><b>{e(fig.title)}</b></figcaption>'
                       f'<img src="{e(rel(fig.file))}" alt="{e(fig.title)}"></figure>' for fig in report.curves)
     parts.append(f'<div class="pictures">{figures}</div>')
@@ -195,17 +132,20 @@ def _cell(src: str, css: str, caption: str, tip: str) -> str:
 
 def _result_cells(row: RankedQuery, thumb: Callable[[str], str]) -> str:
     out = []
-    for rank, (record, sim, hit) in enumerate(zip(row.results, row.similarity, row.correct or [None] * len(row.results)), 1):
+    hits = row.correct or [None] * len(row.results)
+    for rank, (record, sim, hit) in enumerate(zip(row.results, row.similarity, hits), 1):
         css = "" if hit is None else ("hit" if hit else "miss")
         verdict = "" if hit is None else (" same person" if hit else " another person")
-        tip = f"rank {rank}: id {record.pid} {_camera(record.camid)},{verdict}, similarity {sim:.4f} ({Path(record.path).name})"
+        tip = (f"rank {rank}: id {record.pid} {_camera(record.camid)},{verdict}, similarity {sim:.4f} "
+               f"({Path(record.path).name})")
         out.append(_cell(thumb(record.path), css, f"{sim:.3f}", tip))
     return "".join(out)
 
 
 def _query_cell(row: RankedQuery, thumb: Callable[[str], str]) -> str:
     q = row.query
-    return _cell(thumb(q.path), "q", f"id {q.pid} {_camera(q.camid)}", f"query: id {q.pid} {_camera(q.camid)} ({Path(q.path).name})")
+    return _cell(thumb(q.path), "q", f"id {q.pid} {_camera(q.camid)}",
+                 f"query: id {q.pid} {_camera(q.camid)} ({Path(q.path).name})")
 
 
 def _score(row: RankedQuery) -> str:
@@ -216,7 +156,8 @@ def _score(row: RankedQuery) -> str:
 def _query_block(row: RankedQuery, lists: list[tuple[str, str, RankedQuery]], thumb: Callable[[str], str]) -> str:
     """A query (blue) with one ranked list per (label, colour, ranking) next to it."""
     rlists = "".join(
-        f'<div class="rlist"><div class="label"><b>{_swatch(colour)}{e(label)}</b>{_score(ranked)}</div>{_result_cells(ranked, thumb)}</div>'
+        f'<div class="rlist"><div class="label"><b>{_swatch(colour)}{e(label)}</b>{_score(ranked)}</div>'
+        f"{_result_cells(ranked, thumb)}</div>"
         for label, colour, ranked in lists
     )
     q = row.query
@@ -234,27 +175,35 @@ def _ranking(target: TargetRanking, report: Report, thumb: Callable[[str], str])
     parts.append(f"<h4>{e(SHEETS['chosen'])}</h4>")
     first = target.lists[ranked[0]]["chosen"]
     for i, row in enumerate(first):
-        parts.append(_query_block(row, [(run, report.colours[run], target.lists[run]["chosen"][i]) for run in ranked], thumb))
+        lists = [(run, report.colours[run], target.lists[run]["chosen"][i]) for run in ranked]
+        parts.append(_query_block(row, lists, thumb))
     for run in ranked:
-        parts.append(f"<details open><summary>{_swatch(report.colours[run])}<b>{e(run)}</b>: best and worst queries</summary>")
+        parts.append(f"<details open><summary>{_swatch(report.colours[run])}<b>{e(run)}</b>: "
+                     "best and worst queries</summary>")
         for sheet in ("best", "worst"):
             parts.append(f"<h4>{e(SHEETS[sheet])}</h4>")
-            parts.extend(_query_block(row, [(run, report.colours[run], row)], thumb) for row in target.lists[run][sheet])
+            parts.extend(_query_block(row, [(run, report.colours[run], row)], thumb)
+                         for row in target.lists[run][sheet])
         parts.append("</details>")
     return "".join(parts)
 
 
 def _rankings(report: Report, thumb: Callable[[str], str]) -> str:
-    cams = sorted({row.query.camid for t in report.rankings for lists in t.lists.values() for rows in lists.values() for row in rows})
+    cams = sorted({row.query.camid for t in report.rankings for lists in t.lists.values()
+                   for rows in lists.values() for row in rows})
     options = "".join(f'<option value="{_camera(c)}">{_camera(c)}</option>' for c in cams)
     return (
         '<section id="ranked"><h2>Ranked lists</h2>'
-        f'<p class="note">Each query (blue border) and its top-{report.topk} gallery images: <span style="color:rgb(0,170,0)">green</span> '
-        'the same person, <span style="color:rgb(220,0,0)">red</span> another person; the number is the cosine similarity. '
-        "As in the evaluator, gallery images of the query's person taken by the query's camera, and junk images, are skipped, "
-        "so a green first image is a rank-1 hit in the table above. Hover an image for its id, camera and file.</p>"
-        '<div class="filter">Filter queries: <label>person id <input id="filter-pid" type="search" inputmode="numeric" placeholder="e.g. 790"></label> '
-        f'<label>camera <select id="filter-cam"><option value="">any</option>{options}</select></label> <span id="filter-count" class="note"></span></div>'
+        f'<p class="note">Each query (blue border) and its top-{report.topk} gallery images: '
+        '<span style="color:rgb(0,170,0)">green</span> '
+        'the same person, <span style="color:rgb(220,0,0)">red</span> another person; the number is the cosine '
+        "similarity. As in the evaluator, gallery images of the query's person taken by the query's camera, and junk "
+        "images, are skipped, so a green first image is a rank-1 hit in the table above. Hover an image for its id, "
+        "camera and file.</p>"
+        '<div class="filter">Filter queries: <label>person id '
+        '<input id="filter-pid" type="search" inputmode="numeric" placeholder="e.g. 790"></label> '
+        f'<label>camera <select id="filter-cam"><option value="">any</option>{options}</select></label> '
+        '<span id="filter-count" class="note"></span></div>'
         + "".join(_ranking(t, report, thumb) for t in report.rankings)
         + ("" if report.rankings else '<p class="note">No run has a known target.</p>')
         + "</section>"
@@ -267,10 +216,11 @@ def _pictures(report: Report, rel: Callable[[Path], str]) -> str:
         pictures, notes = report.pictures.get(run.name, []), report.notes.get(run.name, [])
         if not pictures and not notes:
             continue
-        figures = "".join(f'<figure><img src="{e(rel(p.file))}" alt="{e(run.name)}: {e(p.title)}"><figcaption><b>{e(p.title)}.</b> '
-                          f"{e(p.caption)}</figcaption></figure>" for p in pictures)
+        figures = "".join(f'<figure><img src="{e(rel(p.file))}" alt="{e(run.name)}: {e(p.title)}">'
+                          f"<figcaption><b>{e(p.title)}.</b> {e(p.caption)}</figcaption></figure>" for p in pictures)
         remarks = "".join(f'<p class="note">{e(n)}</p>' for n in notes)
-        cards.append(f'<div class="card"><h3>{_swatch(report.colours[run.name])}{e(run.name)}</h3>{remarks}<div class="pictures">{figures}</div></div>')
+        cards.append(f'<div class="card"><h3>{_swatch(report.colours[run.name])}{e(run.name)}</h3>{remarks}'
+                     f'<div class="pictures">{figures}</div></div>')
     body = "".join(cards) or '<p class="note">No run has a domain-gap picture or a model with a decoder.</p>'
     return f'<section id="pictures"><h2>Pictures</h2><div class="pictures">{body}</div></section>'
 
@@ -293,16 +243,19 @@ def _config_differences(runs: list[Run]) -> str:
     for key in keys:
         cells = "".join(f'<td class="text">{e(str(f[key]) or "(empty)") if key in f else "&ndash;"}</td>' for f in flat)
         body += f'<tr><td class="text"><code>{e(key)}</code></td>{cells}</tr>'
-    return f'<h3>Config keys that differ between runs</h3><table id="config-differences"><thead><tr><th class="text">key</th>{head}</tr></thead><tbody>{body}</tbody></table>'
+    return ('<h3>Config keys that differ between runs</h3><table id="config-differences"><thead><tr>'
+            f'<th class="text">key</th>{head}</tr></thead><tbody>{body}</tbody></table>')
 
 
 def _run(run: Run, report: Report) -> str:
-    command = f"<pre>{e(run.command)}</pre>" if run.command else '<span class="note">not recorded (command.txt is missing: the run predates it)</span>'
+    command = (f"<pre>{e(run.command)}</pre>" if run.command
+               else '<span class="note">not recorded (command.txt is missing: the run predates it)</span>')
     rows = [
         ("folder", f"<code>{e(str(run.path))}</code>"),
         ("variant", e(run.variant)),
         ("learner", e(run.learner)),
-        ("checkpoint", f"<code>{e(str(run.checkpoint))}</code> (iteration {run.iteration})" if run.checkpoint else "none"),
+        ("checkpoint",
+         f"<code>{e(str(run.checkpoint))}</code> (iteration {run.iteration})" if run.checkpoint else "none"),
         ("command", command),
     ]
     if run.notes:
@@ -311,10 +264,12 @@ def _run(run: Run, report: Report) -> str:
         shown = "".join(f"<li>{e(w)}</li>" for w in run.warnings[:20])
         more = f"<li>... and {len(run.warnings) - 20} more in train.log</li>" if len(run.warnings) > 20 else ""
         rows.append(("warnings", f'<ul class="warn">{shown}{more}</ul>'))
-    config = (f"<details><summary>config (from {e(run.checkpoint.name)})</summary><pre>{e(yaml.safe_dump(run.config, sort_keys=False))}</pre></details>"
+    config = (f"<details><summary>config (from {e(run.checkpoint.name)})</summary>"
+              f"<pre>{e(yaml.safe_dump(run.config, sort_keys=False))}</pre></details>"
               if run.config and run.checkpoint else '<p class="note">config: not available (no checkpoint)</p>')
     items = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows)
-    return f'<article id="{_link(run)}"><h3>{_swatch(report.colours[run.name])}{e(run.name)}</h3><dl>{items}</dl>{config}</article>'
+    return (f'<article id="{_link(run)}"><h3>{_swatch(report.colours[run.name])}{e(run.name)}</h3>'
+            f"<dl>{items}</dl>{config}</article>")
 
 
 def render(report: Report, base: Path, thumb: Callable[[str], str]) -> str:
@@ -325,9 +280,11 @@ def render(report: Report, base: Path, thumb: Callable[[str], str]) -> str:
 
     names = ", ".join(run.name for run in report.runs)
     pairs = sorted({f"{run.source or '?'} → {run.target or '?'}" for run in report.runs})
-    meta = f"{len(report.runs)} run{'s' if len(report.runs) != 1 else ''} · {' · '.join(pairs)} · written {report.created} by raereid {report.version}"
-    banner = (f'<div class="banner" id="mixed-targets"><b>These runs were evaluated on different targets</b> ({e(report.mixed_targets)}): '
-              "compare scores only between runs of the same target.</div>") if report.mixed_targets else ""
+    meta = (f"{len(report.runs)} run{'s' if len(report.runs) != 1 else ''} · {' · '.join(pairs)} · "
+            f"written {report.created} by raereid {report.version}")
+    banner = ('<div class="banner" id="mixed-targets"><b>These runs were evaluated on different targets</b> '
+              f"({e(report.mixed_targets)}): compare scores only between runs of the same target.</div>"
+              ) if report.mixed_targets else ""
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'

@@ -12,11 +12,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from raereid.data.custom import LIST_FORMAT, read_image_folder, read_list_file
+from raereid.data.custom import LIST_FORMAT, read_list_file
 from raereid.data.filenames import parse_dukemtmc, parse_market1501
 from raereid.data.files import is_image_name, list_images
+from raereid.data.image_folder import read_image_folder
 from raereid.data.records import ImageRecord, ReidDataset
-from raereid.data.registry import ALIASES, READERS, detect_layout, find_dataset_folders, load_dataset
+from raereid.data.registry import canonical_name, load_dataset, names_below, read_folder
 from raereid.engine.features import extract, l2_normalize
 from raereid.engine.model_io import TrainedModel, load_model
 from raereid.engine.runtime import Runtime, resolve_device
@@ -39,7 +40,7 @@ def data_root(given: str | None, trained: TrainedModel) -> str | None:
 
 def dataset_name(spec: str) -> str:
     """The name a dataset spec from a config reads as (an alias's canonical name, else the folder name)."""
-    return ALIASES.get(spec.lower(), Path(spec).name or spec)
+    return canonical_name(spec) or Path(spec).name or spec
 
 
 def split_records(dataset: ReidDataset, split: str) -> list[ImageRecord]:
@@ -68,7 +69,8 @@ def _labelled_by_name(paths: list[Path]) -> list[ImageRecord] | None:
     for parser in (parse_market1501, parse_dukemtmc):
         parsed = [parser(p.name) for p in paths]
         if all(r is not None for r in parsed):
-            return [ImageRecord(str(p.resolve()), pid, cam) for p, (pid, cam) in zip(paths, parsed)]  # type: ignore[misc]
+            return [ImageRecord(str(p.resolve()), pid, cam)  # type: ignore[misc]
+                    for p, (pid, cam) in zip(paths, parsed)]
     return None
 
 
@@ -76,9 +78,8 @@ def image_folder_records(folder: Path, what: str = "image folder") -> list[Image
     """Every image below `folder`; ids and cameras from Market/Duke-style names, else cameras from camN/ folders."""
     paths = list_images(folder, recursive=True)
     if not paths:
-        raise DatasetError(
-            f"no images in the {what}", where=folder, fix="point at a folder holding .jpg/.png images (searched recursively)"
-        )
+        raise DatasetError(f"no images in the {what}", where=folder,
+                           fix="point at a folder holding .jpg/.png images (searched recursively)")
     return _labelled_by_name(paths) or read_image_folder(folder).train
 
 
@@ -91,19 +92,18 @@ def resolve_images(spec: str | Path, data_root: str | Path | None = None, split:
             return [ImageRecord(str(path.resolve()))]
         return read_list_file(path, path.parent, need_pid=False)
     if path.is_dir():
-        kind = detect_layout(path)
-        if kind is not None:
-            return split_records(READERS[kind](path), split)
-        below = find_dataset_folders(path)
-        if below:
-            names = ", ".join(sorted({k if k != "list" else f.name for k, f in below}))
+        dataset = read_folder(path)
+        if dataset is not None:
+            return split_records(dataset, split)
+        names = names_below(path)
+        if names:
             raise DatasetError(
                 f"this folder holds datasets ({names}) below it, not one set of images",
                 where=path,
                 fix=f"pass a dataset name ({names}) with --data-root {path} and a --split, or one dataset's folder",
             )
         return image_folder_records(path)
-    if data_root is not None or str(spec).lower() in ALIASES:
+    if data_root is not None or canonical_name(str(spec)) is not None:
         return split_records(load_dataset(str(spec), data_root), split)
     raise DatasetError(
         "no such image, folder, list file or dataset",

@@ -12,8 +12,9 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from raereid.data.filenames import parse_dukemtmc, parse_market1501, parse_msmt17
-from raereid.data.synth.writer import LAYOUTS, read_manifest
 from raereid.errors import RaeReidError
+from raereid.synth.layouts import LAYOUTS
+from raereid.synth.manifest import read_manifest
 
 PARSERS = {"market1501": parse_market1501, "dukemtmcreid": parse_dukemtmc, "msmt17": parse_msmt17}
 TILE_H, CELL_W, LABEL_W, HEADER_H = 128, 66, 130, 4
@@ -40,7 +41,8 @@ def _rows_for(out: Path, name: str, per_domain: int) -> list[tuple[str, list[tup
         extra: list[tuple[int, Path]] = []
         for path in sorted((out / layout.folder / layout.split_dirs[2]).iterdir()):
             parsed = parse(path.name)
-            if parsed is not None and parsed[0] in (-1, 0) and sum(p.name.startswith(path.name[:2]) for _, p in extra) < 4:
+            shown = sum(p.name.startswith(path.name[:2]) for _, p in extra)
+            if parsed is not None and parsed[0] in (-1, 0) and shown < 4:
                 extra.append((parsed[1] + 1, path))
         rows.append((f"{name}\ngallery junk (-1)\n+ distractors (0)", extra))
     return rows

@@ -1,187 +1,22 @@
-"""Per-domain and per-camera appearance: scene backgrounds, lighting and the camera's low-level style.
+"""Background painting: one panorama per camera (buildings, trees, parked cars and bikes, paving, halls).
 
-A domain is a camera network: its scenes (summer campus with pavement and greenery, winter campus
-with brick, asphalt and parked cars, ...), its cameras (how many, which way people walk past them,
-how they are lit) and its imaging chain (colour cast, contrast, gamma, optical blur, resolution
-loss, sensor noise, JPEG quality, crop size). These are what differ between real re-ID datasets
-and what a model trained on one has to cope with on another.
+Each domain has a scene family (summer campus, winter campus, plaza, indoor hall); a camera's panorama
+is drawn once from its seed and every image of that camera crops a random window of it.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
 from functools import lru_cache
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-MIN_RENDER, MAX_RENDER = 160, 288  # people are drawn ~1.1x the crop height (at least 160 px), then resized
+from raereid.synth.imaging import box_radius
+from raereid.synth.styles import CameraStyle, DomainStyle
+
 SCENE_HEIGHT, SCENE_WIDTH = 320, 512  # one background panorama per camera, crops are taken from it
-
-
-@dataclass(frozen=True)
-class DomainStyle:
-    """The look of one camera network; every field is recorded in synth.json."""
-
-    name: str
-    summary: str
-    season: str  # attribute priors (identities.SEASONS)
-    cameras: int
-    scenes: str  # background family (see SCENE_FAMILIES)
-    height: tuple[int, int]  # crop height range in pixels (inclusive)
-    aspect: tuple[float, float]  # height / width range
-    colour_cast: tuple[float, float, float]  # per-channel gains of the camera's white balance
-    saturation: float
-    contrast: float
-    gamma: float
-    brightness: float  # offset in [0, 1] units after contrast
-    blur: float  # Gaussian sigma in output pixels (optics, focus, motion)
-    resolution: float  # effective detail as a fraction of the crop size (down- then up-sampling)
-    noise: float  # sensor noise sigma on the 0..255 scale
-    jpeg_quality: int
-    occlusion: float  # probability that an image is partly occluded
-    shadow: float  # strength of cast shadows (sunny vs overcast)
-    camera_gain: tuple[float, float]  # per-camera exposure range
-    camera_tint: float  # per-camera white-balance error (max relative channel shift)
-    camera_gradient: float  # per-camera side-light strength (max relative change across the image)
-    indoor_cameras: int = 0  # the last cameras film indoors (artificial light, hall scenes)
-    daylight: tuple[tuple[str, float, float], ...] = (("day", 1.0, 0.0),)  # sessions: name, gain, warmth
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class CameraStyle:
-    """One camera of a domain: exposure, white balance, side light and the walking directions it sees."""
-
-    index: int  # 1-based camera number as written in file names
-    gain: float
-    tint: tuple[float, float, float]
-    gradient: float
-    views: tuple[float, float, float, float]  # probabilities of front, back, left-facing, right-facing
-    squash: float  # vertical foreshortening of people from the camera's elevation
-    indoor: bool = False
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-
-DOMAINS: dict[str, DomainStyle] = {
-    "market1501": DomainStyle(
-        name="market1501",
-        summary="summer campus in front of a supermarket, sunny; standard-definition cameras: warm, "
-        "contrasty and saturated, small 128x64 crops with strong resolution loss, visible noise and "
-        "heavy JPEG compression",
-        season="summer",
-        cameras=6,
-        scenes="campus_summer",
-        height=(128, 128),
-        aspect=(2.0, 2.0),
-        colour_cast=(1.06, 1.0, 0.9),
-        saturation=1.12,
-        contrast=1.1,
-        gamma=0.95,
-        brightness=0.02,
-        blur=0.3,
-        resolution=0.6,
-        noise=5.0,
-        jpeg_quality=72,
-        occlusion=0.1,
-        shadow=0.45,
-        camera_gain=(0.85, 1.15),
-        camera_tint=0.08,
-        camera_gradient=0.16,
-    ),
-    "dukemtmcreid": DomainStyle(
-        name="dukemtmcreid",
-        summary="winter campus (brick and stone buildings, asphalt, parked cars, bare trees), overcast; "
-        "HD cameras: cool, low-contrast, desaturated and darker, larger crops of varying size, mild "
-        "optical blur, little noise, light JPEG compression, more occlusion",
-        season="winter",
-        cameras=8,
-        scenes="campus_winter",
-        height=(176, 264),
-        aspect=(2.2, 3.0),
-        colour_cast=(0.92, 0.98, 1.08),
-        saturation=0.8,
-        contrast=0.85,
-        gamma=1.15,
-        brightness=-0.02,
-        blur=0.8,
-        resolution=0.9,
-        noise=2.5,
-        jpeg_quality=90,
-        occlusion=0.2,
-        shadow=0.15,
-        camera_gain=(0.75, 1.1),
-        camera_tint=0.06,
-        camera_gradient=0.08,
-    ),
-    "msmt17": DomainStyle(
-        name="msmt17",
-        summary="large campus in winter, 12 outdoor cameras (plazas, glass and concrete buildings) and 3 "
-        "indoor ones (halls under fluorescent light), filmed on four days in the morning, at noon and in "
-        "the afternoon; HD cameras: neutral colour, crops of widely varying size and aspect, moderate "
-        "blur and noise",
-        season="winter",
-        cameras=15,
-        scenes="campus_mixed",
-        height=(120, 300),
-        aspect=(1.8, 3.2),
-        colour_cast=(1.0, 1.0, 1.0),
-        saturation=0.95,
-        contrast=1.0,
-        gamma=1.0,
-        brightness=0.0,
-        blur=0.6,
-        resolution=0.8,
-        noise=3.5,
-        jpeg_quality=85,
-        occlusion=0.15,
-        shadow=0.3,
-        camera_gain=(0.8, 1.15),
-        camera_tint=0.08,
-        camera_gradient=0.12,
-        indoor_cameras=3,
-        daylight=(("morning", 0.82, -0.05), ("noon", 1.12, 0.0), ("afternoon", 0.95, 0.07)),
-    ),
-}
-
-
-def camera_styles(domain: DomainStyle, seed: int, domain_index: int) -> list[CameraStyle]:
-    """Draw the domain's cameras from the seed: each sees people walk along, across or obliquely."""
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 0xCA, domain_index]))
-    cams = []
-    for c in range(domain.cameras):
-        layout = rng.choice(3)  # 0: path along the view axis, 1: across it, 2: oblique
-        side = (0.1, 0.8, 0.45)[layout] * rng.uniform(0.8, 1.2)
-        towards = rng.uniform(0.3, 0.7)  # share of people walking towards the camera
-        rightward = rng.uniform(0.2, 0.8)
-        views = ((1 - side) * towards, (1 - side) * (1 - towards), side * (1 - rightward), side * rightward)
-        total = sum(views)
-        tint = 1.0 + rng.uniform(-domain.camera_tint, domain.camera_tint) * np.array([1.0, 0.0, -1.0])
-        tint = tint * (1.0 + rng.uniform(-0.3, 0.3) * domain.camera_tint * np.array([0.0, 1.0, 0.0]))
-        indoor = c >= domain.cameras - domain.indoor_cameras
-        if indoor:  # fluorescent tubes: green-yellow cast, even light
-            tint = tint * np.array([1.0, 1.05, 0.9])
-        cams.append(
-            CameraStyle(
-                index=c + 1,
-                gain=round(float(rng.uniform(*domain.camera_gain)), 4),
-                tint=tuple(round(float(t), 4) for t in tint),
-                gradient=round(float(rng.uniform(-domain.camera_gradient, domain.camera_gradient)), 4),
-                views=tuple(round(v / total, 4) for v in views),
-                squash=round(float(rng.uniform(0.9, 1.0)), 4),
-                indoor=bool(indoor),
-            )
-        )
-    return cams
-
-
-# --- backgrounds -------------------------------------------------------------------------------
-
+_NOTICE_COLOURS = ((60, 90, 150), (160, 60, 50), (70, 120, 80), (200, 180, 90))  # notice boards in halls
 
 def smooth_noise(rng: np.random.Generator, h: int, w: int, cells: tuple[int, int]) -> np.ndarray:
     """Low-frequency noise in [-1, 1] (bicubic upsampling of a coarse random grid)."""
@@ -341,7 +176,7 @@ def _finish_scene(rng: np.random.Generator, arr: np.ndarray, texture: float) -> 
     grain = texture * smooth_noise(rng, SCENE_HEIGHT, SCENE_WIDTH, (16, 40))
     grain += 3.0 * rng.standard_normal(arr.shape[:2], dtype=np.float32)
     arr += grain[..., None]
-    return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8)).filter(ImageFilter.BoxBlur(_box_radius(0.8)))
+    return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8)).filter(ImageFilter.BoxBlur(box_radius(0.8)))
 
 
 def _scene_plaza(rng: np.random.Generator) -> Image.Image:
@@ -382,7 +217,7 @@ def _scene_indoor(rng: np.random.Generator) -> Image.Image:
         if rng.random() < 0.5:
             draw.rectangle([x, horizon - 150, x + 60, horizon], fill=_jitter(rng, (128, 92, 60), 14))
         else:
-            colour = _jitter(rng, ((60, 90, 150), (160, 60, 50), (70, 120, 80), (200, 180, 90))[int(rng.integers(4))], 20)
+            colour = _jitter(rng, _NOTICE_COLOURS[int(rng.integers(4))], 20)
             draw.rectangle([x, horizon - 130, x + 70, horizon - 70], fill=colour)
         x += int(rng.integers(110, 200))
     draw.rectangle([0, horizon - 8, SCENE_WIDTH, horizon], fill=_darker_rgb(wall, 0.7))
@@ -422,83 +257,3 @@ def background(panorama: Image.Image, size: tuple[int, int], rng: np.random.Gene
     y0 = int(rng.integers(0, SCENE_HEIGHT - ch + 1))
     crop = panorama.crop((x0, y0, x0 + cw, y0 + ch)).resize((w, h), Image.BILINEAR)
     return np.asarray(crop, dtype=np.float32)
-
-
-# --- lighting and imaging chain ----------------------------------------------------------------
-
-
-def light(
-    img: np.ndarray, camera: CameraStyle, rng: np.random.Generator, daylight: tuple[float, float] = (1.0, 0.0)
-) -> np.ndarray:
-    """Camera exposure and white balance, a side-light gradient, per-image exposure jitter, and the
-    session's daylight (gain, warmth) for outdoor cameras."""
-    w = img.shape[1]
-    ramp = 1.0 + camera.gradient * np.linspace(-1, 1, w, dtype=np.float32)
-    gain = camera.gain * rng.uniform(0.9, 1.1)
-    tint = np.asarray(camera.tint, dtype=np.float32) * (1 + rng.uniform(-0.02, 0.02, 3)).astype(np.float32)
-    if not camera.indoor:
-        gain *= daylight[0]
-        tint = tint * np.asarray([1 + daylight[1], 1.0, 1 - daylight[1]], dtype=np.float32)
-    return img * (gain * ramp[:, None] * tint[None, :])[None]
-
-
-@lru_cache(maxsize=16)
-def _colour_matrix(domain: DomainStyle) -> tuple[float, ...]:
-    """White-balance cast followed by saturation, as the 12-tuple `Image.convert` applies to RGB."""
-    luma = np.asarray([0.299, 0.587, 0.114])
-    sat = domain.saturation * np.eye(3) + (1 - domain.saturation) * np.outer(np.ones(3), luma)
-    m = sat @ np.diag(domain.colour_cast)
-    return tuple(float(v) for row in m for v in (*row, 0.0))
-
-
-@lru_cache(maxsize=16)
-def _tone_curve(domain: DomainStyle) -> np.ndarray:
-    """Gamma, contrast and brightness as a 256-entry lookup table (float, 0..255)."""
-    x = np.linspace(0.0, 1.0, 256) ** domain.gamma
-    x = (x - 0.5) * domain.contrast + 0.5 + domain.brightness
-    return (np.clip(x, 0.0, 1.0) * 255.0).astype(np.float32)
-
-
-def _box_radius(sigma: float) -> float:
-    """Radius of the box blur with the variance of a Gaussian of `sigma` (much faster in Pillow)."""
-    return (math.sqrt(12.0 * sigma * sigma + 1.0) - 1.0) / 2.0
-
-
-@lru_cache(maxsize=1)
-def _noise_bank() -> np.ndarray:
-    """Fixed standard-normal samples; each image reads a random window (drawing fresh normals per
-    pixel would cost more than rendering the person)."""
-    return np.random.default_rng(0x4E015E).standard_normal(1 << 20, dtype=np.float32)
-
-
-def _noise(rng: np.random.Generator, n: int) -> np.ndarray:
-    bank = _noise_bank()
-    start = int(rng.integers(0, bank.size - n))
-    return bank[start: start + n] * (1.0 if rng.random() < 0.5 else -1.0)
-
-
-def finish(img: np.ndarray, domain: DomainStyle, out_size: tuple[int, int], rng: np.random.Generator) -> Image.Image:
-    """The domain's imaging chain on a lit render: resize with resolution loss, colour cast, saturation,
-    tone curve, blur and sensor noise; returns the 8-bit crop of size (width, height)."""
-    pil = Image.fromarray(np.clip(img + 0.5, 0, 255).astype(np.uint8))
-    w, h = out_size
-    low = (max(4, round(w * domain.resolution)), max(8, round(h * domain.resolution)))
-    pil = pil.resize(low, Image.BOX if low[1] < pil.height else Image.BILINEAR).resize((w, h), Image.BILINEAR)
-    pil = pil.convert("RGB", _colour_matrix(domain))
-    if domain.blur > 0:
-        pil = pil.filter(ImageFilter.BoxBlur(_box_radius(domain.blur)))
-    noise = _noise(rng, h * w * 4).reshape(h, w, 4) * domain.noise
-    out = _tone_curve(domain)[np.asarray(pil)] + 0.6 * noise[..., :1] + 0.8 * noise[..., 1:]
-    return Image.fromarray(np.clip(out + 0.5, 0, 255).astype(np.uint8))
-
-
-def render_height(out_height: int) -> int:
-    """Canvas height for a crop: enough supersampling for clean edges, no more (speed)."""
-    return int(np.clip(round(1.1 * out_height), MIN_RENDER, MAX_RENDER))
-
-
-def crop_size(domain: DomainStyle, rng: np.random.Generator) -> tuple[int, int]:
-    """(width, height) of one crop: fixed for Market-like domains, varying for Duke-like ones."""
-    h = int(rng.integers(domain.height[0], domain.height[1] + 1))
-    aspect = rng.uniform(*domain.aspect) if domain.aspect[0] != domain.aspect[1] else domain.aspect[0]
-    return max(16, round(h / aspect)), h
