@@ -37,7 +37,8 @@ BASE = [
     "cluster.num_clusters=4", "train.eval_every=0", "train.log_every=1", "train.iters_per_epoch=4",
     "train.gap_picture=false", "train.checkpoint_every=0",
 ]
-# name -> (variant, iterations, extra overrides)
+# name -> (variant, iterations, extra overrides); the learners are chosen by their old key (cluster.learner, now
+# learner.name, still read), so that the same script runs on commits from before and after the rename.
 RUNS: dict[str, tuple[str, int, list[str]]] = {
     "direct": ("direct", 8, []),
     "baseline": ("baseline", 8, []),

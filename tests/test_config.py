@@ -118,11 +118,13 @@ def test_learner_keys_moved_to_their_own_section_and_old_ones_still_work(tmp_pat
         cfg = load_config("synthetic", ["cluster.learner=memory", "cluster.memory_momentum=0.3"])
     assert (cfg.learner.name, cfg.learner.memory_momentum) == ("memory", 0.3)
     assert [str(w.message).split(" (")[0] for w in caught] == ["config key cluster.learner is now learner.name",
-                                                               "config key cluster.memory_momentum is now learner.memory_momentum"]
+                                                               "config key cluster.memory_momentum is now "
+                                                               "learner.memory_momentum"]
     (tmp_path / "old.yaml").write_text("base: synthetic\ncluster:\n  learner: hybrid\n  temperature: 0.07\n")
     with pytest.warns(FutureWarning) as caught:
         from_file = load_config(str(tmp_path / "old.yaml"))
-    assert len(caught) == 2 and "cluster.temperature is now learner.temperature (in " + str(tmp_path) in str(caught[1].message)
+    assert len(caught) == 2
+    assert "cluster.temperature is now learner.temperature (in " + str(tmp_path) in str(caught[1].message)
     assert (from_file.learner.name, from_file.learner.temperature) == ("hybrid", 0.07)
     with pytest.raises(ConfigError, match="learner.name") as info, pytest.warns(FutureWarning):
         load_config(None, ["cluster.learner=nope"])
@@ -137,7 +139,8 @@ def test_learner_keys_moved_to_their_own_section_and_old_ones_still_work(tmp_pat
         assert config_to_dict(config_from_dict(old)) == saved
         check_resumable(cfg, old, tmp_path / "last.pt")
     with pytest.raises(ConfigError, match="learner.memory_momentum: 0.3 -> 0.5"):
-        check_resumable(load_config("synthetic", ["learner.name=memory", "learner.memory_momentum=0.5"]), old, tmp_path / "last.pt")
+        changed = load_config("synthetic", ["learner.name=memory", "learner.memory_momentum=0.5"])
+        check_resumable(changed, old, tmp_path / "last.pt")
 
 
 def test_color_jitter_is_off_by_default_and_validated() -> None:

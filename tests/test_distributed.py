@@ -58,7 +58,8 @@ def test_two_processes_match_one(tiny_bench: Path, tmp_path: Path, variant: str,
     assert torch.equal(a["pseudo"]["labels"], b["pseudo"]["labels"])
     for key in ("mAP", "rank1", "mINP"):
         assert abs(one[key] - two[key]) <= metric_tol, (key, one[key], two[key])
-    for part in ("model", "learner", "learner_modules"):  # the memory learner's centroids are updated from the gathered global batch
+    # the memory learner's centroids are updated from the gathered global batch
+    for part in ("model", "learner", "learner_modules"):
         worst = max(((a[part][k].float() - b[part][k].float()).abs().max().item() for k in a[part] if a[part][k].is_floating_point()),
                     default=0.0)
         assert worst < weight_tol, (part, worst)

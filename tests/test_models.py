@@ -10,7 +10,7 @@ import torchvision
 
 from raereid.config.schema import Config, LossConfig
 from raereid.config.variants import get_variant
-from raereid.engine.objective import StepOutput, discriminator_step, generator_step
+from raereid.engine.objective import StepModule, StepOutput, discriminator_step, generator_step
 from raereid.errors import CheckpointError, ConfigError
 from raereid.learners import Labels, build_learner
 from raereid.learners.classifier import ClassifierLearner
@@ -114,9 +114,22 @@ def test_fusion_loss_reaches_every_part() -> None:
     learner = _learner(model)
     out = _step(model, discs, *_batch(), learner=learner)
     (out.terms["ce_fused_target"] + out.terms["tri_fused_target"]).backward()
-    assert set(learner.modules()) == {"target_head", "fused_target_head"} and not any("target" in k for k in model.state_dict())
-    for part in (model.fusion.u, model.fusion.v, model.fusion.q, model.decoder, model.encoder, learner.modules()["fused_target_head"]):
+    assert set(learner.modules()) == {"target_head", "fused_target_head"}
+    assert not any("target" in k for k in model.state_dict())
+    fused_head = learner.modules()["fused_target_head"]
+    for part in (model.fusion.u, model.fusion.v, model.fusion.q, model.decoder, model.encoder, fused_head):
         assert _grad_norm(part) > 0
+
+
+def test_the_step_module_trains_the_learners_modules_but_not_the_discriminators() -> None:
+    """DDP wraps StepModule: it averages the gradients of what StepModule registers, so the learner's target
+    classifiers must be among its parameters and the discriminators (wrapped on their own) must not."""
+    model, discs = _model("full")
+    learner = _learner(model)
+    step = StepModule(model, discs, learner, LossConfig(), lambda x: x)
+    params = {id(p) for p in step.parameters()}
+    assert {id(p) for p in learner.modules().parameters()} <= params and {id(p) for p in model.parameters()} <= params
+    assert not params & {id(p) for p in discs.parameters()} and step.discs is discs and step.learner is learner
 
 
 def test_source_only_step_has_no_target_terms() -> None:

@@ -112,7 +112,8 @@ def run(args: argparse.Namespace) -> int:
     for name, variant, preset in runs:  # every run's config and output checked before anything is generated or trained
         overrides = [f"data.root={data}", f"train.variant={variant}", f"train.output={(out / name).resolve()}", f"train.seed={args.seed}"]
         if variant != "direct":
-            overrides += [f"train.init={RunFolder(out / 'direct').model.resolve()}", f"optim.iterations={args.adapt_iterations}"]
+            overrides += [f"train.init={RunFolder(out / 'direct').model.resolve()}",
+                          f"optim.iterations={args.adapt_iterations}"]
         overrides_of[name] = overrides + list(args.overrides)
         configs[name] = cfg = load_config(preset, overrides_of[name])
         paths.output_folder(cfg.train.output, "--out", entries=paths.RUN_ENTRIES)

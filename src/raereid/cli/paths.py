@@ -105,9 +105,10 @@ def input_file(path: str | Path, flag: str, what: str = "checkpoint") -> Path:
         fix = f"pass the file inside it: {inside[0]}" if inside else f"pass the path of the {what} file, not a folder"
         raise PathError(f"{flag}: the {what} is a folder, not a file", where=given, fix=fix)
     if not given.is_file():
+        example = f" (OUTPUT/{run_folder.MODEL} or OUTPUT/{run_folder.LAST} of raereid train)"
+        example = example if what == "checkpoint" else ""
         raise PathError(f"{what} not found ({flag})", where=given,
-                        fix=f"pass the path of an existing {what} file" + (
-                            f" (OUTPUT/{run_folder.MODEL} or OUTPUT/{run_folder.LAST} of raereid train)" if what == "checkpoint" else ""))
+                        fix=f"pass the path of an existing {what} file{example}")
     return given
 
 

@@ -28,7 +28,8 @@ RENAMED = {"cluster.learner": "learner.name", "cluster.temperature": "learner.te
 
 
 def upgrade_keys(data: dict) -> dict:
-    """A copy of a nested config dict with renamed keys under their current names (the current one wins if both are set)."""
+    """A copy of a nested config dict with renamed keys under their current names (the current name wins if both are
+    set)."""
     out = {section: dict(values) if isinstance(values, dict) else values for section, values in data.items()}
     for old, new in RENAMED.items():
         (section, key), (new_section, new_key) = old.split("."), new.split(".")

@@ -87,7 +87,7 @@ class ClusterConfig:
     k2: int = 6
     num_clusters: int = 500  # k-means only
     feature: Literal["final", "encoder"] = "final"  # which descriptor is clustered: final (Algorithm 2's; the fused one for full) | encoder
-    reliability_gap: float = 0.0  # dbscan: SpCL's self-paced cluster reliability with eps +/- this gap (0 = off; SpCL 0.02)
+    reliability_gap: float = 0.0  # dbscan: SpCL's self-paced reliability with eps +/- this gap (0 = off; SpCL 0.02)
 
 
 @dataclass
@@ -160,4 +160,5 @@ def flat_values(cfg: Config | Mapping[str, Mapping[str, Any]]) -> dict[str, Any]
     """{"section.key": value} of a Config, or of its nested-dict form (`config_to_dict`, a checkpoint's "config")."""
     if isinstance(cfg, Mapping):
         return {f"{s}.{k}": v for s, values in cfg.items() for k, v in values.items()}
-    return {f"{s.name}.{f.name}": getattr(getattr(cfg, s.name), f.name) for s in fields(cfg) for f in fields(getattr(cfg, s.name))}
+    sections = ((s.name, getattr(cfg, s.name)) for s in fields(cfg))
+    return {f"{name}.{f.name}": getattr(section, f.name) for name, section in sections for f in fields(section)}

@@ -40,7 +40,8 @@ for _variant in (
     Variant("full", use_target=True, feature_transfer=True, pixel_transfer=True, fusion=True),
     # Table IV's "baseline + FT + P^T + F": the source is translated into the target's style beforehand
     # (raereid translate); no pixel GAN, the decoder only reconstructs, for the fusion's recurrent pass.
-    Variant("ft+prept+f", use_target=True, feature_transfer=True, pixel_transfer=False, fusion=True, reconstruction=True),
+    Variant("ft+prept+f", use_target=True, feature_transfer=True, pixel_transfer=False, fusion=True,
+            reconstruction=True),
 ):
     VARIANTS.register(_variant.name)(_variant)
 
@@ -51,5 +52,6 @@ def get_variant(name: str) -> Variant:
 
 
 def variant_names(has_decoder: bool | None = None) -> str:
-    """The registered variants in table order, e.g. "direct, baseline, ..."; only those with (or without) a decoder if asked."""
+    """The registered variants in table order ("direct, baseline, ..."); only those with (or without) a decoder if
+    asked."""
     return ", ".join(n for n in VARIANTS if has_decoder is None or VARIANTS.get(n).has_decoder == has_decoder)

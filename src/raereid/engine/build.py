@@ -96,8 +96,8 @@ def make_optimizer(kind: str, groups: list[tuple[list[nn.Parameter], float]], o:
 
 
 class Optimizers:
-    """`main` (Enc at lr_encoder; Dec, P, source heads at lr_other), `disc` (discriminators, or None) and
-    `target` (the learner's trainable modules at lr_other, rebuilt with them; None when it has none), with AMP scalers."""
+    """`main` (Enc at lr_encoder; Dec, P, source heads at lr_other), `disc` (discriminators, or None) and `target`
+    (the learner's trainable modules at lr_other, rebuilt with them; None when it has none), with AMP scalers."""
 
     def __init__(self, cfg: Config, model: RAE, discs: Discriminators, learner: Learner, amp: bool):
         self.cfg = cfg.optim

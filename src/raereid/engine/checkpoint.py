@@ -138,7 +138,8 @@ class ModelRecord:
             return cls(state["config"], str(state["variant"]), int(state["num_source_ids"]), tuple(state["input_size"]),
                        model, int(state.get("iteration", 0)))
         except KeyError as exc:
-            raise CheckpointError(f"checkpoint lacks {exc}", where=path, fix="pass a checkpoint written by raereid train") from None
+            raise CheckpointError(f"checkpoint lacks {exc}", where=path,
+                                  fix="pass a checkpoint written by raereid train") from None
 
 
 def check_resumable_format(state: dict[str, Any], path: str | Path) -> None:
@@ -149,5 +150,6 @@ def check_resumable_format(state: dict[str, Any], path: str | Path) -> None:
             f"this checkpoint was written by an older raereid (checkpoint format {state.get('version', 1)}, before the "
             "classifier learner owned its target classifiers) and cannot be resumed",
             where=path,
-            fix=f"start a new run from its weights in another --output folder with --set train.init={path}, or train again",
+            fix=f"start a new run from its weights in another --output folder with --set train.init={path}, "
+            "or train again",
         )

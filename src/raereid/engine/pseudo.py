@@ -103,7 +103,8 @@ class PseudoLabelStage:
 
     def state(self) -> dict[str, Any]:
         """The labels (None before the first clustering) and the generator's learned attributes."""
-        return {"labels": None if self.current is None else torch.from_numpy(self.current.labels), "generator": self.learned()}
+        labels = None if self.current is None else torch.from_numpy(self.current.labels)
+        return {"labels": labels, "generator": self.learned()}
 
     def load_state(self, state: dict[str, Any]) -> None:
         """Restore `state()` from a checkpoint."""

@@ -55,10 +55,10 @@ class RelabelHook(Hook):
         if loop.iteration != loop.epoch_start and ctx.stage.current is not None:
             return
         if loop.iteration == 0 and ctx.adabn:
-            d = ctx.data
-            n = adapt_batch_norm(ctx.model, ctx.domains.target.train, d.height, d.width, ctx.runtime.device, d.test_batch_size,
+            d, target = ctx.data, ctx.domains.target.train
+            n = adapt_batch_norm(ctx.model, target, d.height, d.width, ctx.runtime.device, d.test_batch_size,
                                  min(d.workers, 2))
-            loop.monitor.info(f"AdaBN: {n} batch-norm layers re-estimated on {len(ctx.domains.target.train)} target images")
+            loop.monitor.info(f"AdaBN: {n} batch-norm layers re-estimated on {len(target)} target images")
         self.recluster()
 
     def clustered_kind(self) -> str:
@@ -89,13 +89,14 @@ class RelabelHook(Hook):
         learned = "".join(f", {k} {v:.3g}" for k, v in ctx.stage.learned().items()) if main else ""
         quality = label_quality(pseudo, np.array([r.pid for r in target])) if main else None
         note = f"; vs true ids (analysis only): ARI {quality['ari']:.3f}, NMI {quality['nmi']:.3f}" if quality else ""
-        loop.monitor.info(f"epoch {loop.epoch}: {n} clusters, {outliers} outliers of {len(pseudo.labels)} target images "
-                          f"({kind} descriptor){learned}{note}")
+        loop.monitor.info(f"epoch {loop.epoch}: {n} clusters, {outliers} outliers of {len(pseudo.labels)} target "
+                          f"images ({kind} descriptor){learned}{note}")
         scores = {"ari": quality["ari"], "nmi": quality["nmi"]} if quality else {}
         loop.monitor.scalars("cluster", {"clusters": n, "outliers": outliers, **scores}, loop.iteration)
         if not pseudo.usable:
-            loop.monitor.warning(f"epoch {loop.epoch}: clustering gave {n} cluster(s); this epoch trains on the source only "
-                                 "(check cluster.eps / cluster.min_samples if this persists)")
+            loop.monitor.warning(f"epoch {loop.epoch}: clustering gave {n} cluster(s); this epoch trains on the source "
+                                 "only (check cluster.eps / cluster.min_samples if this persists)")
             return
-        if ctx.learner.on_clustering(ClusterRound(pseudo.labels, feats, self._source_features, ctx.domains.source_labels)):
+        round_ = ClusterRound(pseudo.labels, feats, self._source_features, ctx.domains.source_labels)
+        if ctx.learner.on_clustering(round_):
             ctx.on_new_modules()

@@ -20,7 +20,8 @@ RESUMABLE_CHANGES = {
 }
 
 
-def check_resumable(cfg: Config, saved: dict, path: Path, may_change: Callable[[str], bool] = RESUMABLE_CHANGES.__contains__) -> None:
+def check_resumable(cfg: Config, saved: dict, path: Path,
+                    may_change: Callable[[str], bool] = RESUMABLE_CHANGES.__contains__) -> None:
     """Refuse to resume with a config that changes what is trained: every key but those `may_change` accepts must
     equal the checkpoint's (a key the checkpoint lacks had its default; renamed keys count under their new name)."""
     now = flat_values(cfg)

@@ -160,15 +160,18 @@ class CheckpointedLoop(TrainLoop, ABC):
         self.start_note = f"resumed from {self.ckpt_path} at iteration {self.iteration}"
 
     def _kept(self) -> str:
-        return f"the last good checkpoint is {self.ckpt_path}" if self.ckpt_path.is_file() else "no checkpoint was written yet"
+        if self.ckpt_path.is_file():
+            return f"the last good checkpoint is {self.ckpt_path}"
+        return "no checkpoint was written yet"
 
     def check_finite(self, loss: torch.Tensor, terms: Mapping[str, torch.Tensor]) -> None:
         """Stop on a non-finite loss, naming the terms that are, before it reaches the weights."""
         if torch.isfinite(loss).item():
             return
         bad = ", ".join(f"{k}={float(v.detach()):.4g}" for k, v in terms.items() if not torch.isfinite(v).item())
+        bad = bad or f"total={float(loss.detach())}"
         raise TrainingError(
-            f"{self.subject} loss became non-finite at iteration {self.iteration + 1} ({bad or f'total={float(loss.detach())}'}); "
+            f"{self.subject} loss became non-finite at iteration {self.iteration + 1} ({bad}); "
             f"training stopped and {self._kept()}",
             where=self.out, fix=f"{self.diverged_fix}; then resume with --resume or start again",
         )
@@ -201,8 +204,9 @@ class CheckpointedLoop(TrainLoop, ABC):
         try:
             self.monitor.info(self.describe())
             if self.is_main:  # partial checkpoints of a killed earlier run in this folder (never read; only disk space)
-                for stale in ckpt.remove_stale_temporaries(self.ckpt_path) + ckpt.remove_stale_temporaries(self.final_path):
-                    self.monitor.info(f"removed {stale}, a partial checkpoint left by a killed run")
+                for path in (self.ckpt_path, self.final_path):
+                    for stale in ckpt.remove_stale_temporaries(path):
+                        self.monitor.info(f"removed {stale}, a partial checkpoint left by a killed run")
             if self.start_note:
                 self.monitor.info(self.start_note)
             self.train_loop(iterations)

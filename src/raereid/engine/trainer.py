@@ -56,7 +56,8 @@ class Trainer(CheckpointedLoop):
         d = cfg.data
         self.train_tf = train_transform(d.height, d.width, d.flip, d.pad, d.erasing, tuple(d.color_jitter))
         self.domains = load_domains(cfg, self.variant, runtime)
-        super().__init__(iterations_per_epoch(cfg, self.variant, self.domains), cfg.train.output, MODEL, runtime.is_main)
+        iters = iterations_per_epoch(cfg, self.variant, self.domains)
+        super().__init__(iters, cfg.train.output, MODEL, runtime.is_main)
         self.model, self.discs = build_networks(cfg, self.variant, self.domains.num_source_ids, runtime)
         self.learner = build_learner(cfg.learner.name, self.model, cfg, self.domains.num_source_ids)
         self.amp = cfg.train.amp and runtime.device.type == "cuda"
@@ -72,11 +73,12 @@ class Trainer(CheckpointedLoop):
             self.start_note, fusion_trained = init_from(self.model, self.discs, cfg.train.init, cfg.model.backbone)
         relabel = []
         if self.pseudo is not None:
-            context = RelabelContext(self.model, self.domains, runtime, cfg.data, cfg.cluster.feature, cfg.train.adabn, self.amp,
-                                     self.pseudo, self.learner, self.on_new_modules, fusion_trained)
+            context = RelabelContext(self.model, self.domains, runtime, cfg.data, cfg.cluster.feature, cfg.train.adabn,
+                                     self.amp, self.pseudo, self.learner, self.on_new_modules, fusion_trained)
             relabel = [RelabelHook(context)]
-        self.register_hooks(*relabel, ProgressHook(cfg.train.log_every), DiscriminatorWatch(), EvalHook(cfg.train.eval_every),
-                            CheckpointHook(cfg.train.checkpoint_every), CallbackHook(after_train=self.finish), *hooks)
+        self.register_hooks(*relabel, ProgressHook(cfg.train.log_every), DiscriminatorWatch(),
+                            EvalHook(cfg.train.eval_every), CheckpointHook(cfg.train.checkpoint_every),
+                            CallbackHook(after_train=self.finish), *hooks)
 
     def wrap(self) -> None:
         """(Re)wrap the step and the discriminators in DDP; needed again when the learner's modules are replaced."""
@@ -90,7 +92,7 @@ class Trainer(CheckpointedLoop):
             self.step_module, self.disc_module = step, disc_step
 
     def on_new_modules(self) -> None:
-        """The learner replaced its trainable modules (a clustering): a fresh optimiser group for them, new DDP wrappers."""
+        """The learner replaced its trainable modules (a clustering): a fresh optimiser for them, new DDP wrappers."""
         self.optim.rebuild_target(self.learner)
         self.wrap()
 
@@ -138,8 +140,8 @@ class Trainer(CheckpointedLoop):
     def describe(self) -> str:
         rt, src, tgt = self.runtime, self.domains.source, self.domains.target
         return (f"variant {self.variant.name}, learner {self.learner.name}: {src.name} ({len(src.train)} images) -> "
-                f"{tgt.name} ({len(tgt.train)} images); {self.cfg.optim.iterations} iterations, {self.iters_per_epoch} per "
-                f"epoch, device {rt.device}, {rt.world_size} process(es)")
+                f"{tgt.name} ({len(tgt.train)} images); {self.cfg.optim.iterations} iterations, "
+                f"{self.iters_per_epoch} per epoch, device {rt.device}, {rt.world_size} process(es)")
 
     def finish(self) -> None:
         """After the last step: evaluate (unless just done), save the checkpoint and the final model."""

@@ -118,11 +118,13 @@ class TranslatorTrainer(CheckpointedLoop):
 
     def describe(self) -> str:
         t, src, tgt = self.t, self.source, self.target
-        return (f"translator (CycleGAN): {src.name} ({len(src.train)} images) <-> {tgt.name} ({len(tgt.train)} images) at "
-                f"{t.height}x{t.width}, {t.iterations} iterations of {t.batch_size} + {t.batch_size} images, device {self.runtime.device}")
+        return (f"translator (CycleGAN): {src.name} ({len(src.train)} images) <-> {tgt.name} ({len(tgt.train)} images) "
+                f"at {t.height}x{t.width}, {t.iterations} iterations of {t.batch_size} + {t.batch_size} images, "
+                f"device {self.runtime.device}")
 
     def result(self) -> dict[str, Any]:
-        self.monitor.info(f"translator trained: {self.iteration} iterations in {self.elapsed():.0f} s; weights {self.final_path}")
+        self.monitor.info(f"translator trained: {self.iteration} iterations in {self.elapsed():.0f} s; "
+                          f"weights {self.final_path}")
         return {"iterations": self.iteration, "seconds": self.elapsed()}
 
     def _loaders(self) -> Iterator:
@@ -189,6 +191,7 @@ def _lsgan(scores: torch.Tensor, real: bool) -> torch.Tensor:
 
 
 def _translator_may_change(key: str) -> bool:
-    """Whether a resumed translator may change `key`: it compares translate.* (but RESUMABLE_KEYS), the domains and the seed."""
+    """Whether a resumed translator may change `key`: it compares translate.* (but RESUMABLE_KEYS), the domains and
+    the seed."""
     section, name = key.split(".")
     return name in RESUMABLE_KEYS if section == "translate" else key not in CONFIG_KEYS

@@ -111,7 +111,8 @@ class Learner:
         return self.trainable
 
     def load_modules(self, state: dict[str, torch.Tensor]) -> None:
-        """Restore `modules().state_dict()` from a checkpoint (a learner whose modules change shape rebuilds them first)."""
+        """Restore `modules().state_dict()` from a checkpoint (a learner whose modules change shape rebuilds them
+        first)."""
         self.trainable.load_state_dict(state)
 
     @property

@@ -35,7 +35,8 @@ class ClassifierLearner(Learner):
 
     def on_clustering(self, round_: ClusterRound) -> bool:
         n = int(round_.labels.max()) + 1
-        self.set_target_classes({b: centroids(round_.features[BRANCH_FEATURES[b]], round_.labels, n) for b in self.branches})
+        features = {b: round_.features[BRANCH_FEATURES[b]] for b in self.branches}
+        self.set_target_classes({b: centroids(f, round_.labels, n) for b, f in features.items()})
         return True
 
     def set_target_classes(self, centroids_by_branch: dict[str, torch.Tensor]) -> None:
@@ -47,7 +48,8 @@ class ClassifierLearner(Learner):
 
     def load_modules(self, state: dict[str, torch.Tensor]) -> None:
         """Rebuild classifiers of the saved shapes, then load their weights."""
-        shapes = {b: state[f"{name}.fc.weight"].shape for b, (name, _) in TARGET_HEADS.items() if f"{name}.fc.weight" in state}
+        weights = {b: state.get(f"{name}.fc.weight") for b, (name, _) in TARGET_HEADS.items()}
+        shapes = {b: w.shape for b, w in weights.items() if w is not None}
         if shapes and shapes.keys() == set(self.branches):
             self.set_target_classes({b: torch.zeros(shape) for b, shape in shapes.items()})
         super().load_modules(state)

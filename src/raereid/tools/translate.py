@@ -51,7 +51,8 @@ def translate_images(generator: torch.nn.Module, images: list[Image.Image], heig
         out = generator(torch.stack([tf(im) for im in images]).to(device))
     finally:
         generator.train(was_training)
-    return [im.resize(orig.size, Image.BICUBIC) if im.size != orig.size else im for im, orig in zip(to_pil(out), images)]
+    return [im.resize(orig.size, Image.BICUBIC) if im.size != orig.size else im
+            for im, orig in zip(to_pil(out), images)]
 
 
 def translation_sheet(trainer: TranslatorTrainer, out: Path) -> Path:
