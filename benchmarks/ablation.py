@@ -8,7 +8,7 @@ and the spread (max - min), rank-1 and the pseudo-label ARI of the first and las
 first seed (from train.log; analysis only).
 
     python benchmarks/ablation.py --data DATA --init runs/direct/model.pt --out runs/ablation --seeds 0 1 \
-        --row "classifier baseline=baseline" --row "memory full=full cluster.learner=memory"
+        --row "classifier baseline=baseline" --row "memory full=full learner.name=memory"
 """
 
 from __future__ import annotations

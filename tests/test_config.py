@@ -8,7 +8,7 @@ import pytest
 
 from raereid.cli.train import add_arguments, overrides_from_args
 from raereid.config import config_from_dict, config_to_dict, list_presets, load_config
-from raereid.config.variants import VARIANTS, get_variant
+from raereid.config.variants import VARIANTS, get_variant, variant_names
 from raereid.errors import ConfigError
 
 
@@ -101,6 +101,46 @@ def test_variants() -> None:
     assert not get_variant("direct").use_target
     with pytest.raises(ConfigError, match="unknown variant 'fancy'"):
         get_variant("fancy")
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    assert " | ".join(VARIANTS) in " ".join(parser.format_help().split())  # the help lists the registry
+    assert variant_names(has_decoder=True) == "pt, ft+pt, full, ft+prept+f"
+
+
+def test_learner_keys_moved_to_their_own_section_and_old_ones_still_work(tmp_path: Path) -> None:
+    """cluster.learner / temperature / memory_momentum / hybrid_momentum are now learner.*: the old spelling in a
+    file or --set warns and sets the new key; in a checkpoint's config it is read silently; resuming sees no change."""
+    from raereid.engine.state import check_resumable
+
+    with pytest.warns(FutureWarning) as caught:
+        cfg = load_config("synthetic", ["cluster.learner=memory", "cluster.memory_momentum=0.3"])
+    assert (cfg.learner.name, cfg.learner.memory_momentum) == ("memory", 0.3)
+    assert [str(w.message).split(" (")[0] for w in caught] == ["config key cluster.learner is now learner.name",
+                                                               "config key cluster.memory_momentum is now "
+                                                               "learner.memory_momentum"]
+    (tmp_path / "old.yaml").write_text("base: synthetic\ncluster:\n  learner: hybrid\n  temperature: 0.07\n")
+    with pytest.warns(FutureWarning) as caught:
+        from_file = load_config(str(tmp_path / "old.yaml"))
+    assert len(caught) == 2
+    assert "cluster.temperature is now learner.temperature (in " + str(tmp_path) in str(caught[1].message)
+    assert (from_file.learner.name, from_file.learner.temperature) == ("hybrid", 0.07)
+    with pytest.raises(ConfigError, match="learner.name") as info, pytest.warns(FutureWarning):
+        load_config(None, ["cluster.learner=nope"])
+    assert "--set cluster.learner=nope" in info.value.where
+    saved = config_to_dict(cfg)
+    old = {**saved, "cluster": {**saved["cluster"], "learner": "memory", "memory_momentum": 0.3}}
+    del old["learner"]  # a config saved before the learner section existed
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert config_to_dict(config_from_dict(old)) == saved
+        check_resumable(cfg, old, tmp_path / "last.pt")
+    with pytest.raises(ConfigError, match="learner.memory_momentum: 0.3 -> 0.5"):
+        changed = load_config("synthetic", ["learner.name=memory", "learner.memory_momentum=0.5"])
+        check_resumable(changed, old, tmp_path / "last.pt")
 
 
 def test_color_jitter_is_off_by_default_and_validated() -> None:
@@ -118,7 +158,7 @@ def test_color_jitter_is_off_by_default_and_validated() -> None:
 
 
 def test_clustered_feature_is_checked() -> None:
-    from raereid.engine.pseudo_labels import make_label_generator
+    from raereid.engine.pseudo import make_label_generator
 
     assert load_config("synthetic").cluster.feature == "final" and load_config().cluster.feature == "final"
     make_label_generator(load_config(None, ["cluster.feature=encoder"]).cluster)
@@ -129,10 +169,10 @@ def test_clustered_feature_is_checked() -> None:
 def test_presets_build_on_a_base(tmp_path: Path) -> None:
     """`base: NAME` applies another preset (or a file beside this one) first; the learner presets use it."""
     paper, memory = load_config("market2duke"), load_config("market2duke-memory")
-    assert memory.cluster.learner == "memory" and paper.cluster.learner == "classifier"
+    assert memory.learner.name == "memory" and paper.learner.name == "classifier"
     assert (memory.data.source, memory.optim.iterations, memory.optim.lr_encoder) == (paper.data.source, paper.optim.iterations, 0.05)
     hybrid = load_config("duke2msmt-hybrid")
-    assert hybrid.cluster.learner == "hybrid" and hybrid.model.dsbn and hybrid.data.target == "msmt17"
+    assert hybrid.learner.name == "hybrid" and hybrid.model.dsbn and hybrid.data.target == "msmt17"
     (tmp_path / "mine.yaml").write_text("base: other.yaml\noptim:\n  iterations: 7\n")
     (tmp_path / "other.yaml").write_text("base: synthetic\noptim:\n  iterations: 5\n  lr_step: 3\n")
     mine = load_config(str(tmp_path / "mine.yaml"), ["optim.lr_step=2"])

@@ -51,14 +51,15 @@ def _run(root: Path, out: Path, nproc: int, iterations: int = 8, *extra: str, va
 ])
 def test_two_processes_match_one(tiny_bench: Path, tmp_path: Path, variant: str, learner: str, iterations: int, metric_tol: float,
                                  weight_tol: float) -> None:
-    extra = (f"cluster.learner={learner}",)
+    extra = (f"learner.name={learner}",)
     one = _run(tiny_bench, tmp_path / "one", 1, iterations, *extra, variant=variant)
     two = _run(tiny_bench, tmp_path / "two", 2, iterations, *extra, variant=variant)
     a, b = (load_checkpoint(tmp_path / d / "model.pt") for d in ("one", "two"))
-    assert torch.equal(a["pseudo_labels"], b["pseudo_labels"])
+    assert torch.equal(a["pseudo"]["labels"], b["pseudo"]["labels"])
     for key in ("mAP", "rank1", "mINP"):
         assert abs(one[key] - two[key]) <= metric_tol, (key, one[key], two[key])
-    for part in ("model", "learner"):  # the memory learner's centroids are updated from the gathered global batch
+    # the memory learner's centroids are updated from the gathered global batch
+    for part in ("model", "learner", "learner_modules"):
         worst = max(((a[part][k].float() - b[part][k].float()).abs().max().item() for k in a[part] if a[part][k].is_floating_point()),
                     default=0.0)
         assert worst < weight_tol, (part, worst)

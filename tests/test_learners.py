@@ -71,7 +71,7 @@ def test_memory_learner_builds_centroid_memory_and_trains_the_target_on_it() -> 
     cfg.loss.lambda_source = 0.25  # scales the source identity terms only
     weights = {name: weight for name, _, weight in learner.branch_terms(Branch("encoder", emb, emb, 1), labels)}
     assert weights == {"ce_source": 0.25, "tri_source": 0.125, "mem_target": 1.0, "tri_target": 0.5}
-    sims = (emb[1:] / emb[1:].norm(dim=1, keepdim=True)).numpy() @ expected.T / cfg.cluster.temperature
+    sims = (emb[1:] / emb[1:].norm(dim=1, keepdim=True)).numpy() @ expected.T / cfg.learner.temperature
     manual = np.mean([np.log(np.exp(row).sum()) - row[1] for row in sims])
     assert terms["mem_target"][0].item() == pytest.approx(manual, rel=1e-5)
 
@@ -93,12 +93,12 @@ def test_hybrid_learner_contrasts_source_classes_clusters_and_outliers() -> None
     labels = Labels(ys=torch.tensor([1]), yt=torch.tensor([0]), index_t=torch.tensor([2]))
     terms = {name: value for name, value, _ in learner.branch_terms(Branch("encoder", emb, emb, 1), labels)}
     centres = torch.stack([mem[0], mem[1], (mem[2] + mem[4]) / 2, mem[3], mem[5]])  # class 2 = the cluster {0, 2}
-    logits = emb @ centres.t() / cfg.cluster.temperature
+    logits = emb @ centres.t() / cfg.learner.temperature
     assert terms["hyb_source"].item() == pytest.approx(torch.nn.functional.cross_entropy(logits[:1], torch.tensor([1])).item(), rel=1e-5)
     assert terms["hyb_target"].item() == pytest.approx(torch.nn.functional.cross_entropy(logits[1:], torch.tensor([2])).item(), rel=1e-5)
     before = mem.clone()
     learner.update({"encoder": emb}, labels)  # source class 1 (row 1) and target image 2 (row 2 + 2) move
-    m = cfg.cluster.hybrid_momentum
+    m = cfg.learner.hybrid_momentum
     for row, x in ((1, emb[0]), (4, emb[1])):
         mixed = m * before[row] + (1 - m) * x
         assert torch.allclose(mem[row], mixed / mixed.norm(), atol=1e-6)
@@ -120,7 +120,7 @@ def test_reliability_criterion_matches_a_hand_computed_case() -> None:
 
 def test_unknown_learner_is_a_config_error() -> None:
     assert available_learners() == ["classifier", "hybrid", "memory"]
-    with pytest.raises(ConfigError, match="cluster.learner must be one of classifier, hybrid, memory"):
+    with pytest.raises(ConfigError, match="learner.name must be one of classifier, hybrid, memory"):
         build_learner("nope", _small_model(), Config(), 3)
 
 
@@ -179,7 +179,7 @@ def test_adabn_reestimates_target_statistics_only(tiny_bench: Path) -> None:
 
 
 def _train(root: Path, out: Path, variant: str, learner: str, iterations: int, *extra: str, resume: bool = False) -> dict:
-    cfg = load_config("synthetic", tiny_overrides(root, out, variant, iterations, f"cluster.learner={learner}",
+    cfg = load_config("synthetic", tiny_overrides(root, out, variant, iterations, f"learner.name={learner}",
                                                    "train.gap_picture=false", "train.checkpoint_every=1", *extra))
     return Trainer(cfg, setup_runtime("cpu"), resume=resume).train()
 

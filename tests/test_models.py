@@ -10,9 +10,10 @@ import torchvision
 
 from raereid.config.schema import Config, LossConfig
 from raereid.config.variants import get_variant
-from raereid.engine.objective import StepOutput, discriminator_step, generator_step
+from raereid.engine.objective import StepModule, StepOutput, discriminator_step, generator_step
 from raereid.errors import CheckpointError, ConfigError
 from raereid.learners import Labels, build_learner
+from raereid.learners.classifier import ClassifierLearner
 from raereid.models import RAE, BilinearFusion, Classifier, Decoder, Discriminators, Encoder
 
 SIZE = (64, 32)
@@ -24,7 +25,6 @@ def _model(variant: str, backbone: str = "resnet18") -> tuple[RAE, Discriminator
     cfg.backbone, cfg.pretrained, cfg.fusion_dim, cfg.fusion_out = backbone, "none", 64, 48
     cfg.decoder_channels, cfg.discriminator_channels = [32, 16], [8, 16, 32]
     model = RAE(cfg, get_variant(variant), num_source_ids=5, input_size=SIZE)
-    model.set_target_classes(torch.randn(3, model.encoder.out_channels), torch.randn(3, 48))
     return model, Discriminators(model, (8, 16, 32))
 
 
@@ -34,11 +34,18 @@ def _batch() -> tuple[torch.Tensor, ...]:
     return xs, torch.tensor([0, 0, 1, 1, 2, 2, 4, 4]), xt, torch.tensor([0, 0, 1, 1, 2, 2, 0, 0])
 
 
-def _step(model: RAE, discs: Discriminators, xs: torch.Tensor, ys: torch.Tensor, xt: torch.Tensor | None = None,
-          yt: torch.Tensor | None = None) -> StepOutput:
-    """The generator step with the paper's classifier learner."""
+def _learner(model: RAE) -> ClassifierLearner:
+    """The paper's classifier learner with three target classes (random centroids)."""
     learner = build_learner("classifier", model, Config(), num_source_ids=5)
-    return generator_step(model, discs, learner, xs, xt, Labels(ys, yt), LossConfig())
+    dims = {"encoder": model.encoder.out_channels, "fused": 48}
+    learner.set_target_classes({b: torch.randn(3, dims[b]) for b in learner.branches})
+    return learner
+
+
+def _step(model: RAE, discs: Discriminators, xs: torch.Tensor, ys: torch.Tensor, xt: torch.Tensor | None = None,
+          yt: torch.Tensor | None = None, learner: ClassifierLearner | None = None) -> StepOutput:
+    """The generator step with the paper's classifier learner."""
+    return generator_step(model, discs, learner or _learner(model), xs, xt, Labels(ys, yt), LossConfig())
 
 
 def _grad_norm(module: torch.nn.Module) -> float:
@@ -104,10 +111,25 @@ def test_feature_gan_reaches_encoder_not_discriminator_step() -> None:
 def test_fusion_loss_reaches_every_part() -> None:
     model, discs = _model("full")
     discs.requires_grad_(False)
-    out = _step(model, discs, *_batch())
+    learner = _learner(model)
+    out = _step(model, discs, *_batch(), learner=learner)
     (out.terms["ce_fused_target"] + out.terms["tri_fused_target"]).backward()
-    for part in (model.fusion.u, model.fusion.v, model.fusion.q, model.decoder, model.encoder, model.fused_target_head):
+    assert set(learner.modules()) == {"target_head", "fused_target_head"}
+    assert not any("target" in k for k in model.state_dict())
+    fused_head = learner.modules()["fused_target_head"]
+    for part in (model.fusion.u, model.fusion.v, model.fusion.q, model.decoder, model.encoder, fused_head):
         assert _grad_norm(part) > 0
+
+
+def test_the_step_module_trains_the_learners_modules_but_not_the_discriminators() -> None:
+    """DDP wraps StepModule: it averages the gradients of what StepModule registers, so the learner's target
+    classifiers must be among its parameters and the discriminators (wrapped on their own) must not."""
+    model, discs = _model("full")
+    learner = _learner(model)
+    step = StepModule(model, discs, learner, LossConfig(), lambda x: x)
+    params = {id(p) for p in step.parameters()}
+    assert {id(p) for p in learner.modules().parameters()} <= params and {id(p) for p in model.parameters()} <= params
+    assert not params & {id(p) for p in discs.parameters()} and step.discs is discs and step.learner is learner
 
 
 def test_source_only_step_has_no_target_terms() -> None:

@@ -12,7 +12,7 @@ from conftest import tiny_overrides
 from raereid.cli.main import main
 from raereid.cli.train import build_trainer
 from raereid.config import load_config
-from raereid.config.variants import VARIANTS
+from raereid.config.variants import VARIANTS, get_variant
 from raereid.engine import objective
 from raereid.engine.checkpoint import load_checkpoint, save_checkpoint
 from raereid.engine.model_io import load_model
@@ -46,7 +46,7 @@ def test_every_variant_trains_and_reports(tiny_bench: Path, tmp_path: Path, vari
 
 
 def get_has_decoder(variant: str) -> bool:
-    return VARIANTS[variant].has_decoder
+    return get_variant(variant).has_decoder
 
 
 def test_train_command(tiny_bench: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

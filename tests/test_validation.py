@@ -27,8 +27,8 @@ def test_every_key_has_a_rule() -> None:
     missing = missing_rules()
     assert not missing, (
         f"config key(s) without a validation rule: {', '.join(missing)}. Add one line per key to RULES in "
-        "src/raereid/config/validation.py, e.g. \"cluster.learner\": choice(\"classifier\", \"memory\", \"hybrid\"), "
-        "or \"cluster.temperature\": positive(\"softmax temperature\"); the rule's bad values are then tested here."
+        "src/raereid/config/validation.py, e.g. \"learner.name\": choice(\"classifier\", \"memory\", \"hybrid\"), "
+        "or \"learner.temperature\": positive(\"softmax temperature\"); the rule's bad values are then tested here."
     )
     stale = sorted(set(RULES) - set(flat_values(Config())))
     assert not stale, f"RULES has rules for keys that are not in schema.py: {', '.join(stale)}; remove them"

@@ -1,4 +1,5 @@
-"""A registry of named classes, factories or records of one kind (label generators, learners, dataset layouts).
+"""A registry of named classes, factories or records of one kind (label generators, learners, dataset layouts,
+variants).
 
 `@registry.register("name")` adds one; `registry.get(name)` returns it or raises a ConfigError that
 lists the registered names and says which config key chooses among them.
@@ -6,7 +7,7 @@ lists the registered names and says which config key chooses among them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
 from raereid.errors import ConfigError
@@ -39,6 +40,13 @@ class Registry(Generic[T]):
     def names(self) -> list[str]:
         """The registered names, sorted."""
         return sorted(self._items)
+
+    def __iter__(self) -> Iterator[str]:
+        """The registered names, in the order they were registered."""
+        return iter(self._items)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._items
 
     def items(self) -> list[tuple[str, T]]:
         """(name, item) pairs in the order they were registered (for lookups where the first match wins)."""

@@ -69,7 +69,9 @@ def train_process(name: str, preset: str, overrides: list[str], output: Path) ->
         raise KeyboardInterrupt
     if proc.returncode != 0:
         raise TrainingError(f"the {name} run failed (exit {proc.returncode}):\n" + "\n".join(tail), fix="see its train.log")
-    return json.loads((output / "metrics.json").read_text())
+    from raereid.engine.run_folder import RunFolder
+
+    return json.loads(RunFolder(output).metrics.read_text())
 
 
 def format_table(rows: list[dict]) -> str:
@@ -89,10 +91,11 @@ def run(args: argparse.Namespace) -> int:
     from raereid.config import config_to_dict, load_config
     from raereid.data.registry import load_dataset
     from raereid.engine.model_io import load_model
+    from raereid.engine.run_folder import RunFolder, record_command, shell_command
     from raereid.engine.runtime import setup_runtime
     from raereid.errors import ConfigError
     from raereid.report.build import write_report
-    from raereid.report.command import equivalent_train_command, record_command, shell_command
+    from raereid.report.command import equivalent_train_command
     from raereid.synth import generate
     from raereid.tools.reconstruct import reconstruct, reconstruction_sheet
 
@@ -109,7 +112,8 @@ def run(args: argparse.Namespace) -> int:
     for name, variant, preset in runs:  # every run's config and output checked before anything is generated or trained
         overrides = [f"data.root={data}", f"train.variant={variant}", f"train.output={(out / name).resolve()}", f"train.seed={args.seed}"]
         if variant != "direct":
-            overrides += [f"train.init={(out / 'direct' / 'model.pt').resolve()}", f"optim.iterations={args.adapt_iterations}"]
+            overrides += [f"train.init={RunFolder(out / 'direct').model.resolve()}",
+                          f"optim.iterations={args.adapt_iterations}"]
         overrides_of[name] = overrides + list(args.overrides)
         configs[name] = cfg = load_config(preset, overrides_of[name])
         paths.output_folder(cfg.train.output, "--out", entries=paths.RUN_ENTRIES)
@@ -140,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
     table = format_table(rows)
     (out / "table.txt").write_text(table + "\n", encoding="utf-8")
     (out / "table.json").write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
-    trained = load_model(out / runs[-1][0] / "model.pt")
+    trained = load_model(RunFolder(out / runs[-1][0]).model)
     picture = None
     if trained.model.decoder is not None:
         src, tgt = (load_dataset(name, trained.cfg.data.root) for name in (trained.cfg.data.source, trained.cfg.data.target))

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from raereid.engine import run_folder
 from raereid.errors import ConfigError, PathError
 
 if TYPE_CHECKING:
@@ -19,12 +20,9 @@ if TYPE_CHECKING:
 
 Protected = Iterable[tuple["str | Path | None", str]]  # (folder, what it is), e.g. (data root, "the data root")
 
-# What `raereid train` writes into its output folder: relative path -> True for a folder, False for a file.
-RUN_ENTRIES: Mapping[str, bool] = {
-    "checkpoints": True, "tensorboard": True, "checkpoints/last.pt": False, "model.pt": False,
-    "metrics.json": False, "train.log": False, "domain_gap.png": False,
-}
-CHECKPOINT_NAMES = ("model.pt", "checkpoints/last.pt")
+# What `raereid train` writes into its output folder (relative path -> True for a folder), and its checkpoints.
+RUN_ENTRIES: Mapping[str, bool] = run_folder.ENTRIES
+CHECKPOINT_NAMES = run_folder.CHECKPOINTS
 
 
 def _absolute(path: str | Path) -> Path:
@@ -107,9 +105,10 @@ def input_file(path: str | Path, flag: str, what: str = "checkpoint") -> Path:
         fix = f"pass the file inside it: {inside[0]}" if inside else f"pass the path of the {what} file, not a folder"
         raise PathError(f"{flag}: the {what} is a folder, not a file", where=given, fix=fix)
     if not given.is_file():
+        example = f" (OUTPUT/{run_folder.MODEL} or OUTPUT/{run_folder.LAST} of raereid train)"
+        example = example if what == "checkpoint" else ""
         raise PathError(f"{what} not found ({flag})", where=given,
-                        fix=f"pass the path of an existing {what} file" + (
-                            " (OUTPUT/model.pt or OUTPUT/checkpoints/last.pt of raereid train)" if what == "checkpoint" else ""))
+                        fix=f"pass the path of an existing {what} file{example}")
     return given
 
 

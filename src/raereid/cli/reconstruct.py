@@ -2,7 +2,7 @@
 
 With --images (repeatable: an image, a folder, a list file or a dataset name), one pair of rows per
 argument; without it, a few query images of the checkpoint's target and source datasets under
---data-root (default: the checkpoint's). Needs a variant with a decoder (pt, ft+pt, full).
+--data-root (default: the checkpoint's). Needs a variant with a decoder (`variant_names(has_decoder=True)`).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from raereid.cli import paths
+    from raereid.config.variants import variant_names
     from raereid.data.registry import load_dataset
     from raereid.errors import ConfigError, DatasetError
     from raereid.tools.inputs import data_root, open_model, pick_evenly, resolve_images
@@ -38,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(
             f"the {model.variant.name!r} model has no decoder, so there is nothing to reconstruct",
             where=trained.path,
-            fix="use a checkpoint of a variant with pixel transfer (pt, ft+pt, full)",
+            fix=f"use a checkpoint of a variant with a decoder ({variant_names(has_decoder=True)})",
         )
     root = data_root(args.data_root, trained)
     paths.outside(args.out, "--out", paths.inputs(data_root=root))
@@ -53,8 +54,8 @@ def run(args: argparse.Namespace) -> int:
             if not records:
                 raise DatasetError(f"the {role} dataset has no images", where=ds.root, fix="pass --images")
             groups[f"{role}\n({ds.name})"] = [r.path for r in pick_evenly(records, args.num)]
-    rows = {name: reconstruct(model, paths, cfg.data.height, cfg.data.width, next(model.parameters()).device)
-            for name, paths in groups.items()}
+    rows = {name: reconstruct(model, files, cfg.data.height, cfg.data.width, next(model.parameters()).device)
+            for name, files in groups.items()}
     out = reconstruction_sheet(rows, args.out)
     print(f"{sum(len(p) for p in groups.values())} images and their reconstructions -> {out}")
     return 0

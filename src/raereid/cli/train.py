@@ -1,4 +1,4 @@
-"""Train a variant of RAE (direct, baseline, ft, pt, ft+pt, full) from a preset or YAML config.
+"""Train a variant of RAE (a row of the paper's Table IV; `--help` lists them) from a preset or YAML config.
 
 Every config key can be overridden with --set section.key=value (e.g. --set optim.iterations=500).
 At the end OUTPUT/metrics.json holds the target's mAP / rank-1/5/10 / mINP in percent.
@@ -19,12 +19,14 @@ if TYPE_CHECKING:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from raereid.config.variants import VARIANTS
+
     parser.add_argument("--config", help="a preset name (see --list-presets) or a YAML file")
     parser.add_argument("--list-presets", action="store_true", help="print the shipped presets and exit")
     parser.add_argument("--data-root", help="folder holding the datasets (data.root)")
     parser.add_argument("--source", help="labeled source dataset (data.source)")
     parser.add_argument("--target", help="unlabeled target dataset, a name or a folder of images (data.target)")
-    parser.add_argument("--variant", help="direct | baseline | ft | pt | ft+pt | full | ft+prept+f (train.variant)")
+    parser.add_argument("--variant", help=f"{' | '.join(VARIANTS)} (train.variant)")
     parser.add_argument("--output", help="output folder (train.output)")
     parser.add_argument("--seed", type=int, help="random seed (train.seed)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
@@ -67,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--nproc must be at least 1, got {args.nproc}", fix="pass --nproc 1 or more")
     cfg = load_config(args.config, overrides_from_args(args))  # type and range checks, before any process starts
     training_paths(cfg)
-    from raereid.report.command import COMMAND_ENV, record_command, shell_command
+    from raereid.engine.run_folder import COMMAND_ENV, record_command, shell_command
 
     command = os.environ.get(COMMAND_ENV) or shell_command(args._argv)
     if args.nproc > 1:

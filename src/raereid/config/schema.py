@@ -6,8 +6,9 @@ unknown key or a value of the wrong type is an error, never silently ignored.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal
 
 
 @dataclass
@@ -87,16 +88,22 @@ class ClusterConfig:
     k2: int = 6
     num_clusters: int = 500  # k-means only
     feature: Literal["final", "encoder"] = "final"  # which descriptor is clustered: final (Algorithm 2's; the fused one for full) | encoder
-    learner: str = "classifier"  # how pseudo-labels train the network: classifier | memory | hybrid (raereid.learners registry)
+    reliability_gap: float = 0.0  # dbscan: SpCL's self-paced reliability with eps +/- this gap (0 = off; SpCL 0.02)
+
+
+@dataclass
+class LearnerConfig:
+    """How pseudo-labels (and source ids) train the network (raereid.learners); before: cluster.learner, ..."""
+
+    name: str = "classifier"  # the paper's classifiers, or a registered learner (memory, hybrid, ...)
     temperature: float = 0.05  # memory / hybrid learners: InfoNCE temperature
     memory_momentum: float = 0.1  # memory learner: weight of the old centroid in its update (Cluster Contrast's 0.1)
     hybrid_momentum: float = 0.2  # hybrid learner: weight of the old entry in its update (SpCL's 0.2)
-    reliability_gap: float = 0.0  # dbscan: SpCL's self-paced cluster reliability with eps +/- this gap (0 = off; SpCL 0.02)
 
 
 @dataclass
 class TrainConfig:
-    variant: str = "full"  # direct | baseline | ft | pt | ft+pt | full | ft+prept+f (config/variants.py)
+    variant: str = "full"  # a row of the paper's Table IV: a name in config/variants.py's VARIANTS
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     amp: bool = True  # mixed precision (CUDA only)
@@ -153,6 +160,15 @@ class Config:
     loss: LossConfig = field(default_factory=LossConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    learner: LearnerConfig = field(default_factory=LearnerConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     translate: TranslateConfig = field(default_factory=TranslateConfig)
     custom_imports: CustomImportsConfig = field(default_factory=CustomImportsConfig)
+
+
+def flat_values(cfg: Config | Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """{"section.key": value} of a Config, or of its nested-dict form (`config_to_dict`, a checkpoint's "config")."""
+    if isinstance(cfg, Mapping):
+        return {f"{s}.{k}": v for s, values in cfg.items() for k, v in values.items()}
+    sections = ((s.name, getattr(cfg, s.name)) for s in fields(cfg))
+    return {f"{name}.{f.name}": getattr(section, f.name) for name, section in sections for f in fields(section)}

@@ -9,7 +9,6 @@ fails for any key without one.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
@@ -37,7 +36,7 @@ from raereid.config.rules import (
     text,
     weights,
 )
-from raereid.config.schema import Config
+from raereid.config.schema import Config, flat_values
 from raereid.errors import ConfigError
 from raereid.plugins import is_plugin
 
@@ -139,11 +138,11 @@ RULES: dict[str, Rule] = {
     "cluster.k2": positive_int("neighbours of the Jaccard distance's query expansion"),
     "cluster.num_clusters": at_least(2, "k-means clusters; the target losses need two"),
     "cluster.feature": choice("final", "encoder"),
-    "cluster.learner": registered(_learners, "learner", "add one with @register_learner (raereid/learners)"),
-    "cluster.temperature": positive("the InfoNCE temperature of the memory / hybrid learners (0.05 in Cluster Contrast and SpCL)"),
-    "cluster.memory_momentum": interval(0.0, 1.0, high_open=True, hint="weight of the old centroid; 1 would never update it"),
-    "cluster.hybrid_momentum": interval(0.0, 1.0, high_open=True, hint="weight of the old memory entry; 1 would never update it"),
     "cluster.reliability_gap": interval(0.0, 1.0, high_open=True, hint="eps -/+ this gap for SpCL's reliability criterion, 0 = off"),
+    "learner.name": registered(_learners, "learner", "add one with @register_learner (raereid/learners)"),
+    "learner.temperature": positive("InfoNCE temperature of the memory / hybrid learners (Cluster Contrast: 0.05)"),
+    "learner.memory_momentum": interval(0.0, 1.0, high_open=True, hint="weight of the old centroid; 1 never moves it"),
+    "learner.hybrid_momentum": interval(0.0, 1.0, high_open=True, hint="weight of the old entry; 1 never moves it"),
     "train.variant": registered(_variants, "variant", "the rows of the paper's Table IV", any_case=True),
     "train.seed": nonneg_int(),
     "train.device": device(),
@@ -219,12 +218,6 @@ CROSS_RULES: list[CrossRule] = [
     CrossRule(("translate.height", "translate.width", "translate.downsamplings"), _translate_size,
               "e.g. 256x128 (paper scale) or 64x32 (CPU), or fewer translate.downsamplings"),
 ]
-
-
-def flat_values(cfg: Config) -> dict[str, Any]:
-    """{"section.key": value} for every field of `cfg`."""
-    return {f"{s.name}.{f.name}": getattr(getattr(cfg, s.name), f.name)
-            for s in dataclasses.fields(cfg) for f in dataclasses.fields(getattr(cfg, s.name))}
 
 
 def origins_of(cfg: Config) -> dict[str, str]:

@@ -1,10 +1,14 @@
-"""The rows of the paper's Table IV as switches of one pipeline, not separate code paths."""
+"""The rows of the paper's Table IV as switches of one pipeline, not separate code paths.
+
+`VARIANTS` is a registry: `VARIANTS.register(name)(Variant(...))` adds a row made of existing switches; help
+texts and docstrings list the registered names (`variant_names`), so a new row needs no other edit.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from raereid.errors import ConfigError
+from raereid.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -26,22 +30,28 @@ class Variant:
         return self.pixel_transfer if self.reconstruction is None else self.reconstruction
 
 
-VARIANTS = {
-    "direct": Variant("direct", use_target=False, feature_transfer=False, pixel_transfer=False, fusion=False),
-    "baseline": Variant("baseline", use_target=True, feature_transfer=False, pixel_transfer=False, fusion=False),
-    "ft": Variant("ft", use_target=True, feature_transfer=True, pixel_transfer=False, fusion=False),
-    "pt": Variant("pt", use_target=True, feature_transfer=False, pixel_transfer=True, fusion=False),
-    "ft+pt": Variant("ft+pt", use_target=True, feature_transfer=True, pixel_transfer=True, fusion=False),
-    "full": Variant("full", use_target=True, feature_transfer=True, pixel_transfer=True, fusion=True),
+VARIANTS: Registry[Variant] = Registry("variant", "train.variant")
+for _variant in (
+    Variant("direct", use_target=False, feature_transfer=False, pixel_transfer=False, fusion=False),
+    Variant("baseline", use_target=True, feature_transfer=False, pixel_transfer=False, fusion=False),
+    Variant("ft", use_target=True, feature_transfer=True, pixel_transfer=False, fusion=False),
+    Variant("pt", use_target=True, feature_transfer=False, pixel_transfer=True, fusion=False),
+    Variant("ft+pt", use_target=True, feature_transfer=True, pixel_transfer=True, fusion=False),
+    Variant("full", use_target=True, feature_transfer=True, pixel_transfer=True, fusion=True),
     # Table IV's "baseline + FT + P^T + F": the source is translated into the target's style beforehand
     # (raereid translate); no pixel GAN, the decoder only reconstructs, for the fusion's recurrent pass.
-    "ft+prept+f": Variant("ft+prept+f", use_target=True, feature_transfer=True, pixel_transfer=False, fusion=True, reconstruction=True),
-}
+    Variant("ft+prept+f", use_target=True, feature_transfer=True, pixel_transfer=False, fusion=True,
+            reconstruction=True),
+):
+    VARIANTS.register(_variant.name)(_variant)
 
 
 def get_variant(name: str) -> Variant:
-    """The variant called `name` (direct, baseline, ft, pt, ft+pt, full)."""
-    try:
-        return VARIANTS[name.lower()]
-    except KeyError:
-        raise ConfigError(f"unknown variant {name!r}", fix=f"train.variant must be one of {', '.join(VARIANTS)}") from None
+    """The registered variant called `name` (any case), or a ConfigError listing them."""
+    return VARIANTS.get(name.lower())
+
+
+def variant_names(has_decoder: bool | None = None) -> str:
+    """The registered variants in table order ("direct, baseline, ..."); only those with (or without) a decoder if
+    asked."""
+    return ", ".join(n for n in VARIANTS if has_decoder is None or VARIANTS.get(n).has_decoder == has_decoder)

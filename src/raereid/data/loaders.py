@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -12,8 +13,18 @@ from raereid.data.images import load_resized, load_rgb
 from raereid.data.records import ImageRecord
 
 
+class Batch(NamedTuple):
+    """One image of an ImageDataset, or (after the DataLoader's collation) a batch of them, one tensor per field."""
+
+    image: torch.Tensor
+    label: int | torch.Tensor  # the training label (-1 when the dataset has none)
+    camid: int | torch.Tensor
+    index: int | torch.Tensor  # the record's index in the dataset
+    seed: int | torch.Tensor  # the augmentation (and dropout) seed the sampler gave it; 0 without one
+
+
 class ImageDataset(Dataset):
-    """Records -> (image tensor, training label, camera id, index, seed).
+    """Records -> `Batch`(image tensor, training label, camera id, index, seed).
 
     Indexed by an int, or by (index, seed): then the random transforms are drawn from a generator
     seeded with `seed` only, so augmentation is reproducible whatever process or worker loads it.
@@ -30,7 +41,7 @@ class ImageDataset(Dataset):
     def __len__(self) -> int:
         return len(self.records)
 
-    def __getitem__(self, key: int | tuple[int, int]) -> tuple[torch.Tensor, int, int, int, int]:
+    def __getitem__(self, key: int | tuple[int, int]) -> Batch:
         index, seed = key if isinstance(key, tuple) else (key, None)
         record = self.records[index]
         image = load_resized(record.path, self.cache) if self.cache else load_rgb(record.path)
@@ -40,7 +51,7 @@ class ImageDataset(Dataset):
             with torch.random.fork_rng(devices=[]):
                 torch.default_generator.manual_seed(seed)  # the CPU generator only: torch.manual_seed also seeds every GPU (slow)
                 tensor = self.transform(image)
-        return tensor, int(self.labels[index]), record.camid, index, 0 if seed is None else seed
+        return Batch(tensor, int(self.labels[index]), record.camid, index, 0 if seed is None else seed)
 
 
 def _loader_kwargs(workers: int, device: torch.device | str) -> dict:

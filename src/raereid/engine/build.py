@@ -20,6 +20,7 @@ from raereid.data.samplers import PKBatchSampler
 from raereid.engine.checks import check_datasets
 from raereid.engine.runtime import Runtime
 from raereid.errors import ConfigError, DatasetError
+from raereid.learners import Learner
 from raereid.models.global_bn import convert_to_global_bn
 from raereid.models.rae import RAE, Discriminators
 
@@ -96,35 +97,42 @@ def make_optimizer(kind: str, groups: list[tuple[list[nn.Parameter], float]], o:
 
 class Optimizers:
     """`main` (Enc and its pooling at lr_encoder; Dec, P, source heads at lr_other), `disc` (discriminators, or None)
-    and `target` (the target classifiers, rebuilt with them after each clustering), with AMP scalers."""
+    and `target` (the learner's trainable modules at lr_other, rebuilt with them; None when it has none), with AMP
+    scalers."""
 
-    def __init__(self, cfg: Config, model: RAE, discs: Discriminators, amp: bool):
+    def __init__(self, cfg: Config, model: RAE, discs: Discriminators, learner: Learner, amp: bool):
         self.cfg = cfg.optim
         enc = [*model.encoder.parameters(), *model.pooling.parameters()]  # GeM's p at the backbone's rate, as fast-reid
-        skip = {id(p) for p in enc} | {id(p) for h in model.target_heads() for p in h.parameters()}
+        skip = {id(p) for p in enc}
         other = [p for p in model.parameters() if id(p) not in skip]
         self.main = make_optimizer(self.cfg.optimizer, [(enc, self.cfg.lr_encoder), (other, self.cfg.lr_other)], self.cfg)
         self.disc = make_optimizer(self.cfg.disc_optimizer, [(list(discs.parameters()), self.cfg.lr_discriminator)], self.cfg) if discs.any() else None
-        self.rebuild_target(model)
+        self.rebuild_target(learner)
         self.scaler = torch.amp.GradScaler("cuda", enabled=amp)
         self.scaler_disc = torch.amp.GradScaler("cuda", enabled=amp)
 
-    def rebuild_target(self, model: RAE) -> None:
-        """A fresh optimiser for the target classifiers (they are new modules after a clustering)."""
-        params = [p for h in model.target_heads() for p in h.parameters()]
-        self.target = make_optimizer(self.cfg.optimizer, [(params, self.cfg.lr_other)], self.cfg)
+    def rebuild_target(self, learner: Learner) -> None:
+        """A fresh optimiser for the learner's trainable modules (new modules after a clustering that replaced them)."""
+        params = list(learner.modules().parameters())
+        self.target = make_optimizer(self.cfg.optimizer, [(params, self.cfg.lr_other)], self.cfg) if params else None
+
+    def generator(self) -> list[torch.optim.Optimizer]:
+        """The optimisers of the generator step: `main`, then `target` when there is one."""
+        return [o for o in (self.main, self.target) if o is not None]
 
     def all(self) -> list[torch.optim.Optimizer]:
         return [o for o in (self.main, self.disc, self.target) if o is not None]
 
     def state_dict(self) -> dict:
-        return {"main": self.main.state_dict(), "disc": self.disc.state_dict() if self.disc else None, "target": self.target.state_dict()}
+        return {"main": self.main.state_dict(), "disc": self.disc.state_dict() if self.disc else None,
+                "target": self.target.state_dict() if self.target else None}
 
     def load_state_dict(self, state: dict) -> None:
         self.main.load_state_dict(state["main"])
         if self.disc is not None:
             self.disc.load_state_dict(state["disc"])
-        self.target.load_state_dict(state["target"])
+        if self.target is not None:
+            self.target.load_state_dict(state["target"])
 
     def scaler_state(self) -> dict:
         return {"main": self.scaler.state_dict(), "disc": self.scaler_disc.state_dict()}

@@ -1,7 +1,11 @@
-"""Checkpoints: written atomically (temporary file, fsync, rename), read with `weights_only=True`.
+"""Checkpoints: written atomically (temporary file, fsync, rename), read with `weights_only=True`, and the
+`ModelRecord` every RAE checkpoint carries (what rebuilds its network).
 
 A checkpoint holds only tensors and plain Python values, so loading never runs code from the
 file; a file holding anything else (a malicious pickle) is refused with a clear error.
+Format 2 keeps a learner's trainable modules under "learner_modules" and the pseudo-label stage under
+"pseudo"; format 1 kept the classifier learner's target classifiers inside "model" (read for inference and
+train.init with those dropped; not resumable).
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ import os
 import pickle
 import tempfile
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +22,10 @@ import torch
 from torch import nn
 
 from raereid.errors import CheckpointError
+from raereid.learners.classifier import FORMER_MODEL_PREFIXES
 
 FORMAT = "raereid-checkpoint"
-VERSION = 1
+VERSION = 2
 
 
 def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
@@ -103,3 +109,47 @@ def load_module_state(module: nn.Module, state: dict[str, torch.Tensor], what: s
             fix="use the config the checkpoint was trained with (it is stored in the checkpoint), or a matching checkpoint",
         )
     module.load_state_dict(state)
+
+
+@dataclass
+class ModelRecord:
+    """The keys of an RAE checkpoint (model.pt, checkpoints/last.pt) that rebuild its network: the config it was
+    trained with, the variant, the number of source ids (the source classifiers' size), the input size, the
+    weights and the iteration they are from. Written by the trainer; read by the model loader and the report."""
+
+    config: dict[str, Any]
+    variant: str
+    num_source_ids: int
+    input_size: tuple[int, int]
+    model: dict[str, torch.Tensor]
+    iteration: int = 0
+
+    def to_state(self) -> dict[str, Any]:
+        return {"config": self.config, "variant": self.variant, "num_source_ids": self.num_source_ids,
+                "input_size": list(self.input_size), "model": self.model, "iteration": self.iteration}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], path: str | Path) -> ModelRecord:
+        """The record of a loaded checkpoint; CheckpointError naming the missing key if it is not an RAE's."""
+        try:
+            model = state["model"]
+            if state.get("version", 1) < 2:  # format 1 kept the classifier learner's target classifiers in the model
+                model = {k: v for k, v in model.items() if not k.startswith(FORMER_MODEL_PREFIXES)}
+            return cls(state["config"], str(state["variant"]), int(state["num_source_ids"]), tuple(state["input_size"]),
+                       model, int(state.get("iteration", 0)))
+        except KeyError as exc:
+            raise CheckpointError(f"checkpoint lacks {exc}", where=path,
+                                  fix="pass a checkpoint written by raereid train") from None
+
+
+def check_resumable_format(state: dict[str, Any], path: str | Path) -> None:
+    """Refuse to resume a checkpoint of format 1 (its target classifiers sat in the model; their optimiser state cannot
+    be mapped onto today's layout)."""
+    if state.get("version", 1) < 2:
+        raise CheckpointError(
+            f"this checkpoint was written by an older raereid (checkpoint format {state.get('version', 1)}, before the "
+            "classifier learner owned its target classifiers) and cannot be resumed",
+            where=path,
+            fix=f"start a new run from its weights in another --output folder with --set train.init={path}, "
+            "or train again",
+        )

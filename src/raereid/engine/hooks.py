@@ -1,6 +1,7 @@
 """The hooks every training loop shares: progress and logging, evaluation, checkpoints and signals,
-and the discriminator-collapse watch. They work with any loop that has a `monitor`, `save()`,
-`check_weights_finite()` and, for evaluation, `evaluate()` (the RAE trainer, the image translator)."""
+and the discriminator-collapse watch. They work with any `CheckpointedLoop` (engine/train_loop.py: its
+`monitor`, `terms`, `save()`, `check_weights_finite()` and `evaluate()`), i.e. the RAE trainer and the
+image translator."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from raereid.engine.train_loop import Hook, Interrupted
+from raereid.engine.train_loop import CheckpointedLoop, Hook, Interrupted
 
 COLLAPSE_WINDOW = 50
 COLLAPSE_LOSS = 0.02
@@ -19,6 +20,8 @@ COLLAPSE_LOSS = 0.02
 class ProgressHook(Hook):
     """Advance the progress bar with the step's losses; every `log_every` iterations check the weights are
     finite and write the losses and learning rates (keys starting with "lr") to TensorBoard."""
+
+    loop: CheckpointedLoop
 
     def __init__(self, log_every: int):
         self.log_every = max(1, log_every)
@@ -35,6 +38,8 @@ class ProgressHook(Hook):
 
 class DiscriminatorWatch(Hook):
     """Report a discriminator that wins outright: its loss stays near 0, so its generator term gives no useful gradient."""
+
+    loop: CheckpointedLoop
 
     def __init__(self, names: tuple[str, ...] = ("dis_feat", "dis_pix"), window: int = COLLAPSE_WINDOW, threshold: float = COLLAPSE_LOSS):
         self.names, self.window, self.threshold = names, window, threshold
@@ -59,6 +64,8 @@ class DiscriminatorWatch(Hook):
 class EvalHook(Hook):
     """Evaluate every `every` iterations (0: never here; the trainer evaluates at the end)."""
 
+    loop: CheckpointedLoop
+
     def __init__(self, every: int):
         self.every = every
 
@@ -71,6 +78,8 @@ class EvalHook(Hook):
 class CheckpointHook(Hook):
     """Save every `every` iterations; on SIGINT/SIGTERM save at the end of the current step and stop
     with `Interrupted` (the CLI turns it into exit code 130 and a --resume hint)."""
+
+    loop: CheckpointedLoop
 
     def __init__(self, every: int):
         self.every = every

@@ -11,6 +11,7 @@ import logging
 import sys
 from pathlib import Path
 
+from raereid.engine.run_folder import LOG, TENSORBOARD
 from raereid.progress import progress
 
 LOGGER_NAME = "raereid"
@@ -32,7 +33,7 @@ class Monitor:
         out_dir.mkdir(parents=True, exist_ok=True)
         self.logger.setLevel(logging.INFO)
         self.logger.propagate = False
-        file_handler = logging.FileHandler(out_dir / "train.log", encoding="utf-8")
+        file_handler = logging.FileHandler(out_dir / LOG, encoding="utf-8")
         file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         console = logging.StreamHandler(sys.stderr)
         console.setFormatter(logging.Formatter("[raereid] %(levelname)s %(message)s"))
@@ -42,7 +43,7 @@ class Monitor:
         if tensorboard:
             from torch.utils.tensorboard import SummaryWriter
 
-            self.writer = SummaryWriter(str(out_dir / "tensorboard"), purge_step=start if start else None)
+            self.writer = SummaryWriter(str(out_dir / TENSORBOARD), purge_step=start if start else None)
         self.bar = progress(total, "train", initial=start)
 
     def info(self, message: str) -> None:

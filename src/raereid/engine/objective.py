@@ -107,18 +107,22 @@ def discriminator_step(discs: Discriminators, step: StepOutput, cfg: LossConfig)
 
 
 class StepModule(nn.Module):
-    """The generator objective as a module, so DistributedDataParallel can wrap it (and average its gradients)."""
+    """The generator objective as a module, so DistributedDataParallel can wrap it (and average its gradients).
+
+    Its parameters are the model's and the learner's trainable modules (`learner_modules`). The discriminators
+    are used but not registered (they have their own optimiser and DDP wrapper), nor are the learner's memories."""
 
     def __init__(self, model: RAE, discs: Discriminators, learner: Learner, cfg: LossConfig, gather: Callable[[torch.Tensor], torch.Tensor]):
         super().__init__()
         self.model = model
-        # Not submodules: the discriminators have their own optimiser and DDP wrapper; the learner's memories are not parameters.
-        self._others = (discs, learner)
+        self.learner_modules = learner.modules()
+        object.__setattr__(self, "discs", discs)  # a plain attribute: not a submodule
+        self.learner = learner
         self.loss_cfg, self.gather = cfg, gather
 
     def forward(self, xs, ys, xt, yt, seeds_s, seeds_t, index_t):  # noqa: ANN001, ANN201 - DDP passes tensors through
         labels = Labels(ys, yt, seeds_s, seeds_t, index_t, self.gather)
-        return generator_step(self.model, self._others[0], self._others[1], xs, xt, labels, self.loss_cfg)
+        return generator_step(self.model, self.discs, self.learner, xs, xt, labels, self.loss_cfg)
 
 
 class DiscriminatorStepModule(nn.Module):

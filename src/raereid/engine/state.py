@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
-from raereid.config.loader import config_to_dict
-from raereid.config.schema import Config
+from raereid.config.loader import upgrade_keys
+from raereid.config.schema import Config, flat_values
 from raereid.engine import checkpoint as ckpt
 from raereid.errors import ConfigError
 from raereid.models.dsbn import match_bn_layout
@@ -19,14 +20,13 @@ RESUMABLE_CHANGES = {
 }
 
 
-def _flat(cfg_dict: dict) -> dict[str, object]:
-    return {f"{s}.{k}": v for s, values in cfg_dict.items() for k, v in values.items()}
-
-
-def check_same_config(cfg: Config, saved: dict, path: Path) -> None:
-    """Refuse to resume with a config that changes what is trained; a key the checkpoint lacks had its default."""
-    now, before = _flat(config_to_dict(cfg)), {**_flat(config_to_dict(Config())), **_flat(saved)}
-    changed = [k for k in now if k not in RESUMABLE_CHANGES and before.get(k) != now[k]]
+def check_resumable(cfg: Config, saved: dict, path: Path,
+                    may_change: Callable[[str], bool] = RESUMABLE_CHANGES.__contains__) -> None:
+    """Refuse to resume with a config that changes what is trained: every key but those `may_change` accepts must
+    equal the checkpoint's (a key the checkpoint lacks had its default; renamed keys count under their new name)."""
+    now = flat_values(cfg)
+    before = {**flat_values(Config()), **flat_values(upgrade_keys(saved))}
+    changed = [k for k in now if not may_change(k) and before.get(k) != now[k]]
     if changed:
         diffs = ", ".join(f"{k}: {before.get(k)!r} -> {now[k]!r}" for k in changed[:4])
         raise ConfigError(
@@ -37,8 +37,8 @@ def check_same_config(cfg: Config, saved: dict, path: Path) -> None:
 
 
 def init_from(model: RAE, discs: Discriminators, path: str, backbone: str) -> tuple[str, bool]:
-    """Load every module both networks have, shapes matching (target classifiers excepted: they are rebuilt
-    at the first clustering); plain batch norms fill both copies of domain-specific ones.
+    """Load every module both networks have, shapes matching (a learner's modules, e.g. target classifiers, are
+    rebuilt at the first clustering); plain batch norms fill both copies of domain-specific ones.
     Returns a log line and whether the fusion P was loaded (so it is trained already)."""
     state = ckpt.load_checkpoint(path)
     own = model.state_dict()
@@ -50,8 +50,7 @@ def init_from(model: RAE, discs: Discriminators, path: str, backbone: str) -> tu
             where=path,
             fix=f"use a checkpoint trained with model.backbone={backbone} at the same input size",
         )
-    skip = ("target_head.", "fused_target_head.")
-    usable = {k: v for k, v in weights.items() if k in own and v.shape == own[k].shape and not k.startswith(skip)}
+    usable = {k: v for k, v in weights.items() if k in own and v.shape == own[k].shape}
     model.load_state_dict(usable, strict=False)
     disc_own = discs.state_dict()
     discs.load_state_dict(

@@ -1,20 +1,20 @@
-"""Algorithm 1 for every variant (direct, baseline, ft, pt, ft+pt, full) and every pseudo-label learner.
+"""Algorithm 1 for every variant (`raereid.config.variants.VARIANTS`) and every pseudo-label learner.
 
-The Trainer builds a run from a Config (engine/build.py), then runs the hook loop of
+The Trainer builds a run from a Config (engine/build.py), then runs the checkpointed hook loop of
 engine/train_loop.py: each step draws a PK batch from the source (true ids) and the target (pseudo
 ids), updates Enc / Dec / P / heads on Eq. 9 + 17 + 21 (engine/objective.py, identity terms from the
-learner), then the discriminators on their own losses. Clustering, logging, evaluation and
-checkpoints are hooks (engine/clustering.py, engine/hooks.py).
+learner), then the discriminators on their own losses. Relabelling, logging, evaluation and
+checkpoints are hooks (engine/relabel.py, engine/hooks.py).
 """
 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator, Sequence
-from pathlib import Path
+from typing import Any
 
 import torch
+from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from raereid.config.loader import config_to_dict
@@ -23,61 +23,65 @@ from raereid.config.variants import get_variant
 from raereid.data.transforms import train_transform
 from raereid.engine import checkpoint as ckpt
 from raereid.engine.build import Optimizers, build_networks, epoch_loaders, iterations_per_epoch, load_domains
-from raereid.engine.clustering import ClusteringHook
 from raereid.engine.evaluate import evaluate_model
 from raereid.engine.hooks import CallbackHook, CheckpointHook, DiscriminatorWatch, EvalHook, ProgressHook
-from raereid.engine.monitor import Monitor
 from raereid.engine.objective import DiscriminatorStepModule, StepModule
-from raereid.engine.pseudo_labels import PseudoLabels, generator_state, make_label_generator
+from raereid.engine.pseudo import PseudoLabelStage
+from raereid.engine.relabel import RelabelContext, RelabelHook
+from raereid.engine.run_folder import MODEL
 from raereid.engine.runtime import Runtime, seed_everything
 from raereid.engine.schedule import apply_lr
-from raereid.engine.state import check_same_config, init_from
-from raereid.engine.train_loop import Hook, Interrupted, TrainLoop
-from raereid.errors import TrainingError
+from raereid.engine.state import check_resumable, init_from
+from raereid.engine.train_loop import CheckpointedLoop, Hook, Interrupted
 from raereid.learners import Labels, build_learner
 
 __all__ = ["Trainer", "Interrupted"]
+METRIC_KEYS = ("mAP", "rank1", "rank5", "rank10", "mINP")
 
 
-class Trainer(TrainLoop):
+class Trainer(CheckpointedLoop):
     """Builds data, model, learner and optimisers from a Config; `train()` runs to `optim.iterations`.
 
-    `hooks` are appended after the built-in ones (clustering, progress, discriminator watch, evaluation,
+    `hooks` are appended after the built-in ones (relabelling, progress, discriminator watch, evaluation,
     checkpoints); their `after_train` runs once the final model is saved."""
+
+    resume_only = ("optimizers", "scalers", "rng")
+    diverged_fix = "lower the learning rates (optim.lr_*), set optim.grad_clip (e.g. 5), or train.amp=false"
 
     def __init__(self, cfg: Config, runtime: Runtime, resume: bool = False, hooks: Sequence[Hook] = ()):
         self.cfg, self.runtime = cfg, runtime
         self.variant = get_variant(cfg.train.variant)
-        self.out = Path(cfg.train.output)
-        self.ckpt_path = self.out / "checkpoints" / "last.pt"
         seed_everything(cfg.train.seed)
         # Built (and so checked) once, before any image is read: a bad data.color_jitter fails here, not after clustering.
         d = cfg.data
         self.train_tf = train_transform(d.height, d.width, d.flip, d.pad, d.erasing, tuple(d.color_jitter))
         self.domains = load_domains(cfg, self.variant, runtime)
-        super().__init__(iterations_per_epoch(cfg, self.variant, self.domains))
+        iters = iterations_per_epoch(cfg, self.variant, self.domains)
+        super().__init__(iters, cfg.train.output, MODEL, runtime.is_main)
         self.model, self.discs = build_networks(cfg, self.variant, self.domains.num_source_ids, runtime)
-        self.learner = build_learner(cfg.cluster.learner, self.model, cfg, self.domains.num_source_ids)
+        self.learner = build_learner(cfg.learner.name, self.model, cfg, self.domains.num_source_ids)
         self.amp = cfg.train.amp and runtime.device.type == "cuda"
-        self.optim = Optimizers(cfg, self.model, self.discs, self.amp)
+        self.optim = Optimizers(cfg, self.model, self.discs, self.learner, self.amp)
         self.wrap()
-        self.label_generator = make_label_generator(cfg.cluster) if self.variant.use_target else None
-        self.pseudo: PseudoLabels | None = None
+        self.pseudo = PseudoLabelStage(cfg.cluster, self.learner.sampling_labels) if self.variant.use_target else None
         self.history: list[dict] = []
-        self.seconds, self._t0 = 0.0, time.perf_counter()
-        self.fusion_initialised, self.start_note = False, ""
-        self.monitor = Monitor(self.out, enabled=False, total=0)  # silent until train()
         self._batches: Iterator | None = None
+        fusion_trained = False
         if resume and self.ckpt_path.is_file():
             self._resume()
         elif cfg.train.init:
-            self.start_note, self.fusion_initialised = init_from(self.model, self.discs, cfg.train.init, cfg.model.backbone)
-        self.register_hooks(*([ClusteringHook()] if self.variant.use_target else []), ProgressHook(cfg.train.log_every),
-                            DiscriminatorWatch(), EvalHook(cfg.train.eval_every), CheckpointHook(cfg.train.checkpoint_every),
-                            CallbackHook(after_train=self._finish), *hooks)
+            self.start_note, fusion_trained = init_from(self.model, self.discs, cfg.train.init, cfg.model.backbone)
+        relabel = []
+        if self.pseudo is not None:
+            context = RelabelContext(self.model, self.domains, runtime, cfg.data, cfg.cluster.feature, cfg.train.adabn,
+                                     self.amp, self.pseudo, self.learner, self.on_new_modules, fusion_trained)
+            relabel = [RelabelHook(context)]
+        self.register_hooks(*relabel, ProgressHook(cfg.train.log_every), DiscriminatorWatch(),
+                            EvalHook(cfg.train.eval_every), CheckpointHook(cfg.train.checkpoint_every),
+                            CallbackHook(after_train=self.finish), *hooks)
 
     def wrap(self) -> None:
-        """(Re)wrap the step and the discriminators in DDP; needed again when target classifiers are rebuilt."""
+        """(Re)wrap the step and the discriminators in DDP; needed again when the learner's modules are replaced."""
         step = StepModule(self.model, self.discs, self.learner, self.cfg.loss, self.runtime.gather)
         disc_step = DiscriminatorStepModule(self.discs, self.cfg.loss)
         if self.runtime.distributed:
@@ -87,109 +91,69 @@ class Trainer(TrainLoop):
         else:
             self.step_module, self.disc_module = step, disc_step
 
+    def on_new_modules(self) -> None:
+        """The learner replaced its trainable modules (a clustering): a fresh optimiser for them, new DDP wrappers."""
+        self.optim.rebuild_target(self.learner)
+        self.wrap()
+
     # ------------------------------------------------------------ checkpoints
-    def state(self) -> dict:
+    def state(self) -> dict[str, Any]:
         """Everything needed to resume exactly: weights, learner, optimisers, scalers, RNG, iteration, pseudo-labels."""
+        record = ckpt.ModelRecord(config_to_dict(self.cfg), self.variant.name, self.domains.num_source_ids,
+                                  (self.cfg.data.height, self.cfg.data.width), self.model.state_dict(), self.iteration)
         return {
-            "config": config_to_dict(self.cfg),
-            "variant": self.variant.name,
-            "num_source_ids": self.domains.num_source_ids,
-            "input_size": [self.cfg.data.height, self.cfg.data.width],
-            "target_classes": [h.num_classes for h in self.model.target_heads()],
-            "model": self.model.state_dict(),
+            **record.to_state(),
             "discriminators": self.discs.state_dict(),
             "learner": self.learner.state(),
+            "learner_modules": self.learner.modules().state_dict(),
             "optimizers": self.optim.state_dict(),
             "scalers": self.optim.scaler_state(),
-            "rng": {"torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []},
-            "iteration": self.iteration,
-            "epoch": self.epoch,
-            "seconds": self.elapsed(),
-            "pseudo_labels": None if self.pseudo is None else torch.from_numpy(self.pseudo.labels),
-            "label_generator": generator_state(self.label_generator) if self.label_generator is not None else {},
+            "pseudo": None if self.pseudo is None else self.pseudo.state(),
             "history": self.history,
+            **self.progress_state(),
         }
 
     def _resume(self) -> None:
         state = ckpt.load_checkpoint(self.ckpt_path)
-        check_same_config(self.cfg, state["config"], self.ckpt_path)
-        classes = state["target_classes"]
-        self.model.set_target_classes(torch.zeros(classes[0], self.model.encoder.out_channels), torch.zeros(classes[-1], self.cfg.model.fusion_out))
-        self.optim.rebuild_target(self.model)
-        self.wrap()
+        ckpt.check_resumable_format(state, self.ckpt_path)
+        check_resumable(self.cfg, state["config"], self.ckpt_path)
+        self.learner.load_modules(state["learner_modules"])
+        self.on_new_modules()
         ckpt.load_module_state(self.model, state["model"], "model", self.ckpt_path)
         ckpt.load_module_state(self.discs, state["discriminators"], "discriminators", self.ckpt_path)
-        self.learner.load_state(state.get("learner", {}))
+        self.learner.load_state(state["learner"])
         self.optim.load_state_dict(state["optimizers"])
         self.optim.load_scaler_state(state["scalers"])
-        torch.set_rng_state(state["rng"]["torch"])
-        if state["rng"]["cuda"] and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
-        self.iteration, self.epoch, self.seconds = int(state["iteration"]), int(state["epoch"]), float(state["seconds"])
-        labels = state["pseudo_labels"]
-        self.pseudo = None if labels is None else PseudoLabels(labels.numpy())
-        for key, value in state.get("label_generator", {}).items():
-            setattr(self.label_generator, key, value)
+        if self.pseudo is not None and state["pseudo"] is not None:
+            self.pseudo.load_state(state["pseudo"])
         self.history = list(state["history"])
-        self.start_note = f"resumed from {self.ckpt_path} at iteration {self.iteration}"
+        self.restore_progress(state)
 
-    def elapsed(self) -> float:
-        """Wall-clock seconds of training so far, summed over resumed runs."""
-        return self.seconds + time.perf_counter() - self._t0
-
-    def check_weights_finite(self) -> None:
-        """A finite loss can still leave non-finite weights (a huge step); never checkpoint those."""
-        modules = [self.model] + ([self.discs] if self.discs.any() else [])
-        norms = [p.detach().norm() for m in modules for p in m.parameters()]
-        if norms and not bool(torch.isfinite(torch.stack(norms)).all()):
-            raise TrainingError(
-                f"the weights became non-finite by iteration {self.iteration} although the loss was finite; training stopped and {self._kept()}",
-                where=self.out,
-                fix="lower the learning rates (optim.lr_*), set optim.grad_clip (e.g. 5), or train.amp=false",
-            )
-
-    def _kept(self) -> str:
-        return f"the last good checkpoint is {self.ckpt_path}" if self.ckpt_path.is_file() else "no checkpoint was written yet"
-
-    def save(self) -> Path | None:
-        self.check_weights_finite()
-        return ckpt.save_checkpoint(self.state(), self.ckpt_path) if self.runtime.is_main else None
+    def finite_modules(self) -> list[nn.Module]:
+        return [self.model, self.learner.modules()] + ([self.discs] if self.discs.any() else [])
 
     # --------------------------------------------------------------- training
-    def train(self) -> dict:
+    def train(self) -> dict[str, Any]:
         """Run to `optim.iterations`, evaluating and checkpointing on the way; returns the final metrics."""
-        cfg, rt = self.cfg, self.runtime
-        self._t0 = time.perf_counter()
-        self.monitor = Monitor(self.out, rt.is_main, cfg.optim.iterations, self.iteration)
-        try:
-            self.monitor.info(
-                f"variant {self.variant.name}, learner {self.learner.name}: {self.domains.source.name} ({len(self.domains.source.train)} "
-                f"images) -> {self.domains.target.name} ({len(self.domains.target.train)} images); {cfg.optim.iterations} iterations, "
-                f"{self.iters_per_epoch} per epoch, device {rt.device}, {rt.world_size} process(es)"
-            )
-            if rt.is_main:  # partial checkpoints of a killed earlier run in this folder (never read; only disk space)
-                for stale in ckpt.remove_stale_temporaries(self.ckpt_path) + ckpt.remove_stale_temporaries(self.out / "model.pt"):
-                    self.monitor.info(f"removed {stale}, a partial checkpoint left by a killed run")
-            if self.start_note:
-                self.monitor.info(self.start_note)
-            self.train_loop(cfg.optim.iterations)
-            return self._write_metrics(self.history[-1] if self.history and self.history[-1]["iteration"] == self.iteration else None)
-        finally:
-            self.monitor.close()
+        return self.run(self.cfg.optim.iterations)
 
-    def _finish(self) -> None:
+    def describe(self) -> str:
+        rt, src, tgt = self.runtime, self.domains.source, self.domains.target
+        return (f"variant {self.variant.name}, learner {self.learner.name}: {src.name} ({len(src.train)} images) -> "
+                f"{tgt.name} ({len(tgt.train)} images); {self.cfg.optim.iterations} iterations, "
+                f"{self.iters_per_epoch} per epoch, device {rt.device}, {rt.world_size} process(es)")
+
+    def finish(self) -> None:
         """After the last step: evaluate (unless just done), save the checkpoint and the final model."""
-        if not (self.history and self.history[-1]["iteration"] == self.iteration):
+        if not self._evaluated_now():
             self.evaluate()
-        self.save()
-        if self.runtime.is_main:
-            final = {k: v for k, v in self.state().items() if k not in ("optimizers", "scalers", "rng")}
-            ckpt.save_checkpoint(final, self.out / "model.pt")
+        super().finish()
+
+    def _evaluated_now(self) -> bool:
+        return bool(self.history) and self.history[-1]["iteration"] == self.iteration
 
     def _epoch_batches(self) -> Iterator:
-        target_labels = None
-        if self.variant.use_target and self.pseudo is not None and self.pseudo.usable:
-            target_labels = self.learner.sampling_labels(self.pseudo.labels)
+        target_labels = None if self.pseudo is None else self.pseudo.sampling_labels()
         source, target = epoch_loaders(self.cfg, self.runtime, self.domains, self.train_tf, target_labels, self.epoch,
                                        self.iteration - self.epoch_start, self.iters_per_epoch)
         return zip(source, target) if target is not None else ((b, None) for b in source)
@@ -200,20 +164,21 @@ class Trainer(TrainLoop):
         sb, tb = next(self._batches)
         dev, optim = self.runtime.device, self.optim
         apply_lr(optim.all(), self.iteration, self.cfg.optim)
-        xs, ys = sb[0].to(dev, non_blocking=True), sb[1].to(dev, non_blocking=True)
+        xs, ys = sb.image.to(dev, non_blocking=True), sb.label.to(dev, non_blocking=True)
         xt = yt = seeds_t = index_t = None
         if tb is not None:
-            xt, yt, index_t, seeds_t = tb[0].to(dev, non_blocking=True), tb[1].to(dev, non_blocking=True), tb[3].to(dev), tb[4]
+            xt, yt = tb.image.to(dev, non_blocking=True), tb.label.to(dev, non_blocking=True)
+            index_t, seeds_t = tb.index.to(dev), tb.seed
         self.discs.requires_grad_(False)
         with torch.autocast(device_type=dev.type, dtype=torch.float16, enabled=self.amp):
-            out = self.step_module(xs, ys, xt, yt, sb[4], seeds_t, index_t)
-        self._check_finite(out.loss, out.terms)
-        for opt in (optim.main, optim.target):
+            out = self.step_module(xs, ys, xt, yt, sb.seed, seeds_t, index_t)
+        self.check_finite(out.loss, out.terms)
+        for opt in optim.generator():
             opt.zero_grad(set_to_none=True)
         optim.scaler.scale(out.loss).backward()
-        self._clip([optim.main, optim.target], optim.scaler)
-        optim.scaler.step(optim.main)
-        optim.scaler.step(optim.target)
+        self._clip(optim.generator(), optim.scaler)
+        for opt in optim.generator():
+            optim.scaler.step(opt)
         optim.scaler.update()
         self.learner.update(out.embedded, Labels(ys, yt, index_t=index_t, gather=self.runtime.gather))
         terms = {k: float(v.detach()) for k, v in out.terms.items()}
@@ -223,7 +188,7 @@ class Trainer(TrainLoop):
             with torch.autocast(device_type=dev.type, dtype=torch.float16, enabled=self.amp):
                 loss_d, d_terms = self.disc_module(out)
             if loss_d is not None:
-                self._check_finite(loss_d, d_terms)
+                self.check_finite(loss_d, d_terms)
                 optim.disc.zero_grad(set_to_none=True)
                 optim.scaler_disc.scale(loss_d).backward()
                 self._clip([optim.disc], optim.scaler_disc)
@@ -238,17 +203,6 @@ class Trainer(TrainLoop):
             for opt in opts:
                 scaler.unscale_(opt)
             torch.nn.utils.clip_grad_norm_([p for opt in opts for g in opt.param_groups for p in g["params"]], self.cfg.optim.grad_clip)
-
-    def _check_finite(self, loss: torch.Tensor, terms: dict[str, torch.Tensor]) -> None:
-        if torch.isfinite(loss).item():
-            return
-        bad = ", ".join(f"{k}={float(v.detach()):.4g}" for k, v in terms.items() if not torch.isfinite(v).item())
-        raise TrainingError(
-            f"the loss became non-finite at iteration {self.iteration + 1} ({bad or f'total={float(loss.detach())}'}); "
-            f"training stopped and {self._kept()}",
-            where=self.out,
-            fix="lower the learning rates (optim.lr_*), set optim.grad_clip (e.g. 5), or train.amp=false; then resume with --resume or start again",
-        )
 
     # ------------------------------------------------------------- evaluation
     def evaluate(self) -> dict | None:
@@ -266,20 +220,21 @@ class Trainer(TrainLoop):
         self.monitor.scalars("eval", metrics, self.iteration)
         return self.history[-1]
 
-    def _write_metrics(self, final: dict | None) -> dict:
-        keys = ("mAP", "rank1", "rank5", "rank10", "mINP")
+    def result(self) -> dict[str, Any]:
+        """The final metrics (None scores without a test split), also written to OUTPUT/metrics.json."""
+        final = self.history[-1] if self._evaluated_now() else None
         result = {
             "variant": self.variant.name,
             "learner": self.learner.name,
             "source": self.domains.source.name,
             "target": self.domains.target.name,
-            **{k: (None if final is None else round(float(final[k]), 4)) for k in keys},
+            **{k: (None if final is None else round(float(final[k]), 4)) for k in METRIC_KEYS},
             "iterations": self.iteration,
             "seconds": round(self.elapsed(), 1),
         }
-        if self.runtime.is_main:
+        if self.is_main:
             self.out.mkdir(parents=True, exist_ok=True)
-            tmp = self.out / "metrics.json.tmp"
+            tmp = self.folder.metrics.with_name(self.folder.metrics.name + ".tmp")
             tmp.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-            tmp.replace(self.out / "metrics.json")
+            tmp.replace(self.folder.metrics)
         return result

@@ -1,7 +1,7 @@
 """Pseudo-label learners: how source ids and target pseudo-labels become identity losses.
 
 `classifier` is the paper's (classifiers rebuilt at each clustering), `memory` is Cluster Contrast's
-centroid memory, `hybrid` is SpCL's hybrid memory. Each is one module; `cluster.learner` picks one
+centroid memory, `hybrid` is SpCL's hybrid memory. Each is one module; `learner.name` picks one
 by name; `@register_learner("name")` on a `Learner` subclass adds your own (see learners/base.py).
 """
 

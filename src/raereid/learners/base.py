@@ -3,9 +3,11 @@ the identity terms of a training step, and what it rebuilds after each clusterin
 
 The step (`engine/objective.py`) calls `branch_terms` once per trained descriptor (a `Branch`: the
 encoder's, and the fused one for `full`), at the place where the paper's Eq. 3-7 / 22-23 sit; the
-clustering hook calls `on_clustering` with the new pseudo-labels; the trainer calls `update` after
-the optimiser step (momentum updates of memories). Everything a learner keeps between steps is in
-`state()`, so a resumed run continues exactly.
+relabelling hook calls `on_clustering` with the new pseudo-labels; the trainer calls `update` after
+the optimiser step (momentum updates of memories). A learner's trainable modules (the classifier
+learner's target classifiers) are in `modules()`: the optimiser's target group trains them and DDP
+averages their gradients. Everything a learner keeps between steps is in `state()` and
+`modules()`, so a resumed run continues exactly.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import ClassVar
 
 import numpy as np
 import torch
+from torch import nn
 
 from raereid import losses
 from raereid.config.schema import Config
@@ -96,6 +99,21 @@ class Learner:
 
     def __init__(self, model: RAE, cfg: Config, num_source_ids: int):
         self.model, self.cfg, self.num_source_ids = model, cfg, num_source_ids
+        self.trainable = nn.ModuleDict()
+
+    @property
+    def device(self) -> torch.device:
+        """Where the model, and so the learner's tensors and modules, live."""
+        return next(self.model.parameters()).device
+
+    def modules(self) -> nn.ModuleDict:
+        """The learner's trainable modules (empty for memory learners: memories are not trained by gradients)."""
+        return self.trainable
+
+    def load_modules(self, state: dict[str, torch.Tensor]) -> None:
+        """Restore `modules().state_dict()` from a checkpoint (a learner whose modules change shape rebuilds them
+        first)."""
+        self.trainable.load_state_dict(state)
 
     @property
     def branches(self) -> tuple[str, ...]:
@@ -106,8 +124,10 @@ class Learner:
         """Labels the target PK sampler draws from (and `Labels.yt` carries); -1 is never sampled."""
         return pseudo
 
-    def on_clustering(self, round_: ClusterRound) -> None:
-        """Rebuild what depends on the pseudo-labels (classifiers, memories)."""
+    def on_clustering(self, round_: ClusterRound) -> bool:
+        """Rebuild what depends on the pseudo-labels (classifiers, memories); True when `modules()` were replaced
+        (then the optimiser's target group and the DDP wrappers are rebuilt)."""
+        return False
 
     def branch_terms(self, branch: Branch, labels: Labels) -> list[Term]:
         """The identity terms of one branch for this batch, in the order they enter the total loss."""
@@ -118,7 +138,7 @@ class Learner:
         """After the optimiser step: momentum updates from the batch's (detached) embeddings."""
 
     def state(self) -> dict[str, torch.Tensor]:
-        """Tensors to checkpoint (memories); the model's own weights are saved with the model."""
+        """Tensors to checkpoint (memories); `modules()` and the model's weights are saved on their own."""
         return {}
 
     def load_state(self, state: dict[str, torch.Tensor]) -> None:

@@ -49,8 +49,8 @@ class HybridLearner(Learner):
         labels[outliers] = labels.max(initial=-1) + 1 + np.arange(int(outliers.sum()))
         return labels
 
-    def on_clustering(self, round_: ClusterRound) -> None:
-        device = next(self.model.parameters()).device
+    def on_clustering(self, round_: ClusterRound) -> bool:
+        device = self.device
         s = self.num_source_ids
         source = round_.source_features()
         self.memories = {}
@@ -61,6 +61,7 @@ class HybridLearner(Learner):
             self.memories[b] = torch.cat([centres, instances]).to(device)
         target = torch.from_numpy(self.sampling_labels(round_.labels)).long()
         self.classes = torch.cat([torch.arange(s), s + target]).to(device)
+        return False
 
     @property
     def num_classes(self) -> int:
@@ -71,7 +72,7 @@ class HybridLearner(Learner):
             return source_classifier_terms(self, branch, labels)
         ns, p, cfg = branch.ns, branch.prefix, self.cfg
         centres = class_centres(self.memories[branch.name], self.classes, self.num_classes)
-        logits = F.normalize(branch.embedded.float(), dim=1) @ centres.t() / cfg.cluster.temperature
+        logits = F.normalize(branch.embedded.float(), dim=1) @ centres.t() / cfg.learner.temperature
         terms = source_weighted([(f"hyb_{p}source", F.cross_entropy(logits[:ns], labels.ys), 1.0),
                                  triplet_term(f"tri_{p}source", branch.feat[:ns], labels.ys, cfg, labels.gather)], cfg)
         if labels.yt is None:
@@ -83,7 +84,7 @@ class HybridLearner(Learner):
     def update(self, embedded: dict[str, torch.Tensor], labels: Labels) -> None:
         if not self.memories:
             return
-        ns, m = len(labels.ys), self.cfg.cluster.hybrid_momentum
+        ns, m = len(labels.ys), self.cfg.learner.hybrid_momentum
         rows = [labels.gather(labels.ys)]
         if labels.yt is not None and labels.index_t is not None:
             rows.append(self.num_source_ids + labels.gather(labels.index_t))
@@ -97,6 +98,6 @@ class HybridLearner(Learner):
         return {"classes": self.classes.cpu(), **{f"memory.{b}": v.cpu() for b, v in self.memories.items()}}
 
     def load_state(self, state: dict[str, torch.Tensor]) -> None:
-        device = next(self.model.parameters()).device
+        device = self.device
         self.classes = state["classes"].to(device) if "classes" in state else self.classes
         self.memories = {k.split(".", 1)[1]: v.to(device) for k, v in state.items() if k.startswith("memory.")}

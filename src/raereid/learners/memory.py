@@ -36,19 +36,20 @@ class MemoryLearner(Learner):
         super().__init__(*args, **kwargs)
         self.memories: dict[str, torch.Tensor] = {}
 
-    def on_clustering(self, round_: ClusterRound) -> None:
+    def on_clustering(self, round_: ClusterRound) -> bool:
         n = int(round_.labels.max()) + 1
-        device = next(self.model.parameters()).device
+        device = self.device
         self.memories = {
             b: F.normalize(centroids(round_.features[BRANCH_FEATURES[b]], round_.labels, n), dim=1).to(device) for b in self.branches
         }
+        return False
 
     def branch_terms(self, branch: Branch, labels: Labels) -> list[Term]:
         terms = source_classifier_terms(self, branch, labels)
         if labels.yt is None:
             return terms
         ns, p = branch.ns, branch.prefix
-        loss = info_nce(branch.embedded[ns:], self.memories[branch.name], labels.yt, self.cfg.cluster.temperature)
+        loss = info_nce(branch.embedded[ns:], self.memories[branch.name], labels.yt, self.cfg.learner.temperature)
         return terms + [(f"mem_{p}target", loss, 1.0), triplet_term(f"tri_{p}target", branch.feat[ns:], labels.yt, self.cfg, labels.gather)]
 
     @torch.no_grad()
@@ -58,11 +59,11 @@ class MemoryLearner(Learner):
         yt = labels.gather(labels.yt)
         for name, emb in embedded.items():
             x = labels.gather(F.normalize(emb[len(labels.ys):].float(), dim=1))
-            momentum_update(self.memories[name], yt, x, self.cfg.cluster.memory_momentum)
+            momentum_update(self.memories[name], yt, x, self.cfg.learner.memory_momentum)
 
     def state(self) -> dict[str, torch.Tensor]:
         return {f"memory.{b}": m.cpu() for b, m in self.memories.items()}
 
     def load_state(self, state: dict[str, torch.Tensor]) -> None:
-        device = next(self.model.parameters()).device
+        device = self.device
         self.memories = {k.split(".", 1)[1]: v.to(device) for k, v in state.items() if k.startswith("memory.")}

@@ -1,4 +1,4 @@
-"""The learner registry: `@register_learner("name")` makes a Learner subclass choosable as `cluster.learner`."""
+"""The learner registry: `@register_learner("name")` makes a Learner subclass choosable as `learner.name`."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ if TYPE_CHECKING:
     from raereid.learners.base import Learner
 
 L = TypeVar("L", bound=type)
-REGISTRY: Registry[type[Learner]] = Registry("learner", "cluster.learner")
+REGISTRY: Registry[type[Learner]] = Registry("learner", "learner.name")
 
 
 def register_learner(name: str) -> Callable[[L], L]:
-    """Class decorator: `cluster.learner: name` then trains with this class (its `name` attribute is set)."""
+    """Class decorator: `learner.name: NAME` then trains with this class (its `name` attribute is set)."""
 
     def decorate(cls: L) -> L:
         cls.name = name
@@ -25,7 +25,7 @@ def register_learner(name: str) -> Callable[[L], L]:
 
 
 def available_learners() -> list[str]:
-    """Names accepted by `cluster.learner`."""
+    """Names accepted by `learner.name`."""
     return REGISTRY.names()
 
 

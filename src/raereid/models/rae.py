@@ -1,4 +1,6 @@
-"""The RAE network of one variant: Enc, Dec, P and identity heads, plus its two discriminators.
+"""The RAE network of one variant: Enc, Dec, P and the source identity heads, plus its two discriminators.
+
+Target classifiers belong to the classifier learner (learners/classifier.py), which rebuilds them at each clustering.
 
 `RAE.descriptor` is Algorithm 2: F = Enc(I); I_t2s = Dec(F); F_t2s = Enc(I_t2s);
 descriptor = pool(P(F, F_t2s)) for variants with fusion, pool(F) otherwise: global average pooling
@@ -44,8 +46,15 @@ def running_stats_frozen(module: nn.Module) -> Iterator[None]:
             m.num_batches_tracked.copy_(tracked)
 
 
-# Distinct dropout streams per head, so one image's seed gives different masks in each classifier.
+# Distinct dropout streams per head, so one image's seed gives different masks in each classifier
+# ("target" and "fused_target" are the classifier learner's heads).
 SALTS = {"source": 0x5EED0001, "target": 0x5EED0002, "fused_source": 0x5EED0003, "fused_target": 0x5EED0004}
+
+
+def _draw_former_placeholder(dim: int) -> None:
+    """Draw, and discard, the random numbers of the 1-class target classifier that used to be built here (before the
+    classifier learner owned its classifiers), so that a seed still gives the same initial weights to what follows."""
+    Classifier(dim, 1)
 
 
 def _neck(kind: str, dim: int) -> nn.Module:
@@ -75,15 +84,14 @@ class RAE(nn.Module):
         self.pooling = make_pooling(cfg.pooling)
         self.neck = _neck(cfg.neck, channels)
         self.source_head = Classifier(channels, num_source_ids, cfg.dropout, salt=SALTS["source"])
-        self.target_head = Classifier(channels, 1, cfg.dropout, salt=SALTS["target"])
+        _draw_former_placeholder(channels)
         self.decoder = Decoder(channels, tuple(cfg.decoder_channels)) if variant.has_decoder else None
         self.fusion = (BilinearFusion(channels, cfg.fusion_dim, cfg.fusion_out, cfg.fusion_power_norm,
                                       cfg.fusion_l2_norm, fused_pooling(cfg.pooling)) if variant.fusion else None)
         if self.fusion is not None:
             self.fused_neck = _neck(cfg.neck, cfg.fusion_out)
             self.fused_source_head = Classifier(cfg.fusion_out, num_source_ids, cfg.dropout, salt=SALTS["fused_source"])
-            self.fused_target_head = Classifier(cfg.fusion_out, 1, cfg.dropout, salt=SALTS["fused_target"])
-        self.dropout = cfg.dropout
+            _draw_former_placeholder(cfg.fusion_out)
         if cfg.dsbn and variant.use_target:  # source-only variants have no target statistics to keep apart
             convert_dsbn(self.encoder)
             self.neck = convert_dsbn(self.neck)
@@ -139,19 +147,6 @@ class RAE(nn.Module):
         if self.fusion is None:
             return self.neck(self.pool(fmap))
         return self.fused_neck(self.fused(fmap, self.recurrent(self.reconstruct(fmap))))
-
-    def set_target_classes(self, centroids: torch.Tensor, fused_centroids: torch.Tensor | None = None) -> None:
-        """Rebuild the target classifiers after a clustering, initialised from the cluster centroids."""
-        device = next(self.parameters()).device
-        self.target_head = Classifier.from_centroids(centroids, self.dropout, SALTS["target"]).to(device)
-        if self.fusion is not None and fused_centroids is not None:
-            self.fused_target_head = Classifier.from_centroids(fused_centroids, self.dropout, SALTS["fused_target"]).to(device)
-
-    def target_heads(self) -> list[nn.Module]:
-        heads: list[nn.Module] = [self.target_head]
-        if self.fusion is not None:
-            heads.append(self.fused_target_head)
-        return heads
 
 
 class Discriminators(nn.Module):

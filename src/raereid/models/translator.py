@@ -4,7 +4,7 @@
 blocks, as many transposed convolutions back, tanh to [-1, 1]. `PatchDiscriminator`: the PatchGAN
 of Isola et al. (4x4 convolutions, LeakyReLU 0.2, instance norm), one real/fake score per patch; with
 `layers = 3` its patches are 70x70 (the paper-scale input 256x128), fewer layers give smaller patches
-for smaller inputs (`patch_size`).
+for smaller inputs (`patch_size`). `ImagePool`: the history of generated images its discriminators also see.
 """
 
 from __future__ import annotations
@@ -105,3 +105,38 @@ def init_weights(module: nn.Module, std: float = 0.02) -> None:
             nn.init.normal_(m.weight, 0.0, std)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
+
+
+class ImagePool:
+    """Shrivastava et al.'s history of generated images (CycleGAN's pool): once full, each new image is
+    either shown to the discriminator (and kept for later) or swapped for an older one, at random.
+
+    Its own random generator (saved with the images) keeps it independent of anything else drawing numbers."""
+
+    def __init__(self, size: int, seed: int):
+        self.size = size
+        self.images: list[torch.Tensor] = []
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def query(self, batch: torch.Tensor) -> torch.Tensor:
+        if self.size == 0:
+            return batch
+        out = []
+        for image in batch:
+            if len(self.images) < self.size:
+                self.images.append(image.clone())
+                out.append(image)
+            elif torch.rand((), generator=self.generator).item() < 0.5:
+                j = int(torch.randint(len(self.images), (), generator=self.generator).item())
+                out.append(self.images[j].clone())
+                self.images[j] = image.clone()
+            else:
+                out.append(image)
+        return torch.stack(out)
+
+    def state(self) -> dict:
+        return {"images": torch.stack(self.images).cpu() if self.images else None, "rng": self.generator.get_state()}
+
+    def load(self, state: dict, device: torch.device) -> None:
+        self.images = [] if state["images"] is None else [im.to(device) for im in state["images"]]
+        self.generator.set_state(state["rng"])

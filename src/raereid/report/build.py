@@ -10,6 +10,7 @@ from raereid import __version__
 from raereid.data.records import ReidDataset
 from raereid.data.registry import load_dataset
 from raereid.engine.model_io import TrainedModel
+from raereid.engine.run_folder import GAP_PICTURE, RunFolder
 from raereid.errors import DatasetError
 from raereid.report.curves import curve_figures, read_scalars, run_colours
 from raereid.report.page import Report, TargetRanking, render
@@ -72,7 +73,7 @@ def write_report(
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     colours = run_colours([run.name for run in runs])
-    scalars = {run.name: read_scalars(run.path / "tensorboard") for run in runs}
+    scalars = {run.name: read_scalars(RunFolder(run.path).tensorboard) for run in runs}
     curves = curve_figures({name: s for name, s in scalars.items() if s}, colours, out / "curves")
     log(f"curves: {len(curves)} pictures ({time.perf_counter() - started:.1f} s)")
     datasets = _Datasets()
@@ -121,7 +122,7 @@ def _run_pictures(run: Run, trained: TrainedModel | None, datasets: _Datasets, d
     and what is missing."""
     folder = out / "runs" / _folder(run)
     found, notes = [], []
-    gap = domain_gap(run.path, folder / "domain_gap.png")
+    gap = domain_gap(run.path, folder / GAP_PICTURE)
     if gap:
         found.append(gap)
     if trained is None:

@@ -1,41 +1,11 @@
-"""The command that produced a run, kept in the run folder as `command.txt`.
-
-`raereid train` records its own command line there. The demo, which trains in-process, records the
-equivalent `raereid train` command of each run, rebuilt from the config saved in its checkpoint.
-"""
+"""The `raereid train` command equivalent to a run's saved config (what the demo, which trains in-process,
+records in each run's command.txt; engine/run_folder.py writes and reads that file)."""
 
 from __future__ import annotations
 
-import shlex
-from collections.abc import Sequence
-from pathlib import Path
+from raereid.config.loader import config_to_dict, load_config, upgrade_keys
 
-from raereid.config.loader import config_to_dict, load_config
-
-COMMAND_FILE = "command.txt"
-COMMAND_ENV = "RAEREID_COMMAND"  # `raereid train --nproc N` passes the user's command to the processes it starts
 FLAGS = {"train.variant": "--variant", "data.root": "--data-root", "train.output": "--output"}  # always written
-
-
-def shell_command(argv: Sequence[str], cwd: str | Path | None = None) -> str:
-    """`cd CWD && raereid ARGV...`, quoted for a POSIX shell, so it can be pasted and re-run as is."""
-    cwd = Path.cwd() if cwd is None else Path(cwd)
-    return f"cd {shlex.quote(str(cwd))} && raereid {shlex.join(argv)}"
-
-
-def record_command(run_dir: str | Path, command: str, append: bool = False) -> Path:
-    """Write (or, for a resumed run, append) `command` to RUN_DIR/command.txt."""
-    path = Path(run_dir) / COMMAND_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a" if append else "w", encoding="utf-8") as fh:
-        fh.write(command.rstrip("\n") + "\n")
-    return path
-
-
-def read_command(run_dir: str | Path) -> str | None:
-    """The recorded command(s) of a run, or None when the run predates command.txt."""
-    path = Path(run_dir) / COMMAND_FILE
-    return path.read_text(encoding="utf-8").strip() if path.is_file() else None
 
 
 def _as_override(value: object) -> str:
@@ -50,7 +20,7 @@ def _as_override(value: object) -> str:
 def equivalent_train_command(config: dict, preset: str) -> list[str]:
     """`train --config PRESET ...` rebuilding `config`: the variant, data root and output as `raereid train`'s own
     flags, then a --set for each other key that differs from the preset."""
-    base = config_to_dict(load_config(preset))
+    base, config = config_to_dict(load_config(preset)), upgrade_keys(config)
     argv = ["train", "--config", preset]
     for dotted, flag in FLAGS.items():
         section, key = dotted.split(".")

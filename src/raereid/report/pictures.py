@@ -10,6 +10,7 @@ from pathlib import Path
 
 from raereid.data.records import ReidDataset
 from raereid.engine.model_io import TrainedModel
+from raereid.engine.run_folder import RunFolder
 from raereid.tools.inputs import pick_evenly
 from raereid.tools.reconstruct import reconstruct, reconstruction_sheet
 
@@ -25,13 +26,13 @@ class Picture:
 
 def domain_gap(run_dir: Path, out: Path) -> Picture | None:
     """The run's domain_gap.png copied to `out`, captioned with the mixing figures of domain_gap.json; None if absent."""
-    png = run_dir / "domain_gap.png"
+    png = RunFolder(run_dir).gap_picture
     if not png.is_file():
         return None
     out.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(png, out)
     caption = "t-SNE of source and target descriptors, coloured by domain."
-    stats = run_dir / "domain_gap.json"
+    stats = RunFolder(run_dir).gap_stats
     try:
         models = json.loads(stats.read_text(encoding="utf-8"))["models"]
         shares = ", ".join(f"{name} {m['cross_domain_share']:.3f}" for name, m in models.items())

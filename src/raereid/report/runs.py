@@ -10,12 +10,12 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from raereid.engine.checkpoint import load_checkpoint
+from raereid.config.loader import upgrade_keys
+from raereid.engine.checkpoint import ModelRecord, load_checkpoint
+from raereid.engine.run_folder import LAST, MARKERS, METRICS, MODEL, RunFolder, read_command
 from raereid.errors import RaeReidError
-from raereid.report.command import read_command
 from raereid.tools.inputs import dataset_name
 
-RUN_FILES = ("metrics.json", "model.pt", "checkpoints/last.pt", "train.log")
 METRIC_KEYS = ("rank1", "rank5", "rank10", "mAP", "mINP")
 
 
@@ -48,8 +48,8 @@ class Run:
 
     @property
     def learner(self) -> str:
-        """The pseudo-label learner (cluster.learner); runs written before learners existed used the classifier."""
-        found = (self.metrics or {}).get("learner") or (self.config or {}).get("cluster", {}).get("learner")
+        """The pseudo-label learner (learner.name); runs written before learners existed used the classifier."""
+        found = (self.metrics or {}).get("learner") or (self.config or {}).get("learner", {}).get("name")
         return str(found or ("classifier" if self.metrics or self.config else "?"))
 
     @property
@@ -71,15 +71,6 @@ class Run:
         return Path(self.config["data"]["root"]).expanduser().resolve() if self.config else None
 
 
-def is_run(folder: Path) -> bool:
-    """Whether `folder` holds any file `raereid train` writes into its output folder."""
-    return any((folder / name).is_file() for name in RUN_FILES)
-
-
-def _finished_at(folder: Path) -> float:
-    return next((folder / name).stat().st_mtime for name in RUN_FILES if (folder / name).is_file())
-
-
 def _read_metrics(path: Path) -> dict:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -95,23 +86,23 @@ def _read_metrics(path: Path) -> dict:
 def read_run(folder: Path, name: str | None = None) -> Run:
     """Everything a report shows about the run in `folder` (the checkpoint is opened for its config only)."""
     run = Run(path=folder.resolve(), name=name or folder.resolve().name, command=read_command(folder))
-    metrics = folder / "metrics.json"
+    files = RunFolder(folder)
+    metrics = files.metrics
     if metrics.is_file():
         run.metrics = _read_metrics(metrics)
         if run.metrics.get("mAP") is None:
-            run.notes.append("metrics.json holds no scores: the target has no query/gallery split to evaluate")
+            run.notes.append(f"{METRICS} holds no scores: the target has no query/gallery split to evaluate")
     else:
-        run.notes.append("no metrics.json: the run has not finished (still training, interrupted or crashed)")
-    for candidate in (folder / "model.pt", folder / "checkpoints" / "last.pt"):
-        if candidate.is_file():
-            state = load_checkpoint(candidate)
-            run.checkpoint, run.config, run.iteration = candidate, state.get("config"), int(state.get("iteration", 0))
-            if candidate.name == "last.pt":
-                run.notes.append(f"no model.pt: ranked lists and pictures use checkpoints/last.pt (iteration {run.iteration})")
-            break
+        run.notes.append(f"no {METRICS}: the run has not finished (still training, interrupted or crashed)")
+    found = files.checkpoints()
+    if found:
+        record = ModelRecord.from_state(load_checkpoint(found[0]), found[0])
+        run.checkpoint, run.config, run.iteration = found[0], upgrade_keys(record.config), record.iteration
+        if found[0] == files.last:
+            run.notes.append(f"no {MODEL}: ranked lists and pictures use {LAST} (iteration {run.iteration})")
     else:
-        run.notes.append("no model.pt or checkpoints/last.pt: no config, ranked lists or reconstructions")
-    log = folder / "train.log"
+        run.notes.append(f"no {MODEL} or {LAST}: no config, ranked lists or reconstructions")
+    log = files.log
     if log.is_file():
         lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
         run.warnings = [line for line in lines if " WARNING " in line]
@@ -124,12 +115,13 @@ def _expand(folder: Path) -> list[Path]:
         raise ReportError("no such folder", where=folder, fix="pass run folders written by raereid train --output")
     if not folder.is_dir():
         raise ReportError("not a folder", where=folder, fix=f"pass the run folder that holds it: {folder.parent}")
-    if is_run(folder):
+    if RunFolder(folder).is_run():
         return [folder]
-    inside = sorted((p for p in folder.iterdir() if p.is_dir() and is_run(p)), key=lambda p: (_finished_at(p), p.name))
+    runs = (RunFolder(p) for p in folder.iterdir() if p.is_dir())
+    inside = [f.path for f in sorted((f for f in runs if f.is_run()), key=lambda f: (f.finished_at(), f.path.name))]
     if not inside:
         raise ReportError(
-            f"not a run folder: it holds none of {', '.join(RUN_FILES)}, and no folder inside it does",
+            f"not a run folder: it holds none of {', '.join(MARKERS)}, and no folder inside it does",
             where=folder,
             fix="pass the --output folder of raereid train, or a folder of such runs (e.g. demo_output)",
         )

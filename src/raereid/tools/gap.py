@@ -150,5 +150,5 @@ class DomainGapHook(Hook):
         models[f"after: {t.variant.name}"] = t.model
         source, target = t.domains.source, t.domains.target
         path = domain_gap_picture(models, source.query + source.gallery or source.train, target.query + target.gallery or target.train,
-                                  t.cfg, t.out / "domain_gap.png", per_domain=300, names=(source.name, target.name))
+                                  t.cfg, t.folder.gap_picture, per_domain=300, names=(source.name, target.name))
         t.monitor.info(f"domain-gap picture: {path}")

@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageDraw
 
+from raereid.config.variants import variant_names
 from raereid.data.images import load_rgb
 from raereid.data.transforms import test_transform
 from raereid.errors import ConfigError
@@ -31,7 +32,7 @@ def reconstruct(model: RAE, paths: list[str], height: int, width: int, device: t
     if model.decoder is None:
         raise ConfigError(
             f"the {model.variant.name!r} model has no decoder, so there is nothing to reconstruct",
-            fix="use a checkpoint of a variant with pixel transfer (pt, ft+pt, full)",
+            fix=f"use a checkpoint of a variant with a decoder ({variant_names(has_decoder=True)})",
         )
     tf = test_transform(height, width)
     images = torch.stack([tf(load_rgb(p)) for p in paths]).to(device)

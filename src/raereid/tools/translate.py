@@ -8,6 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image
 
 from raereid import __version__
@@ -16,14 +17,15 @@ from raereid.data.images import load_rgb
 from raereid.data.records import ReidDataset
 from raereid.data.registry import load_dataset
 from raereid.data.translated import check_output, load_domain, translated_files, write_manifest, write_translated_dataset
+from raereid.data.unpaired import to_pil, translator_transform
+from raereid.engine.run_folder import TRANSLATIONS, TRANSLATOR
 from raereid.engine.runtime import Runtime, resolve_device
-from raereid.engine.translate import TranslatorTrainer, translate_images
+from raereid.engine.translate import TranslatorTrainer
 from raereid.errors import DatasetError
 from raereid.progress import progress
 from raereid.tools.reconstruct import reconstruction_sheet
 
-PICTURE = "translations.png"
-TRANSLATOR_DIR = "translator"
+TRANSLATOR_DIR = "translator"  # OUT/translator/ is the translator's run folder
 SHEET_HEIGHT = 128  # small inputs are enlarged to this height in the picture
 
 
@@ -36,6 +38,21 @@ def _samples(ds: ReidDataset, k: int) -> list[str]:
 def _display(images: list[Image.Image], height: int, width: int) -> list[np.ndarray]:
     scale = max(1, SHEET_HEIGHT // height)
     return [np.asarray(im.resize((width * scale, height * scale), Image.BICUBIC)) for im in images]
+
+
+@torch.no_grad()
+def translate_images(generator: torch.nn.Module, images: list[Image.Image], height: int, width: int,
+                     device: torch.device | str = "cpu") -> list[Image.Image]:
+    """Translate images at the generator's size and resize each back to its own size (bicubic)."""
+    tf = translator_transform(height, width)
+    was_training = generator.training
+    generator.eval()
+    try:
+        out = generator(torch.stack([tf(im) for im in images]).to(device))
+    finally:
+        generator.train(was_training)
+    return [im.resize(orig.size, Image.BICUBIC) if im.size != orig.size else im
+            for im, orig in zip(to_pil(out), images)]
 
 
 def translation_sheet(trainer: TranslatorTrainer, out: Path) -> Path:
@@ -61,14 +78,14 @@ def run_translation(cfg: Config, output: str | Path, resume: bool = False, runti
     dest = check_output(out, source, target, resume)
     runtime = runtime or Runtime(resolve_device(cfg.train.device))
     trainer = TranslatorTrainer(cfg, runtime, out / TRANSLATOR_DIR, source, target, resume=resume)
-    seconds_train = trainer.train()
+    seconds_train = trainer.train()["seconds"]
     start = time.perf_counter()
     manifest = {
         "generator": f"raereid translate {__version__}",
         "source": str(source.root.resolve()),
         "target": str(target.root.resolve()),
         "dataset": dest.name,
-        "translator": str((out / TRANSLATOR_DIR / "translator.pt").resolve()),
+        "translator": str((out / TRANSLATOR_DIR / TRANSLATOR).resolve()),
         "iterations": trainer.iteration,
         "seconds_train": round(seconds_train, 1),
         "translate": asdict(cfg.translate),
@@ -88,7 +105,7 @@ def run_translation(cfg: Config, output: str | Path, resume: bool = False, runti
     if written.stats() != source.stats():
         raise DatasetError("the translated dataset does not read back with the source's counts", where=folder,
                            fix=f"source {source.stats()}, translated {written.stats()}; please report this")
-    manifest["picture"] = str(translation_sheet(trainer, out / PICTURE))
+    manifest["picture"] = str(translation_sheet(trainer, out / TRANSLATIONS))
     manifest["seconds_write"] = round(time.perf_counter() - start, 1)
     write_manifest(out, manifest)
     return manifest
