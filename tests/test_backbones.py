@@ -17,6 +17,7 @@ from raereid.config.variants import get_variant
 from raereid.engine.build import Optimizers
 from raereid.engine.runtime import setup_runtime
 from raereid.errors import CheckpointError, ConfigError
+from raereid.learners import build_learner
 from raereid.models import RAE, Discriminators, Encoder, GeM, make_pooling
 from raereid.models.backbones import Backbone, RandomWeightsWarning, backbone_names, register_backbone
 from raereid.models.backbones.ibn import IBN, resnet50_ibn_a_network
@@ -129,7 +130,8 @@ def test_pooling_choice_reaches_both_descriptors() -> None:
 def test_gem_exponent_trains_at_the_encoders_rate() -> None:
     model = _rae("gem")
     cfg = load_config("synthetic", ["optim.lr_encoder=0.01", "optim.lr_other=0.5", "optim.optimizer=sgd"])
-    groups = Optimizers(cfg, model, Discriminators(model, (8, 16, 32)), amp=False).main.param_groups
+    learner = build_learner("classifier", model, cfg, 3)
+    groups = Optimizers(cfg, model, Discriminators(model, (8, 16, 32)), learner, amp=False).main.param_groups
     assert [g["lr"] for g in groups if any(p is model.pooling.p for p in g["params"])] == [0.01]
 
 
