@@ -84,9 +84,12 @@ def tiny_bench(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def tiny_overrides(root: Path, out: Path, variant: str = "full", iterations: int = 4, *extra: str) -> list[str]:
-    """A seconds-long CPU run of the synthetic preset on the tiny benchmark."""
+    """A seconds-long CPU run of the synthetic preset on the tiny benchmark: `iterations` of the source stage for
+    direct, of adaptation (without a source stage, unless `extra` sets source.iterations) for the other variants."""
+    source = iterations if variant == "direct" else 0
     return [
         f"data.root={root}", f"train.output={out}", f"train.variant={variant}", f"optim.iterations={iterations}",
+        f"source.iterations={source}",
         "data.height=64", "data.width=32", "data.p=4", "data.k=2", "data.workers=0", "data.verify_images=false",
         "model.backbone=convnet_small", "model.last_stride=2", "model.pretrained=none",
         "model.decoder_channels=16,8", "model.discriminator_channels=8,16,16", "model.fusion_dim=32", "model.fusion_out=32",

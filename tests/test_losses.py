@@ -48,7 +48,20 @@ def test_gan_losses_at_zero_logits() -> None:
     assert losses.generator_loss(-big).item() == pytest.approx(20.0, abs=1e-6)  # non-saturating: large when fooled badly
 
 
-def test_reconstruction_loss_is_mean_squared_error() -> None:
+def test_reconstruction_loss_is_the_squared_norm_per_image() -> None:
+    """Eq. 12 / 15: ||I - I_hat||^2 summed over an image's 3 x 4 x 4 values, averaged over the batch."""
     a = torch.zeros(2, 3, 4, 4)
     b = torch.full((2, 3, 4, 4), 0.5)
-    assert losses.reconstruction_loss(a, b).item() == pytest.approx(0.25)
+    b[1] = 1.0  # image 0: 48 x 0.25 = 12; image 1: 48 x 1 = 48
+    assert losses.reconstruction_loss(a, b).item() == pytest.approx((12.0 + 48.0) / 2)
+
+
+@pytest.mark.parametrize("scale", [0.0, 0.25, 1.0])
+def test_scale_grad_keeps_the_value_and_scales_the_gradient(scale: float) -> None:
+    from raereid.engine.objective import scale_grad
+
+    x = torch.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    y = scale_grad(x, scale)
+    assert torch.equal(y, x)
+    ((y * torch.tensor([1.0, 2.0, 3.0])).sum() + 0.0 * x.sum()).backward()  # x takes part, so it gets a gradient
+    assert torch.allclose(x.grad, scale * torch.tensor([1.0, 2.0, 3.0]))

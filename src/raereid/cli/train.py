@@ -45,12 +45,25 @@ def overrides_from_args(args: argparse.Namespace) -> list[str | tuple[str, str]]
     return [*flags, *args.overrides]
 
 
-def build_trainer(cfg: Config, runtime: Runtime, resume: bool = False) -> Trainer:
-    """The Trainer of `raereid train`: the engine's hooks plus the domain-gap picture when `train.gap_picture`."""
-    from raereid.engine.trainer import Trainer
+def extra_hooks(cfg: Config) -> list:
+    """The hooks `raereid train` adds to the engine's: the domain-gap picture when `train.gap_picture`."""
     from raereid.tools.gap import DomainGapHook
 
-    return Trainer(cfg, runtime, resume=resume, hooks=[DomainGapHook()] if cfg.train.gap_picture else [])
+    return [DomainGapHook()] if cfg.train.gap_picture else []
+
+
+def build_trainer(cfg: Config, runtime: Runtime, resume: bool = False) -> Trainer:
+    """One stage's Trainer, as `raereid train` builds it (the engine's hooks plus `extra_hooks`)."""
+    from raereid.engine.trainer import Trainer
+
+    return Trainer(cfg, runtime, resume=resume, hooks=extra_hooks(cfg))
+
+
+def train(cfg: Config, runtime: Runtime, resume: bool = False) -> dict:
+    """`raereid train`'s run: the source stage, then adaptation (engine/recipe.py); the last stage's metrics."""
+    from raereid.engine.recipe import train_stages
+
+    return train_stages(cfg, runtime, resume=resume, hooks=extra_hooks)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -86,10 +99,9 @@ def run(args: argparse.Namespace) -> int:
 
     runtime = setup_runtime(cfg.train.device)
     try:
-        trainer = build_trainer(cfg, runtime, resume=args.resume)
         if runtime.is_main:
             record_command(cfg.train.output, command, append=args.resume)
-        metrics = trainer.train()
+        metrics = train(cfg, runtime, resume=args.resume)
     except Interrupted as stop:
         if runtime.is_main:
             print(f"raereid train: {stop}; continue with the same command plus --resume", file=sys.stderr)

@@ -57,8 +57,9 @@ class LossConfig:
     lambda_source: float = 1.0  # weight of the source identity terms (Eq. 3-4, 22); 0 = the target alone shapes the identities
     lambda_gan_feat: float = 10.0
     lambda_gan_pix: float = 10.0
-    lambda_rec: float = 1.0
+    lambda_rec: float = 1.0  # weight of Eq. 12 / 15: the squared L2 norm of (I - Dec(Enc(I))) per image, mean over the batch
     pix_disc_sees_target: bool = True  # Dis_pix also learns to reject target reconstructions
+    decoder_grad_scale: float = 1.0  # scale of the gradient flowing back through Dec into Enc's map (1 = all of it, 0 = none)
 
 
 @dataclass
@@ -76,6 +77,20 @@ class OptimConfig:
     lr_gamma: float = 0.1
     warmup_iters: int = 0  # linear learning-rate warm-up
     grad_clip: float = 0.0  # max gradient norm, 0 = off
+
+
+@dataclass
+class SourceConfig:
+    """The source stage, before adaptation: Enc learns the source ids (cross-entropy + triplet) and Dec learns to
+    reconstruct source images (reconstruction + pixel GAN), as the paper's section III describes; optim.* and loss.*
+    apply, but for the keys below. `raereid train` runs it into OUTPUT/source/ unless train.init is given."""
+
+    iterations: int = 12000  # 0 = no source stage (adapt from the backbone's initial weights)
+    lr_encoder: float = 0.05
+    lr_other: float = 0.5  # decoder and source classifier
+    lr_step: int = 8000  # multiply the rates by optim.lr_gamma every lr_step iterations (0 = constant)
+    decoder: bool = True  # train Dec and Dis_pix on the source too (kept for the variants that use a decoder)
+    decoder_grad_scale: float = 0.0  # loss.decoder_grad_scale in this stage (0: Enc learns from its identity losses only)
 
 
 @dataclass
@@ -116,6 +131,8 @@ class TrainConfig:
     sync_bn: bool = True  # batch norm over the global batch when training on several processes
     gap_picture: bool = True  # at the end, OUTPUT/domain_gap.png: t-SNE of source/target descriptors (before/after)
     adabn: bool = False  # re-estimate the target's batch-norm statistics (AdaBN) before the first clustering
+    eval_split: Literal["all", "test", "val"] = "all"  # the target splits scored: all = test and, if present, val
+    psnr_images: int = 256  # images per domain scored for reconstruction quality (PSNR / SSIM); 0 = none
 
 
 @dataclass
@@ -159,6 +176,7 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
+    source: SourceConfig = field(default_factory=SourceConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     learner: LearnerConfig = field(default_factory=LearnerConfig)
     train: TrainConfig = field(default_factory=TrainConfig)

@@ -6,7 +6,7 @@ texts and docstrings list the registered names (`variant_names`), so a new row n
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from raereid.registry import Registry
 
@@ -49,6 +49,15 @@ for _variant in (
 def get_variant(name: str) -> Variant:
     """The registered variant called `name` (any case), or a ConfigError listing them."""
     return VARIANTS.get(name.lower())
+
+
+def run_variant(name: str, source_decoder: bool = False) -> Variant:
+    """The variant a run trains: a source-only one (direct) with `source_decoder` (source.decoder) also trains Dec and
+    Dis_pix on the source, so that the adaptation stage of a variant with a decoder starts from a trained one."""
+    variant = get_variant(name)
+    if source_decoder and not variant.use_target and not variant.has_decoder:
+        return replace(variant, pixel_transfer=True)
+    return variant
 
 
 def variant_names(has_decoder: bool | None = None) -> str:

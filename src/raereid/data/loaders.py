@@ -21,10 +21,11 @@ class Batch(NamedTuple):
     camid: int | torch.Tensor
     index: int | torch.Tensor  # the record's index in the dataset
     seed: int | torch.Tensor  # the augmentation (and dropout) seed the sampler gave it; 0 without one
+    clean: torch.Tensor  # with a TrainTransform, the image before random erasing; otherwise an empty tensor
 
 
 class ImageDataset(Dataset):
-    """Records -> `Batch`(image tensor, training label, camera id, index, seed).
+    """Records -> `Batch`(image tensor, training label, camera id, index, seed, clean image).
 
     Indexed by an int, or by (index, seed): then the random transforms are drawn from a generator
     seeded with `seed` only, so augmentation is reproducible whatever process or worker loads it.
@@ -46,12 +47,13 @@ class ImageDataset(Dataset):
         record = self.records[index]
         image = load_resized(record.path, self.cache) if self.cache else load_rgb(record.path)
         if seed is None:
-            tensor = self.transform(image)
+            out = self.transform(image)
         else:
             with torch.random.fork_rng(devices=[]):
                 torch.default_generator.manual_seed(seed)  # the CPU generator only: torch.manual_seed also seeds every GPU (slow)
-                tensor = self.transform(image)
-        return Batch(tensor, int(self.labels[index]), record.camid, index, 0 if seed is None else seed)
+                out = self.transform(image)
+        tensor, clean = out if isinstance(out, tuple) else (out, torch.empty(0))
+        return Batch(tensor, int(self.labels[index]), record.camid, index, 0 if seed is None else seed, clean)
 
 
 def _loader_kwargs(workers: int, device: torch.device | str) -> dict:

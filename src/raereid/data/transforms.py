@@ -2,10 +2,30 @@
 
 from __future__ import annotations
 
+import torch
+from PIL import Image
 from torchvision import transforms as T
 
 from raereid.errors import ConfigError
 from raereid.pixels import IMAGENET_MEAN, IMAGENET_STD
+
+
+class TrainTransform:
+    """The training augmentation, returning `(image, clean)`: `clean` is the image before random erasing, what the
+    decoder is asked to reconstruct and Dis_pix sees as real (a reconstruction target should not hold erased boxes)."""
+
+    def __init__(self, steps: list, erasing: float):
+        self.base = T.Compose(steps)
+        self.erase = T.RandomErasing(p=erasing, value=0.0) if erasing > 0 else None
+
+    @property
+    def transforms(self) -> list:
+        """Every step, in order (random erasing last)."""
+        return [*self.base.transforms, *([self.erase] if self.erase is not None else [])]
+
+    def __call__(self, image: Image.Image) -> tuple[torch.Tensor, torch.Tensor]:
+        clean = self.base(image)
+        return (clean if self.erase is None else self.erase(clean)), clean
 
 
 def train_transform(
@@ -15,7 +35,7 @@ def train_transform(
     pad: int = 10,
     erasing: float = 0.5,
     color_jitter: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0),
-) -> T.Compose:
+) -> TrainTransform:
     """Resize, random flip, pad + random crop, optional colour jitter, ImageNet normalisation, random erasing.
 
     `color_jitter` is torchvision's (brightness, contrast, saturation, hue); all zero leaves colours alone.
@@ -34,9 +54,7 @@ def train_transform(
         brightness, contrast, saturation, hue = color_jitter
         steps.append(T.ColorJitter(brightness, contrast, saturation, hue))
     steps += [T.ToTensor(), T.Normalize(IMAGENET_MEAN, IMAGENET_STD)]
-    if erasing > 0:
-        steps.append(T.RandomErasing(p=erasing, value=0.0))
-    return T.Compose(steps)
+    return TrainTransform(steps, erasing)
 
 
 def test_transform(height: int, width: int) -> T.Compose:

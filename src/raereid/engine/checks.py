@@ -13,8 +13,8 @@ from raereid.errors import ConfigError, DatasetError
 
 
 def check_datasets(cfg: Config, source: ReidDataset, target: ReidDataset, use_target: bool, world_size: int = 1) -> None:
-    """Refuse a source without two identities, a k-means asking for more clusters than target images, and a
-    P x K batch that does not split over the processes; a P above the source's identities is allowed (every
+    """Refuse a source without two identities, a k-means asking for more clusters than target images, a P x K
+    batch that does not split over the processes, and train.eval_split=val for a target without that split; a P above the source's identities is allowed (every
     batch then holds all of them, see PKBatchSampler). The config's own ranges are checked again first, for
     a Config built or changed in code rather than by load_config."""
     validate_config(cfg)
@@ -39,3 +39,5 @@ def check_datasets(cfg: Config, source: ReidDataset, target: ReidDataset, use_ta
             where=f"{origin(cfg, 'cluster.num_clusters')}; target {target.root}",
             fix=f"set cluster.num_clusters to at most {images} (k-means needs an image per cluster)",
         )
+    if cfg.train.eval_split == "val" and not target.has_split("val"):
+        target.evaluation_split("val")  # the DatasetError naming the folder and what to add

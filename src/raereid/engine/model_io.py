@@ -10,7 +10,7 @@ import torch
 
 from raereid.config.loader import config_from_dict
 from raereid.config.schema import Config
-from raereid.config.variants import get_variant
+from raereid.config.variants import run_variant
 from raereid.engine.checkpoint import ModelRecord, load_checkpoint, load_module_state
 from raereid.models.backbones import RandomWeightsWarning
 from raereid.models.rae import RAE
@@ -30,9 +30,10 @@ def load_model(path: str | Path, device: torch.device | str = "cpu") -> TrainedM
     record = ModelRecord.from_state(load_checkpoint(path), path)
     cfg = config_from_dict(record.config, where=str(path))
     cfg.model.pretrained = "none"  # the weights come from the checkpoint, never from a download
+    variant = run_variant(record.variant, source_decoder=any(k.startswith("decoder.") for k in record.model))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RandomWeightsWarning)
-        model = RAE(cfg.model, get_variant(record.variant), record.num_source_ids, record.input_size)
+        model = RAE(cfg.model, variant, record.num_source_ids, record.input_size)
     load_module_state(model, record.model, "model", path)
     model.to(device).eval()
     return TrainedModel(model, cfg, path, record.iteration)

@@ -48,11 +48,24 @@ def _branch(out: StepOutput, learner: Learner, branch: Branch, labels: Labels) -
     out.embedded[branch.name] = branch.embedded.detach()
 
 
+def scale_grad(x: torch.Tensor, scale: float) -> torch.Tensor:
+    """`x` in the forward pass; in the backward pass its gradient is multiplied by `scale` (0: detached)."""
+    if scale == 1.0:
+        return x
+    if scale == 0.0:
+        return x.detach()
+    return x.detach() + scale * (x - x.detach())
+
+
 def generator_step(
-    model: RAE, discs: Discriminators, learner: Learner, xs: torch.Tensor, xt: torch.Tensor | None, labels: Labels, cfg: LossConfig
+    model: RAE, discs: Discriminators, learner: Learner, xs: torch.Tensor, xt: torch.Tensor | None, labels: Labels,
+    cfg: LossConfig, clean: torch.Tensor | None = None,
 ) -> StepOutput:
     """Forward pass and generator-side loss. `xt` is None when the step is source-only (direct
-    transfer, or an epoch whose clustering found fewer than two clusters)."""
+    transfer, or an epoch whose clustering found fewer than two clusters). `clean` holds the same images before
+    random erasing (source rows first), what Dec reconstructs; None or empty: the inputs themselves.
+
+    Every loss that passes through Dec reaches Enc's map with its gradient scaled by `loss.decoder_grad_scale`."""
     variant = model.variant
     ns = xs.shape[0]
     images = xs if xt is None else torch.cat([xs, xt])
@@ -66,8 +79,8 @@ def generator_step(
             out.source_map, out.target_map = fmap[:ns].detach(), fmap[ns:].detach()
         if model.decoder is None:
             return out
-        recon = model.reconstruct(fmap)
-        real = model.reconstruction_target(images)
+        recon = model.reconstruct(scale_grad(fmap, cfg.decoder_grad_scale))
+        real = model.reconstruction_target(images if clean is None or clean.numel() == 0 else clean)
         if variant.reconstructs:
             out.add("rec_source", losses.reconstruction_loss(recon[:ns], real[:ns]), cfg.lambda_rec)
             if discs.pixel is not None:
@@ -120,9 +133,9 @@ class StepModule(nn.Module):
         self.learner = learner
         self.loss_cfg, self.gather = cfg, gather
 
-    def forward(self, xs, ys, xt, yt, seeds_s, seeds_t, index_t):  # noqa: ANN001, ANN201 - DDP passes tensors through
+    def forward(self, xs, ys, xt, yt, seeds_s, seeds_t, index_t, clean=None):  # noqa: ANN001, ANN201 - DDP passes tensors through
         labels = Labels(ys, yt, seeds_s, seeds_t, index_t, self.gather)
-        return generator_step(self.model, self.discs, self.learner, xs, xt, labels, self.loss_cfg)
+        return generator_step(self.model, self.discs, self.learner, xs, xt, labels, self.loss_cfg, clean)
 
 
 class DiscriminatorStepModule(nn.Module):

@@ -17,6 +17,7 @@ from raereid.models.rae import RAE, Discriminators
 RESUMABLE_CHANGES = {
     "data.root", "data.workers", "data.test_batch_size", "data.verify_images", "data.cache_images", "train.device",
     "train.eval_every", "train.checkpoint_every", "train.log_every", "train.output", "train.gap_picture", "optim.iterations",
+    "source.iterations", "train.eval_split", "train.psnr_images",
 }
 
 

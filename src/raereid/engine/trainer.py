@@ -19,11 +19,11 @@ from torch.nn.parallel import DistributedDataParallel
 
 from raereid.config.loader import config_to_dict
 from raereid.config.schema import Config
-from raereid.config.variants import get_variant
+from raereid.config.variants import run_variant
 from raereid.data.transforms import train_transform
 from raereid.engine import checkpoint as ckpt
 from raereid.engine.build import Optimizers, build_networks, epoch_loaders, iterations_per_epoch, load_domains
-from raereid.engine.evaluate import evaluate_model
+from raereid.engine.evaluate import evaluate_model, reconstruction_quality, spread
 from raereid.engine.hooks import CallbackHook, CheckpointHook, DiscriminatorWatch, EvalHook, ProgressHook
 from raereid.engine.objective import DiscriminatorStepModule, StepModule
 from raereid.engine.pseudo import PseudoLabelStage
@@ -34,9 +34,11 @@ from raereid.engine.schedule import apply_lr
 from raereid.engine.state import check_resumable, init_from
 from raereid.engine.train_loop import CheckpointedLoop, Hook, Interrupted
 from raereid.learners import Labels, build_learner
+from raereid.models.dsbn import bn_domain
 
 __all__ = ["Trainer", "Interrupted"]
 METRIC_KEYS = ("mAP", "rank1", "rank5", "rank10", "mINP")
+RECONSTRUCTION_KEYS = ("psnr_source", "ssim_source", "psnr_target", "ssim_target")
 
 
 class Trainer(CheckpointedLoop):
@@ -50,7 +52,7 @@ class Trainer(CheckpointedLoop):
 
     def __init__(self, cfg: Config, runtime: Runtime, resume: bool = False, hooks: Sequence[Hook] = ()):
         self.cfg, self.runtime = cfg, runtime
-        self.variant = get_variant(cfg.train.variant)
+        self.variant = run_variant(cfg.train.variant, cfg.source.decoder)
         seed_everything(cfg.train.seed)
         # Built (and so checked) once, before any image is read: a bad data.color_jitter fails here, not after clustering.
         d = cfg.data
@@ -166,12 +168,15 @@ class Trainer(CheckpointedLoop):
         apply_lr(optim.all(), self.iteration, self.cfg.optim)
         xs, ys = sb.image.to(dev, non_blocking=True), sb.label.to(dev, non_blocking=True)
         xt = yt = seeds_t = index_t = None
+        clean = sb.clean
         if tb is not None:
             xt, yt = tb.image.to(dev, non_blocking=True), tb.label.to(dev, non_blocking=True)
             index_t, seeds_t = tb.index.to(dev), tb.seed
+            clean = torch.cat([sb.clean, tb.clean])
+        clean = clean.to(dev, non_blocking=True) if self.model.decoder is not None else None
         self.discs.requires_grad_(False)
         with torch.autocast(device_type=dev.type, dtype=torch.float16, enabled=self.amp):
-            out = self.step_module(xs, ys, xt, yt, sb.seed, seeds_t, index_t)
+            out = self.step_module(xs, ys, xt, yt, sb.seed, seeds_t, index_t, clean)
         self.check_finite(out.loss, out.terms)
         for opt in optim.generator():
             opt.zero_grad(set_to_none=True)
@@ -206,19 +211,47 @@ class Trainer(CheckpointedLoop):
 
     # ------------------------------------------------------------- evaluation
     def evaluate(self) -> dict | None:
-        """Target query/gallery metrics now (logged and kept in the history), or None without a test split."""
-        target = self.domains.target
-        if not target.has_test:
+        """Metrics now, logged and kept in the history: the target's test split (top level) and validation split
+        ("val") as `train.eval_split` asks, and for a model with a decoder the PSNR / SSIM of its reconstructions
+        of source and target test images; None when there is nothing to score."""
+        cfg, target, it = self.cfg, self.domains.target, self.iteration
+        splits = [s for s in ("test", "val") if cfg.train.eval_split in ("all", s) and target.has_split(s)]
+        if not splits:
             self.monitor.warning(f"target {target.name!r} has no query/gallery split: nothing to evaluate")
             return None
-        metrics = evaluate_model(self.model, target, self.cfg, self.runtime)
-        self.history.append({"iteration": self.iteration, **metrics})
-        self.monitor.info(
-            f"iteration {self.iteration}: target {target.name} mAP {metrics['mAP']:.1f}  rank-1 {metrics['rank1']:.1f}  "
-            f"rank-5 {metrics['rank5']:.1f}  rank-10 {metrics['rank10']:.1f}  mINP {metrics['mINP']:.1f}"
-        )
-        self.monitor.scalars("eval", metrics, self.iteration)
-        return self.history[-1]
+        entry: dict[str, Any] = {"iteration": it}
+        for split in splits:
+            metrics = evaluate_model(self.model, target.evaluation_split(split), cfg, self.runtime)
+            if split == "test":
+                entry.update(metrics)
+            else:
+                entry[split] = metrics
+            self.monitor.info(
+                f"iteration {it}: target {target.name} ({split}) mAP {metrics['mAP']:.1f}  rank-1 {metrics['rank1']:.1f}  "
+                f"rank-5 {metrics['rank5']:.1f}  rank-10 {metrics['rank10']:.1f}  mINP {metrics['mINP']:.1f}"
+            )
+            self.monitor.scalars("eval" if split == "test" else f"eval_{split}", metrics, it)
+        if self.model.decoder is not None and cfg.train.psnr_images > 0:
+            quality = self.reconstruction_quality()
+            entry.update(quality)
+            self.monitor.info(f"iteration {it}: reconstructions " + ", ".join(f"{k} {v:.3g}" for k, v in quality.items()))
+            self.monitor.scalars("reconstruction", quality, it)
+        self.history.append(entry)
+        return entry
+
+    def reconstruction_quality(self) -> dict[str, float]:
+        """PSNR / SSIM of Dec(Enc(I)) on `train.psnr_images` test images of each domain (source batch norms for the
+        source's), as psnr_source, ssim_source, psnr_target, ssim_target."""
+        out: dict[str, float] = {}
+        for domain, data in (("source", self.domains.source), ("target", self.domains.target)):
+            records = spread(data.query + data.gallery, self.cfg.train.psnr_images)
+            if not records:
+                continue
+            with bn_domain(self.model, domain):
+                scores = self.runtime.broadcast(
+                    reconstruction_quality(self.model, records, self.cfg, self.runtime) if self.is_main else None)
+            out.update({f"{k}_{domain}": v for k, v in scores.items()})
+        return out
 
     def result(self) -> dict[str, Any]:
         """The final metrics (None scores without a test split), also written to OUTPUT/metrics.json."""
@@ -228,10 +261,14 @@ class Trainer(CheckpointedLoop):
             "learner": self.learner.name,
             "source": self.domains.source.name,
             "target": self.domains.target.name,
-            **{k: (None if final is None else round(float(final[k]), 4)) for k in METRIC_KEYS},
+            **{k: (None if final is None or k not in final else round(float(final[k]), 4)) for k in METRIC_KEYS},
             "iterations": self.iteration,
             "seconds": round(self.elapsed(), 1),
         }
+        if final is not None:
+            if "val" in final:
+                result["val"] = {k: round(float(final["val"][k]), 4) for k in METRIC_KEYS}
+            result.update({k: round(float(final[k]), 4) for k in RECONSTRUCTION_KEYS if k in final})
         if self.is_main:
             self.out.mkdir(parents=True, exist_ok=True)
             tmp = self.folder.metrics.with_name(self.folder.metrics.name + ".tmp")

@@ -51,12 +51,6 @@ def running_stats_frozen(module: nn.Module) -> Iterator[None]:
 SALTS = {"source": 0x5EED0001, "target": 0x5EED0002, "fused_source": 0x5EED0003, "fused_target": 0x5EED0004}
 
 
-def _draw_former_placeholder(dim: int) -> None:
-    """Draw, and discard, the random numbers of the 1-class target classifier that used to be built here (before the
-    classifier learner owned its classifiers), so that a seed still gives the same initial weights to what follows."""
-    Classifier(dim, 1)
-
-
 def _neck(kind: str, dim: int) -> nn.Module:
     """Between the pooled feature (triplet loss) and the classifiers / retrieval descriptor.
 
@@ -84,14 +78,12 @@ class RAE(nn.Module):
         self.pooling = make_pooling(cfg.pooling)
         self.neck = _neck(cfg.neck, channels)
         self.source_head = Classifier(channels, num_source_ids, cfg.dropout, salt=SALTS["source"])
-        _draw_former_placeholder(channels)
         self.decoder = Decoder(channels, tuple(cfg.decoder_channels)) if variant.has_decoder else None
         self.fusion = (BilinearFusion(channels, cfg.fusion_dim, cfg.fusion_out, cfg.fusion_power_norm,
                                       cfg.fusion_l2_norm, fused_pooling(cfg.pooling)) if variant.fusion else None)
         if self.fusion is not None:
             self.fused_neck = _neck(cfg.neck, cfg.fusion_out)
             self.fused_source_head = Classifier(cfg.fusion_out, num_source_ids, cfg.dropout, salt=SALTS["fused_source"])
-            _draw_former_placeholder(cfg.fusion_out)
         if cfg.dsbn and variant.use_target:  # source-only variants have no target statistics to keep apart
             convert_dsbn(self.encoder)
             self.neck = convert_dsbn(self.neck)
