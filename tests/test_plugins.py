@@ -69,7 +69,7 @@ def test_a_plugin_file_trains_through_raereid_train_and_its_checkpoint_imports_i
     assert module.CALLS["labels"] >= 1 and module.CALLS["learner"] >= 2  # its code made the labels and the losses
     saved = load_checkpoint(out / "model.pt")["config"]
     assert saved["custom_imports"]["imports"] == [str(plugin.resolve())]
-    assert (saved["cluster"]["learner"], saved["cluster"]["method"]) == ("plugin_classifier", "plugin_round_robin")
+    assert (saved["learner"]["name"], saved["cluster"]["method"]) == ("plugin_classifier", "plugin_round_robin")
     assert "--import" in (out / "command.txt").read_text()
 
     done = _evaluate(out / "model.pt")
@@ -97,7 +97,7 @@ def test_custom_imports_in_a_yaml_config_by_module_name(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # a module in the current folder is found, as with `python -m`
     monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
     cfg = load_config(str(config), ["custom_imports.imports=yaml_plugin"])  # named twice: imported once
-    assert cfg.custom_imports.imports == ["yaml_plugin"] and cfg.cluster.learner == "yaml_learner"
+    assert cfg.custom_imports.imports == ["yaml_plugin"] and cfg.learner.name == "yaml_learner"
     assert load_config(str(config)).cluster.method == "yaml_labels"
 
 
