@@ -62,7 +62,7 @@ def test_every_flag_shows_its_default(name):
                 or default == argparse.SUPPRESS or not action.option_strings:
             continue
         help_text = formatter._expand_help(action)
-        assert "default" in help_text and str(default) in help_text, f"raereid {name} {action.option_strings}: {help_text}"
+        assert "default" in help_text and str(default) in help_text, (name, action.option_strings, help_text)
 
 
 def test_top_level_help_has_the_workflow_and_the_demo_as_it_is(capsys):

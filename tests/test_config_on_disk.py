@@ -58,11 +58,13 @@ def test_print_config_prints_yaml_that_loads_back_and_reads_no_data(tmp_path, ca
     (tmp_path / "c.yaml").write_text(text)
     cfg = load_config(str(tmp_path / "c.yaml"))
     assert (cfg.optim.iterations, cfg.train.device, cfg.data.root) == (7, "cpu", str(tmp_path / "absent"))
-    assert config_to_dict(cfg) == config_to_dict(load_config("synthetic", [
-        "optim.iterations=7", "train.device=cpu", f"data.root={tmp_path / 'absent'}", f"train.output={tmp_path / 'run'}"]))
+    expected = load_config("synthetic", ["optim.iterations=7", "train.device=cpu", f"data.root={tmp_path / 'absent'}",
+                                         f"train.output={tmp_path / 'run'}"])
+    assert config_to_dict(cfg) == config_to_dict(expected)
     assert not (tmp_path / "run").exists()
 
-    assert main(["translate", "--config-file", "translate-synthetic", "--set", "translate.iterations=3", "--print-config"]) == 0
+    argv = ["translate", "--config-file", "translate-synthetic", "--set", "translate.iterations=3", "--print-config"]
+    assert main(argv) == 0
     assert yaml.safe_load(capsys.readouterr().out)["translate"]["iterations"] == 3
 
 
@@ -110,12 +112,14 @@ def test_config_list_shows_every_key_with_default_rule_and_meaning(capsys):
     assert len(schema_comments()) == len(rows)  # every field of schema.py carries its meaning as a comment
     assert main(["config", "--list"]) == 0
     text = capsys.readouterr().out
-    assert "optim.iterations = 20000\n    training iterations (batches of the source and the target) [an integer >= 1]" in text
+    assert ("optim.iterations = 20000\n"
+            "    training iterations (batches of the source and the target) [an integer >= 1]") in text
     assert main(["config", "--list", "learner"]) == 0
     listed = [line.split(" = ")[0] for line in capsys.readouterr().out.splitlines() if " = " in line]
     assert listed == ["learner.name", "learner.temperature", "learner.memory_momentum", "learner.hybrid_momentum"]
     assert main(["config", "--list", "momentum"]) == 0
-    assert {"optim.momentum", "learner.memory_momentum"} <= {line.split(" = ")[0] for line in capsys.readouterr().out.splitlines()}
+    listed = {line.split(" = ")[0] for line in capsys.readouterr().out.splitlines()}
+    assert {"optim.momentum", "learner.memory_momentum"} <= listed
     assert main(["config", "--list", "no-such-word"]) == 2
 
 

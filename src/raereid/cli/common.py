@@ -67,7 +67,8 @@ def spelled(args: argparse.Namespace, dest: str) -> str:
     return getattr(args, "spelled", {}).get(dest) or "--" + dest.replace("_", "-")
 
 
-def add_checkpoint_argument(parser: argparse.ArgumentParser, required: bool = True, help: str = CHECKPOINT_HELP) -> None:
+def add_checkpoint_argument(parser: argparse.ArgumentParser, required: bool = True,
+                            help: str = CHECKPOINT_HELP) -> None:
     parser.add_argument("--checkpoint", required=required, help=help)
 
 

@@ -18,7 +18,8 @@ import time
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from raereid.cli.common import add_data_root_argument, add_device_argument, add_flag, add_output_argument
 
-    parser.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run folders (raereid train --out), or folders of runs")
+    parser.add_argument("runs", nargs="+", metavar="RUN_DIR",
+                        help="run folders (raereid train --out), or folders of runs")
     add_output_argument(parser, "output folder; the page is OUT/index.html", default="report")
     parser.add_argument("--topk", type=int, default=10, help="gallery images per ranked list")
     add_flag(parser, "--num-queries", "--queries", type=int, default=8, help="queries ranked by every run")

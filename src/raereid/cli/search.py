@@ -22,7 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--topk", type=int, default=10, help="results per query")
     parser.add_argument("--picture", help="also write a .png of each query and its results")
-    add_checkpoint_argument(parser, False, "the model that built the index, if it moved (default: the path in the index)")
+    add_checkpoint_argument(parser, False,
+                            "the model that built the index, if it moved (default: the path in the index)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     add_device_argument(parser)
 

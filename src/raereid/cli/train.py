@@ -25,9 +25,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from raereid.config.variants import VARIANTS
 
     paper = Config()
-    common.add_config_arguments(parser, "train", f"a preset (see --list-presets) or a YAML file (e.g. a run's config.yaml); "
-                                f"keys it leaves out take the paper's values ({paper.optim.iterations:,} iterations at "
-                                f"{paper.data.height}x{paper.data.width}: GPU scale; on a CPU: --config synthetic)")
+    scale = f"{paper.optim.iterations:,} iterations at {paper.data.height}x{paper.data.width}"
+    common.add_config_arguments(parser, "train", f"a preset (see --list-presets) or a YAML file (e.g. a run's "
+                                f"config.yaml); keys it leaves out take the paper's values ({scale}: GPU scale; on a "
+                                f"CPU: --config synthetic)")
     common.add_data_root_argument(parser, "folder holding the datasets (data.root)")
     parser.add_argument("--source", help="labeled source dataset (data.source)")
     parser.add_argument("--target", help="unlabeled target dataset, a name or a folder of images (data.target)")

@@ -12,22 +12,22 @@ import argparse
 import json
 import sys
 
-from raereid.config.schema import TranslateConfig
-
-PAPER = TranslateConfig()  # the defaults: paper scale
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from raereid.cli import common
+    from raereid.config.schema import TranslateConfig
 
-    common.add_config_arguments(parser, "translate", f"a preset (translate-synthetic for CPUs, translate-paper for GPUs) "
-                                f"or a YAML file; default: the translate section's defaults, which are paper scale "
-                                f"({PAPER.iterations:,} iterations at {PAPER.height}x{PAPER.width}: hours on a GPU)")
+    paper = TranslateConfig()  # the defaults: paper scale
+    scale = f"{paper.iterations:,} iterations at {paper.height}x{paper.width}"
+    common.add_config_arguments(parser, "translate", f"a preset (translate-synthetic for CPUs, translate-paper for "
+                                f"GPUs) or a YAML file; default: the translate section's defaults, which are paper "
+                                f"scale ({scale}: hours on a GPU)")
     common.add_data_root_argument(parser, "folder holding the datasets (data.root)")
     parser.add_argument("--source", help="dataset to translate, a name or a folder (data.source)")
     parser.add_argument("--target", help="dataset whose style to translate into, a name or a folder of images (data.target)")
     common.add_output_argument(parser, "folder to write OUT/<source folder>/, translations.png, translate.json and "
-                               "translator/ (the translator's run folder, with its config.yaml) into", old=("--output",))
+                               "translator/ (the translator's run folder, with its config.yaml) into",
+                               old=("--output",))
     parser.add_argument("--seed", type=int, help="random seed (train.seed)")
     common.add_device_argument(parser, None, f"{common.DEVICE_HELP} (train.device; default: the config's, auto)")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/translator/checkpoints/last.pt if it exists")
@@ -49,8 +49,9 @@ def run(args: argparse.Namespace) -> int:
     if not args.out:
         raise ConfigError("no output folder given", fix="pass --out FOLDER (the translated dataset is written into it)")
     if not args.config:
-        print(f"raereid translate: no --config, so the paper-scale defaults: {cfg.translate.iterations:,} iterations at "
-              f"{cfg.translate.height}x{cfg.translate.width} (on a CPU: --config translate-synthetic)", file=sys.stderr)
+        t = cfg.translate
+        print(f"raereid translate: no --config, so the paper-scale defaults: {t.iterations:,} iterations at "
+              f"{t.height}x{t.width} (on a CPU: --config translate-synthetic)", file=sys.stderr)
     from raereid.engine.train_loop import Interrupted
     from raereid.tools.translate import run_translation
 

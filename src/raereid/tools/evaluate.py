@@ -17,7 +17,8 @@ METRIC_KEYS = ("mAP", "rank1", "rank5", "rank10", "mINP")
 
 
 def evaluate_checkpoint(trained: TrainedModel, dataset: ReidDataset, use_rerank: bool = False, descriptor: str = "final") -> dict:
-    """{"variant", "learner", "source", "target", mAP, rank1/5/10, mINP (percent), "iterations", "seconds"} like metrics.json;
+    """{"variant", "learner", "source", "target", mAP, rank1/5/10, mINP (percent), "iterations", "seconds"} like
+    metrics.json;
     "target" is the evaluated dataset and "seconds" the evaluation time. `descriptor` is "final" (Algorithm 2's)
     or "encoder" (GAP(Enc(I)), to see what fusion adds)."""
     if not dataset.has_test:
