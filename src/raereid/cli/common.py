@@ -72,7 +72,8 @@ def add_checkpoint_argument(parser: argparse.ArgumentParser, required: bool = Tr
     parser.add_argument("--checkpoint", required=required, help=help)
 
 
-def add_device_argument(parser: argparse.ArgumentParser, default: str | None = "auto", help: str = DEVICE_HELP) -> None:
+def add_device_argument(parser: argparse.ArgumentParser, default: str | None = "auto",
+                        help: str = DEVICE_HELP) -> None:
     parser.add_argument("--device", default=default, help=help)
 
 

@@ -47,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
     if args.print_config:
         return print_config(cfg)
     if not args.out:
-        raise ConfigError("no output folder given", fix="pass --out FOLDER (the translated dataset is written into it)")
+        raise ConfigError("no output folder given",
+                          fix="pass --out FOLDER (the translated dataset is written into it)")
     if not args.config:
         t = cfg.translate
         print(f"raereid translate: no --config, so the paper-scale defaults: {t.iterations:,} iterations at "
@@ -61,5 +62,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"raereid translate: {stop}; continue with the same command plus --resume", file=sys.stderr)
         return 130
     print(json.dumps({k: manifest[k] for k in ("dataset", "iterations", "seconds_train", "seconds_write", "picture", "stats")}, indent=2))
-    print(f"train on it with: raereid train --source {args.out.rstrip('/')}/{manifest['dataset']} ...", file=sys.stderr)
+    print(f"train on it with: raereid train --source {args.out.rstrip('/')}/{manifest['dataset']} ...",
+          file=sys.stderr)
     return 0

@@ -109,7 +109,8 @@ class CheckpointedLoop(TrainLoop, ABC):
 
     A subclass implements `state()`, `finite_modules()`, `describe()` (the first log line), `result()` (what
     `run` returns) and `run_step()`; it merges `progress_state()` into its state and, when resuming, calls
-    `restore_progress()`; it sets `cfg`, which `run` writes to config.yaml. Only the main process (`is_main`) writes."""
+    `restore_progress()`; it sets `cfg`, which `run` writes to config.yaml. Only the main process (`is_main`)
+    writes."""
 
     cfg: Config | None = None  # the run's config, set by the subclass
     resume_only: tuple[str, ...] = ("optimizers", "rng")  # state keys left out of the final file
