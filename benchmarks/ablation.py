@@ -1,99 +1,110 @@
-"""Train ablation rows from one direct-transfer model, several seeds each, and print their table.
+"""Regenerate a results table of the docs from its row-list file: train what is missing, print or write the table.
 
-Every row is `raereid train --config synthetic` (or --config) of a variant plus overrides, started from
-the same `train.init` for the same number of iterations, one thread per run (float results then do
-not depend on machine load), `--jobs` runs at a time. A row whose metrics.json exists is not trained
-again, so an interrupted ablation continues where it stopped. The table gives mAP per seed, the mean
-and the spread (max - min), rank-1 and the pseudo-label ARI of the first and last clustering of the
-first seed (from train.log; analysis only).
+The rows file (benchmarks/tables/NAME.yaml; format in benchmarks/tables/README.md) lists the rows, their
+source stages and seeds. Every row x seed x draw is a `raereid train` subprocess on one thread, --jobs at a
+time; a source stage (`--variant direct`) is trained once per seed and draw and every adapted row of that
+seed and draw starts from its model.pt. Runs already finished are not trained again; --table-only trains
+nothing. --write FILE replaces the block between <!-- table:NAME --> and <!-- /table:NAME --> in FILE.
 
-    python benchmarks/ablation.py --data DATA --init runs/direct/model.pt --out runs/ablation --seeds 0 1 \
-        --row "classifier baseline=baseline" --row "memory full=full learner.name=memory"
+    python benchmarks/ablation.py benchmarks/tables/table4.yaml --draw A=DATA_A --draw B=DATA_B --write README.md
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
+import datetime
 import re
-import subprocess
+import shlex
 import sys
-import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-def parse_row(text: str) -> tuple[str, str, list[str]]:
-    """'LABEL=VARIANT key=value ...' -> (label, variant, overrides)."""
-    label, _, rest = text.partition("=")
-    variant, *sets = rest.split()
-    return label.strip(), variant, sets
+from ablation_plan import plan  # noqa: E402
+from ablation_run import check_fresh, failure_report, run_jobs, state  # noqa: E402
+from ablation_spec import load_spec  # noqa: E402
+from ablation_table import render, write_block  # noqa: E402
 
-
-def row_folder(args: argparse.Namespace, label: str) -> Path:
-    """The folder of a row's runs (one seedN/ per seed), named after its label."""
-    return Path(args.out) / re.sub(r"[^A-Za-z0-9+.-]+", "_", label)
+from raereid.errors import ConfigError, PathError, RaeReidError  # noqa: E402
 
 
-def run_one(args: argparse.Namespace, label: str, variant: str, sets: list[str], seed: int) -> Path:
-    out = row_folder(args, label) / f"seed{seed}"
-    if (out / "metrics.json").is_file():
-        return out
-    cmd = [sys.executable, "-m", "raereid", "train", "--config", args.config, "--data-root", args.data, "--variant", variant,
-           "--output", str(out), "--seed", str(seed), "--set", f"train.init={args.init}", "--set", f"optim.iterations={args.iterations}",
-           "--set", "train.gap_picture=false", *[a for kv in [*args.set, *sets] for a in ("--set", kv)]]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    out.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
-    with open(out / "stderr.log", "w") as err:
-        code = subprocess.call(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err)
-    print(f"[ablation] {label} seed {seed}: exit {code} after {time.perf_counter() - started:.0f} s", flush=True)
-    return out
-
-
-def ari_first_last(log: Path) -> str:
-    """'first -> last' pseudo-label ARI of a run's clusterings, or '-'."""
-    found = re.findall(r"ARI (-?[0-9.]+)", log.read_text()) if log.is_file() else []
-    return f"{float(found[0]):.2f} -> {float(found[-1]):.2f}" if found else "-"
-
-
-def table(args: argparse.Namespace, rows: list[tuple[str, str, list[str]]]) -> str:
-    seeds = args.seeds
-    head = ["row", *[f"mAP s{s}" for s in seeds], "mAP mean", "spread", *[f"R1 s{s}" for s in seeds], f"ARI s{seeds[0]}"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for label, _, _ in rows:
-        base = row_folder(args, label)
-        metrics = [json.loads((base / f"seed{s}" / "metrics.json").read_text()) if (base / f"seed{s}" / "metrics.json").is_file() else None
-                   for s in seeds]
-        maps = [m["mAP"] for m in metrics if m]
-        cells = [label, *[f"{m['mAP']:.1f}" if m else "-" for m in metrics],
-                 f"{sum(maps) / len(maps):.1f}" if maps else "-", f"{max(maps) - min(maps):.1f}" if len(maps) > 1 else "-",
-                 *[f"{m['rank1']:.1f}" if m else "-" for m in metrics], ari_first_last(base / f"seed{seeds[0]}" / "train.log")]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
-def main() -> None:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", required=True, help="benchmark folder (raereid synth --out)")
-    parser.add_argument("--init", required=True, help="direct-transfer model.pt every row starts from")
-    parser.add_argument("--out", required=True, help="folder of the runs (one subfolder per row and seed)")
-    parser.add_argument("--config", default="synthetic")
-    parser.add_argument("--iterations", type=int, default=250)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    parser.add_argument("--jobs", type=int, default=2, help="runs at a time (one thread each)")
-    parser.add_argument("--row", action="append", required=True, help="'LABEL=VARIANT key=value ...'")
-    parser.add_argument("--set", action="append", default=[], help="override for every row")
-    parser.add_argument("--table-only", action="store_true", help="print the table of finished runs, train nothing")
-    args = parser.parse_args()
-    rows = [parse_row(r) for r in args.row]
-    if not args.table_only:
-        jobs = [(label, variant, sets, seed) for seed in args.seeds for label, variant, sets in rows]
-        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-            list(pool.map(lambda j: run_one(args, *j), jobs))
-    print(table(args, rows))
+    parser.add_argument("rows", help="the table's rows file, e.g. benchmarks/tables/table4.yaml")
+    parser.add_argument("--draw", action="append", default=[], required=True, metavar="NAME=DATA_ROOT",
+                        help="a benchmark draw (raereid synth --out folder); repeat for draws side by side")
+    parser.add_argument("--out", help="folder of the runs (default: runs/tables/NAME)")
+    parser.add_argument("--seeds", type=int, nargs="+", help="seeds of every row (default: the file's, else 0 1 2)")
+    parser.add_argument("--split", choices=("test", "val"), default="test", help="the target split the table reports")
+    parser.add_argument("--jobs", type=int, default=2, help="runs at a time, one thread each (default 2)")
+    parser.add_argument("--table-only", action="store_true", 
+                        help="print the table of the runs there are, train nothing")
+    parser.add_argument("--write", type=Path, metavar="FILE", help="replace the table's marked block in FILE")
+    return parser.parse_args(argv)
+
+
+def parse_draws(items: list[str], check_roots: bool) -> dict[str, str]:
+    """NAME=DATA_ROOT flags -> {name: root}, names unique, roots existing folders when runs will train."""
+    draws: dict[str, str] = {}
+    for item in items:
+        name, eq, root = item.partition("=")
+        if not eq or not re.fullmatch(r"[A-Za-z0-9_-]+", name) or not root:
+            raise ConfigError(f"--draw {item!r} is not NAME=DATA_ROOT", fix="write e.g. --draw A=/data/synth-seed0")
+        if name in draws:
+            raise ConfigError(f"--draw {name} is given twice", fix="give every draw its own name")
+        if check_roots and not Path(root).is_dir():
+            raise PathError(f"--draw {name}: {root} is not a folder", where=root,
+                            fix="pass the folder `raereid synth --out` wrote")
+        draws[name] = root
+    return draws
+
+
+def regenerate_command(args: argparse.Namespace) -> str:
+    """The command line that remakes this table (without --jobs and --table-only)."""
+    parts = ["python", "benchmarks/ablation.py", args.rows, *[a for d in args.draw for a in ("--draw", d)]]
+    parts += [*(["--out", args.out] if args.out else []), *(["--seeds", *map(str, args.seeds)] if args.seeds else [])]
+    parts += ["--split", args.split] if args.split != "test" else []
+    parts += ["--write", str(args.write)] if args.write else []
+    return shlex.join(parts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        spec = load_spec(args.rows)
+        draws = parse_draws(args.draw, check_roots=not args.table_only)
+        if args.jobs < 1:
+            raise ConfigError(f"--jobs must be at least 1, got {args.jobs}", fix="pass --jobs 1 or more")
+        seeds = list(args.seeds or spec.seeds)
+        if len(set(seeds)) != len(seeds):
+            raise ConfigError(f"--seeds {' '.join(map(str, seeds))} repeats a seed", fix="list each seed once")
+        if args.write:
+            write_block(args.write, spec.name, None)  # the markers are there before hours of training
+        out = Path(args.out or f"runs/tables/{spec.name}").absolute()
+        jobs = plan(spec, draws, out, seeds)
+        if not args.table_only:
+            check_fresh(jobs, out)
+            run_jobs(jobs, out, args.jobs, log=lambda line: print(line, file=sys.stderr, flush=True))
+        states = {job.folder: state(job, out) for job in jobs}
+        block = "\n".join([
+            "<!-- made by benchmarks/ablation.py from its rows file: regenerate it, do not edit it by hand -->",
+            render(spec, draws, seeds, out, args.split, states), "",
+            f"regenerate with: `{regenerate_command(args)}` ({datetime.date.today().isoformat()})"])
+        print(block)
+        if args.write:
+            write_block(args.write, spec.name, block)
+            print(f"[ablation] wrote table {spec.name} into {args.write}", file=sys.stderr)
+    except RaeReidError as exc:
+        print(f"error: {exc.message()}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("[ablation] interrupted: run the same command again to continue", file=sys.stderr)
+        return 130
+    failures = failure_report(jobs, out)
+    if failures:
+        print(failures, file=sys.stderr)
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -104,13 +104,14 @@ def train_command(preset: str, data: Path, out: Path, *extra: str) -> list[str]:
     from raereid.config import load_config
 
     if is_translator(preset):
-        return [sys.executable, "-m", "raereid", "translate", "--config", preset, "--data-root", str(data), "--output", str(out),
+        return [sys.executable, "-m", "raereid", "translate", "--config", preset, "--data-root", str(data),
+                "--out", str(out),
                 *[a for kv in (*TRANSLATE_OVERRIDES, *extra) for a in ("--set", kv)]]
     backbone = load_config(preset).model.backbone
     sets = list(SMOKE_OVERRIDES)
     if backbone.startswith("resnet"):
         sets += [*PAPER_RATES, f"model.pretrained={calibrated_weights(backbone, data.parent / 'weights')}"]
-    return [sys.executable, "-m", "raereid", "train", "--config", preset, "--data-root", str(data), "--output", str(out),
+    return [sys.executable, "-m", "raereid", "train", "--config", preset, "--data-root", str(data), "--out", str(out),
             *[a for kv in (*sets, *extra) for a in ("--set", kv)]]
 
 

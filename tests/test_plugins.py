@@ -61,7 +61,7 @@ def _evaluate(checkpoint: Path) -> subprocess.CompletedProcess:
 def test_a_plugin_file_trains_through_raereid_train_and_its_checkpoint_imports_it_again(tiny_bench, tmp_path, capsys):
     plugin = _write(tmp_path / "elsewhere", "my_reid_plugin.py", PLUGIN)
     out = tmp_path / "run"
-    sets = tiny_overrides(tiny_bench, out, "baseline", 2, "cluster.learner=plugin_classifier",
+    sets = tiny_overrides(tiny_bench, out, "baseline", 2, "learner.name=plugin_classifier",
                           "cluster.method=plugin_round_robin", "train.gap_picture=false")
     argv = ["--import", str(plugin), "train", "--config", "synthetic", *[a for kv in sets for a in ("--set", kv)]]
     assert main(argv) == 0
@@ -69,7 +69,7 @@ def test_a_plugin_file_trains_through_raereid_train_and_its_checkpoint_imports_i
     assert module.CALLS["labels"] >= 1 and module.CALLS["learner"] >= 2  # its code made the labels and the losses
     saved = load_checkpoint(out / "model.pt")["config"]
     assert saved["custom_imports"]["imports"] == [str(plugin.resolve())]
-    assert (saved["cluster"]["learner"], saved["cluster"]["method"]) == ("plugin_classifier", "plugin_round_robin")
+    assert (saved["learner"]["name"], saved["cluster"]["method"]) == ("plugin_classifier", "plugin_round_robin")
     assert "--import" in (out / "command.txt").read_text()
 
     done = _evaluate(out / "model.pt")
@@ -90,14 +90,15 @@ def test_custom_imports_in_a_yaml_config_by_module_name(tmp_path, monkeypatch):
     config = _write(tmp_path, "mine.yaml", """
         base: synthetic
         custom_imports: [yaml_plugin]
+        learner:
+          name: yaml_learner
         cluster:
-          learner: yaml_learner
           method: yaml_labels
     """)
     monkeypatch.chdir(tmp_path)  # a module in the current folder is found, as with `python -m`
     monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
     cfg = load_config(str(config), ["custom_imports.imports=yaml_plugin"])  # named twice: imported once
-    assert cfg.custom_imports.imports == ["yaml_plugin"] and cfg.cluster.learner == "yaml_learner"
+    assert cfg.custom_imports.imports == ["yaml_plugin"] and cfg.learner.name == "yaml_learner"
     assert load_config(str(config)).cluster.method == "yaml_labels"
 
 

@@ -16,7 +16,7 @@ from raereid.engine.features import extract, l2_normalize
 from raereid.engine.model_io import load_model
 from raereid.engine.runtime import Runtime
 
-KEYS = {"variant", "source", "target", "mAP", "rank1", "rank5", "rank10", "mINP", "iterations", "seconds"}
+KEYS = {"variant", "learner", "source", "target", "mAP", "rank1", "rank5", "rank10", "mINP", "iterations", "seconds"}
 
 
 @pytest.mark.parametrize("rerank", [False, True])
@@ -26,6 +26,7 @@ def test_evaluate_json_has_the_metrics_json_fields_and_agrees_with_evaluate_mode
     result = json.loads(capsys.readouterr().out)
     assert set(result) == KEYS
     assert (result["variant"], result["source"], result["target"], result["iterations"]) == ("full", "dukemtmcreid", "market1501", 4)
+    assert result["learner"] == "classifier"  # the same fields as metrics.json, learner included
     trained = load_model(tiny_runs.full)
     expected = evaluate_model(trained.model, load_dataset("market", tiny_runs.data), trained.cfg, Runtime(torch.device("cpu")),
                               use_rerank=rerank)

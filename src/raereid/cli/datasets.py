@@ -12,7 +12,10 @@ from raereid.errors import DatasetError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--root", required=True, help="folder holding the datasets (or a dataset folder itself)")
+    from raereid.cli.common import add_data_root_argument
+
+    add_data_root_argument(parser, "folder holding the datasets (or a dataset folder itself)", required=True,
+                           old=("--root",))
     parser.add_argument("--json", action="store_true", help="print one JSON object keyed by dataset name")
     parser.add_argument("--verify", action="store_true", help="also decode every image and report corrupt files")
 
@@ -33,11 +36,11 @@ def format_table(stats: dict[str, dict[str, dict[str, int]]]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    datasets = discover(args.root)
+    datasets = discover(args.data_root)
     if not datasets:
         raise DatasetError(
             "no dataset found",
-            where=args.root,
+            where=args.data_root,
             fix="expected Market-1501-v15.09.15/, DukeMTMC-reID/, MSMT17_V1/ or MSMT17_V2/ (or a folder with "
             "train.csv) at this folder or up to two levels below it",
         )

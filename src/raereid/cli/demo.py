@@ -26,17 +26,20 @@ RUNS = ("direct", "baseline", "full", "baseline@synthetic-memory", "full@synthet
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", default="demo_output", help="output folder (default: demo_output)")
-    parser.add_argument("--data", default="demo_output/data", help="benchmark folder; generated there if absent")
+    from raereid.cli.common import add_data_root_argument, add_output_argument, add_set_argument
+
+    add_output_argument(parser, "output folder", default="demo_output")
+    add_data_root_argument(parser, "benchmark folder (a data root); generated there if absent",
+                           default="demo_output/data", old=("--data",))
     parser.add_argument("--scale", default="small", choices=("tiny", "small", "medium"), help="benchmark scale")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--runs", default=",".join(RUNS),
-                        help=f"comma-separated VARIANT or VARIANT@PRESET to train after direct (default: {','.join(RUNS[1:])})")
+    parser.add_argument("--seed", type=int, default=0, help="random seed of the benchmark and of every run")
+    parser.add_argument("--runs", default=",".join(RUNS[1:]),
+                        help="comma-separated VARIANT or VARIANT@PRESET to train after direct")
     parser.add_argument("--adapt-iterations", type=int, default=150,
-                        help="iterations of each adapted run, from direct (default 150, so that the demo fits 15 minutes on 2 cores; the README's ablations use 250)")
-    parser.add_argument("--jobs", type=int, default=2, help="adapted runs trained at a time, one thread each (default: 2)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a key of the presets for every run")
+                        help="iterations of each adapted run, from direct (150 so that the demo fits 15 minutes on 2 "
+                        "cores; the README's ablations use 250)")
+    parser.add_argument("--jobs", type=int, default=2, help="adapted runs trained at a time, one thread each")
+    add_set_argument(parser, "override a key of the presets for every run")
 
 
 def parse_runs(text: str) -> list[tuple[str, str, str]]:
@@ -87,6 +90,7 @@ def format_table(rows: list[dict]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from raereid.cli import paths
+    from raereid.cli.common import refuse_unused, spelled
     from raereid.cli.train import build_trainer
     from raereid.config import config_to_dict, load_config
     from raereid.data.registry import load_dataset
@@ -102,9 +106,10 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     if args.adapt_iterations < 1:
         raise ConfigError(f"--adapt-iterations must be at least 1, got {args.adapt_iterations}", fix="pass e.g. --adapt-iterations 250")
-    paths.output_folder(args.data, "--data")
-    paths.output_folder(args.out, "--out", paths.inputs(data_root=args.data))
-    out, data = Path(args.out), Path(args.data).resolve()  # checkpoints record an absolute data root
+    refuse_unused("demo", args.overrides)
+    paths.output_folder(args.data_root, spelled(args, "data_root"))
+    paths.output_folder(args.out, "--out", paths.inputs(data_root=args.data_root))
+    out, data = Path(args.out), Path(args.data_root).resolve()  # checkpoints record an absolute data root
     runs = parse_runs(args.runs)
     if args.jobs < 1:
         raise ConfigError(f"--jobs must be at least 1, got {args.jobs}", fix="pass e.g. --jobs 2")

@@ -21,16 +21,16 @@ EXPORTERS = ("dynamo", "torchscript")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument("--checkpoint", required=True, help="model.pt or checkpoints/last.pt written by raereid train")
-    parser.add_argument("--out", required=True, help="output .onnx file")
+    from raereid.cli.common import add_checkpoint_argument, add_output_argument
+
+    add_checkpoint_argument(parser)
+    add_output_argument(parser, "output .onnx file", required=True)
     parser.add_argument("--input", dest="input_format", default="float", choices=INPUTS,
-                        help="input format of the graph (see above; default: float)")
-    parser.add_argument("--color", default="RGB", choices=("RGB", "BGR"),
-                        help="channel order of uint8 input (default: RGB)")
+                        help="input format of the graph (see above)")
+    parser.add_argument("--color", default="RGB", choices=("RGB", "BGR"), help="channel order of uint8 input")
     parser.add_argument("--exporter", default="dynamo", choices=EXPORTERS,
                         help="torch.onnx exporter: dynamo (needs onnxscript, opsets 18-23) or torchscript "
-                        "(deprecated by torch, opsets 13-20) (default: dynamo)")
+                        "(deprecated by torch, opsets 13-20)")
     parser.add_argument("--opset", type=int, help="ONNX opset (default: 18 with dynamo, 17 with torchscript)")
     parser.add_argument("--no-normalize", action="store_true",
                         help="leave the descriptors unnormalised (RAE.forward only)")

@@ -14,26 +14,27 @@ SPLITS = ("all", "train", "query", "gallery", "test")  # as raereid.tools.inputs
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--checkpoint", required=True, help="model.pt or checkpoints/last.pt written by raereid train")
+    from raereid.cli.common import add_data_root_argument, add_model_arguments, add_output_argument
+
+    add_model_arguments(parser)
     parser.add_argument("--images", required=True, help="folder of images, list file, dataset folder, or dataset name")
-    parser.add_argument("--data-root", help="folder holding the datasets, when --images is a dataset name (default: the checkpoint's)")
-    parser.add_argument("--split", default="all", choices=SPLITS, help="split of a dataset (test = query + gallery; default: all)")
-    parser.add_argument("--out", required=True, help="output .npz file")
+    add_data_root_argument(parser, "folder holding the datasets, when --images is a dataset name (default: the "
+                           "checkpoint's data.root)")
+    parser.add_argument("--split", default="all", choices=SPLITS, help="split of a dataset (test = query + gallery)")
+    add_output_argument(parser, "output .npz file", required=True)
     parser.add_argument("--batch-size", type=int, help="images per batch (default: the checkpoint's data.test_batch_size)")
-    parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default: auto)")
 
 
 def run(args: argparse.Namespace) -> int:
     from raereid.cli import paths
+    from raereid.cli.common import open_model_and_root
     from raereid.tools.extract import extract_to_npz
-    from raereid.tools.inputs import data_root, open_model, resolve_images
+    from raereid.tools.inputs import resolve_images
 
     paths.positive(args.batch_size, "--batch-size")
     paths.input_file(args.checkpoint, "--checkpoint")
     paths.output_file(args.out, "--out", paths.inputs(images=args.images, data_root=args.data_root))
-    trained = open_model(args.checkpoint, args.device)
-    root = data_root(args.data_root, trained)
-    paths.outside(args.out, "--out", paths.inputs(data_root=root))
+    trained, root = open_model_and_root(args)
     records = resolve_images(args.images, root, args.split)
     out = extract_to_npz(trained, records, args.out, args.batch_size)
     known = sum(r.pid != -1 for r in records)

@@ -13,24 +13,26 @@ SPLITS = ("train", "query", "gallery", "test", "all")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--checkpoint", required=True, help="the adapted model (model.pt or checkpoints/last.pt)")
+    from raereid.cli.common import add_data_root_argument, add_model_arguments, add_output_argument
+
+    add_model_arguments(parser, "the adapted model (model.pt or checkpoints/last.pt)")
     parser.add_argument("--before", help="a checkpoint before adaptation, e.g. the direct-transfer run's model.pt")
-    parser.add_argument("--data-root", help="folder holding the datasets (default: the checkpoint's data.root)")
-    parser.add_argument("--split", default="train", choices=SPLITS, help="images of each domain to show (default: train)")
-    parser.add_argument("--per-domain", type=int, default=500, help="images drawn from each domain (default: 500)")
+    add_data_root_argument(parser)
+    parser.add_argument("--split", default="train", choices=SPLITS, help="images of each domain to show")
+    parser.add_argument("--per-domain", type=int, default=500, help="images drawn from each domain")
     parser.add_argument("--seed", type=int, default=0, help="seed of the subsample and of t-SNE")
-    parser.add_argument("--out", required=True, help="output .png file")
-    parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default: auto)")
+    add_output_argument(parser, "output .png file", required=True)
 
 
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from raereid.cli import paths
+    from raereid.cli.common import open_model_and_root
     from raereid.data.registry import load_dataset
     from raereid.errors import ConfigError
     from raereid.tools.gap import domain_gap_picture
-    from raereid.tools.inputs import data_root, open_model, split_records
+    from raereid.tools.inputs import open_model, split_records
 
     if args.per_domain < 2:
         raise ConfigError("--per-domain must be at least 2", fix="pass e.g. --per-domain 500")
@@ -39,14 +41,12 @@ def run(args: argparse.Namespace) -> int:
         paths.input_file(args.before, "--before")
     for out in (Path(args.out), Path(args.out).with_suffix(".json")):
         paths.output_file(out, "--out", paths.inputs(data_root=args.data_root))
-    after = open_model(args.checkpoint, args.device)
+    after, root = open_model_and_root(args)
     models = {}
     if args.before:
         before = open_model(args.before, args.device)
         models[f"before: {before.model.variant.name} ({before.iteration} iterations)"] = before.model
     models[f"{'after: ' if args.before else ''}{after.model.variant.name} ({after.iteration} iterations)"] = after.model
-    root = data_root(args.data_root, after)
-    paths.outside(args.out, "--out", paths.inputs(data_root=root))
     source = load_dataset(after.cfg.data.source, root)
     target = load_dataset(after.cfg.data.target, root)
     out = domain_gap_picture(

@@ -8,6 +8,7 @@ import sys
 import traceback
 
 from raereid import __version__
+from raereid.cli.common import HelpFormatter
 from raereid.errors import RaeReidError
 
 # sub-command name -> module in raereid.cli defining add_arguments(parser) and run(args) -> int
@@ -15,8 +16,10 @@ COMMANDS = {
     "datasets": ("datasets", "summarise every dataset found under a folder (Table I)"),
     "synth": ("synth", "write the procedural cross-domain benchmark (synthetic Market/Duke-style datasets)"),
     "train": ("train", "train a variant of RAE (Algorithm 1)"),
+    "config": ("config", "every config key with its default, rule and meaning; a preset's resolved config"),
     "translate": ("translate", "translate the source into the target's style with CycleGAN (Table IV's pre-pixel transfer)"),
-    "demo": ("demo", "synthetic benchmark, CPU training of direct / baseline / full, results table"),
+    "demo": ("demo", "on the CPU: the synthetic benchmark, direct transfer, then baseline and full with the "
+             "classifier and memory learners; results table, reconstructions, HTML report"),
     "evaluate": ("evaluate", "mAP / mINP / rank-1/5/10 of a checkpoint on a dataset (optionally re-ranked)"),
     "extract": ("extract", "descriptors of a folder, list file or dataset split into an .npz"),
     "rank": ("rank", "pictures of ranked results (Fig. 4/5): query, top-k, green/red borders"),
@@ -46,9 +49,20 @@ def use_plugins(args: argparse.Namespace) -> None:
         args.overrides.append(f"{KEY}={','.join(imported)}")
 
 
+WORKFLOW = """\
+the workflow on your data (DATA holds the datasets; `raereid COMMAND --help` for each):
+  1. raereid datasets --data-root DATA                                   what is there (the paper's Table I)
+  2. raereid train --config duke2market --data-root DATA --out runs/d2m  train (--list-presets; --print-config)
+  3. raereid evaluate --checkpoint runs/d2m/model.pt                     mAP / rank-k on the target
+  4. raereid rank --checkpoint runs/d2m/model.pt --out runs/d2m/ranked   ranked results (or: raereid report runs/d2m)
+  5. raereid export --checkpoint runs/d2m/model.pt --out d2m.onnx        deploy (or: raereid index, raereid search)
+on the CPU, without data: raereid demo"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="raereid", description="Unsupervised cross-dataset person re-ID with the Recurrent Auto-Encoder."
+        prog="raereid", description="Unsupervised cross-dataset person re-ID with the Recurrent Auto-Encoder.",
+        epilog=WORKFLOW, formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"raereid {__version__}")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
@@ -56,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
         mod = importlib.import_module(f"raereid.cli.{module}")
-        p = sub.add_parser(name, help=help_text, description=(mod.__doc__ or help_text).strip())
+        p = sub.add_parser(name, help=help_text, description=(mod.__doc__ or help_text).strip(),
+                           formatter_class=HelpFormatter)
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show full tracebacks on errors")
         p.add_argument("--import", dest="sub_imports", action="append", default=[], metavar="MODULE", help=IMPORT_HELP)
         mod.add_arguments(p)

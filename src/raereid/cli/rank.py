@@ -11,30 +11,30 @@ import argparse
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--checkpoint", required=True, help="model.pt or checkpoints/last.pt written by raereid train")
-    parser.add_argument("--data-root", help="folder holding the datasets (default: the checkpoint's data.root)")
+    from raereid.cli.common import add_data_root_argument, add_model_arguments, add_output_argument
+
+    add_model_arguments(parser)
+    add_data_root_argument(parser)
     parser.add_argument("--dataset", help="dataset name or folder (default: the checkpoint's target)")
-    parser.add_argument("--out", required=True, help="output folder")
-    parser.add_argument("--topk", type=int, default=10, help="gallery images per query (default: 10)")
-    parser.add_argument("--num-queries", type=int, default=20, help="queries in ranked.png (default: 20)")
-    parser.add_argument("--extremes", type=int, default=10, help="queries in best.png and worst.png (default: 10)")
-    parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default: auto)")
+    add_output_argument(parser, "output folder", required=True)
+    parser.add_argument("--topk", type=int, default=10, help="gallery images per query")
+    parser.add_argument("--num-queries", type=int, default=20, help="queries in ranked.png")
+    parser.add_argument("--extremes", type=int, default=10, help="queries in best.png and worst.png")
 
 
 def run(args: argparse.Namespace) -> int:
     from raereid.cli import paths
+    from raereid.cli.common import open_model_and_root
     from raereid.data.registry import load_dataset
     from raereid.errors import ConfigError, DatasetError
-    from raereid.tools.inputs import data_root, describe, open_model
+    from raereid.tools.inputs import describe
     from raereid.tools.ranking import rank_pictures
 
     if min(args.topk, args.num_queries, args.extremes) < 1:
         raise ConfigError("--topk, --num-queries and --extremes must be at least 1", fix="pass positive counts")
     paths.input_file(args.checkpoint, "--checkpoint")
     paths.output_folder(args.out, "--out", paths.inputs(dataset=args.dataset, data_root=args.data_root))
-    trained = open_model(args.checkpoint, args.device)
-    root = data_root(args.data_root, trained)
-    paths.outside(args.out, "--out", paths.inputs(data_root=root))
+    trained, root = open_model_and_root(args)
     dataset = load_dataset(args.dataset or trained.cfg.data.target, root)
     paths.outside(args.out, "--out", paths.inputs(dataset=dataset.root))
     if not dataset.has_test:
@@ -45,8 +45,8 @@ def run(args: argparse.Namespace) -> int:
         )
     feats = describe(trained, dataset.query + dataset.gallery, desc=f"describe {dataset.name}")
     nq = len(dataset.query)
-    paths = rank_pictures(feats[:nq], feats[nq:], dataset.query, dataset.gallery, args.out, args.topk, args.num_queries,
-                          args.extremes, name=dataset.name)
-    for key, path in paths.items():
+    pictures = rank_pictures(feats[:nq], feats[nq:], dataset.query, dataset.gallery, args.out, args.topk,
+                             args.num_queries, args.extremes, name=dataset.name)
+    for key, path in pictures.items():
         print(f"{key:<7} {path}")
     return 0

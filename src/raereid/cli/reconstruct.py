@@ -11,29 +11,31 @@ import argparse
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--checkpoint", required=True, help="model.pt or checkpoints/last.pt written by raereid train")
+    from raereid.cli.common import add_data_root_argument, add_model_arguments, add_output_argument
+
+    add_model_arguments(parser)
     parser.add_argument("--images", action="append", default=[], help="images to reconstruct (repeatable, one group each)")
-    parser.add_argument("--data-root", help="folder holding the datasets (default: the checkpoint's data.root)")
-    parser.add_argument("--num", type=int, default=8, help="images per group, spread over it (default: 8)")
-    parser.add_argument("--out", required=True, help="output .png file")
-    parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default: auto)")
+    add_data_root_argument(parser)
+    parser.add_argument("--num", type=int, default=8, help="images per group, spread over it")
+    add_output_argument(parser, "output .png file", required=True)
 
 
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from raereid.cli import paths
+    from raereid.cli.common import open_model_and_root
     from raereid.config.variants import variant_names
     from raereid.data.registry import load_dataset
     from raereid.errors import ConfigError, DatasetError
-    from raereid.tools.inputs import data_root, open_model, pick_evenly, resolve_images
+    from raereid.tools.inputs import pick_evenly, resolve_images
     from raereid.tools.reconstruct import reconstruct, reconstruction_sheet
 
     if args.num < 1:
         raise ConfigError("--num must be at least 1", fix="pass a positive number of images per group")
     paths.input_file(args.checkpoint, "--checkpoint")
     paths.output_file(args.out, "--out", paths.inputs(*args.images, data_root=args.data_root))
-    trained = open_model(args.checkpoint, args.device)
+    trained, root = open_model_and_root(args)
     model, cfg = trained.model, trained.cfg
     if model.decoder is None:
         raise ConfigError(
@@ -41,8 +43,6 @@ def run(args: argparse.Namespace) -> int:
             where=trained.path,
             fix=f"use a checkpoint of a variant with a decoder ({variant_names(has_decoder=True)})",
         )
-    root = data_root(args.data_root, trained)
-    paths.outside(args.out, "--out", paths.inputs(data_root=root))
     groups: dict[str, list[str]] = {}
     if args.images:
         for spec in args.images:

@@ -3,7 +3,7 @@ curves from TensorBoard, ranked lists of the same queries for every run and of e
 queries (the evaluator's protocol, filterable by person id and camera), the domain-gap picture and
 reconstructions, and each run's config and command. It opens from disk: no server, no network.
 
-A RUN_DIR is a `raereid train --output` folder, or a folder of runs such as the demo's output (then every
+A RUN_DIR is a `raereid train --out` folder, or a folder of runs such as the demo's output (then every
 run inside it, in the order they finished). Runs evaluated on different targets are refused unless
 --allow-mixed-targets.
 """
@@ -16,14 +16,17 @@ import time
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run folders (raereid train --output), or folders of runs")
-    parser.add_argument("--out", default="report", help="output folder; the page is OUT/index.html (default: report)")
-    parser.add_argument("--topk", type=int, default=10, help="gallery images per ranked list (default: 10)")
-    parser.add_argument("--queries", type=int, default=8, help="queries ranked by every run (default: 8)")
-    parser.add_argument("--extremes", type=int, default=5, help="best and worst queries per run (default: 5)")
-    parser.add_argument("--data-root", help="folder holding the datasets (default: each checkpoint's data.root)")
+    from raereid.cli.common import add_data_root_argument, add_device_argument, add_flag, add_output_argument
+
+    parser.add_argument("runs", nargs="+", metavar="RUN_DIR",
+                        help="run folders (raereid train --out), or folders of runs")
+    add_output_argument(parser, "output folder; the page is OUT/index.html", default="report")
+    parser.add_argument("--topk", type=int, default=10, help="gallery images per ranked list")
+    add_flag(parser, "--num-queries", "--queries", type=int, default=8, help="queries ranked by every run")
+    parser.add_argument("--extremes", type=int, default=5, help="best and worst queries per run")
+    add_data_root_argument(parser, "folder holding the datasets (default: each checkpoint's data.root)")
     parser.add_argument("--allow-mixed-targets", action="store_true", help="write one page for runs of different targets, labelled")
-    parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default: auto)")
+    add_device_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -31,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     page = write_report(
-        args.runs, args.out, topk=args.topk, queries=args.queries, extremes=args.extremes, device=args.device,
+        args.runs, args.out, topk=args.topk, queries=args.num_queries, extremes=args.extremes, device=args.device,
         data_root=args.data_root, allow_mixed_targets=args.allow_mixed_targets,
         log=lambda message: print(f"[report] {message}", file=sys.stderr, flush=True),
     )

@@ -18,11 +18,14 @@ if TYPE_CHECKING:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--index", required=True, help="index folder written by raereid index")
     parser.add_argument("--query", required=True, nargs="+", help="query image(s)")
-    parser.add_argument("--topk", type=int, default=10, help="results per query (default: 10)")
+    from raereid.cli.common import add_checkpoint_argument, add_device_argument
+
+    parser.add_argument("--topk", type=int, default=10, help="results per query")
     parser.add_argument("--picture", help="also write a .png of each query and its results")
-    parser.add_argument("--checkpoint", help="the model that built the index, if it moved (default: the path in the index)")
+    add_checkpoint_argument(parser, False,
+                            "the model that built the index, if it moved (default: the path in the index)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
-    parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default: auto)")
+    add_device_argument(parser)
 
 
 def format_results(rows: Sequence[RankedQuery]) -> str:

@@ -1,7 +1,7 @@
 """Write the procedural cross-domain benchmark: synthetic pedestrians in the Market-1501 and
 DukeMTMC-reID layouts (optionally MSMT17 V1 too), with disjoint identities, a validation split per
 domain and a real domain gap (scenes, cameras, imaging chain). Deterministic by seed; `raereid
-datasets --root OUT` reads the result like the real datasets."""
+datasets --data-root OUT` reads the result like the real datasets."""
 
 from __future__ import annotations
 
@@ -14,14 +14,14 @@ DEFAULT_DOMAINS = ("market1501", "dukemtmcreid")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", required=True, help="new or empty folder to write the datasets into")
-    parser.add_argument("--seed", type=int, default=0,
-                        help="random seed; the same seed gives identical files (default 0)")
+    from raereid.cli.common import add_output_argument
+
+    add_output_argument(parser, "new or empty folder to write the datasets into (a data root)", required=True)
+    parser.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives identical files")
     parser.add_argument("--scale", choices=SCALE_CHOICES, default="small",
-                        help="tiny (8 ids per split, for tests), small (~150, default), medium (~700)")
+                        help="tiny (8 ids per split, for tests), small (~150), medium (~700)")
     parser.add_argument("--domains", default=",".join(DEFAULT_DOMAINS),
-                        help=f"comma-separated domains to write (default {','.join(DEFAULT_DOMAINS)}; "
-                        f"choices {', '.join(DOMAIN_CHOICES)})")
+                        help=f"comma-separated domains to write (choices {', '.join(DOMAIN_CHOICES)})")
     parser.add_argument("--force", action="store_true",
                         help="overwrite a previous (or interrupted) synth output in --out")
     parser.add_argument("--workers", type=int, default=None, help="rendering processes (default: one per CPU core)")

@@ -1,7 +1,8 @@
 """Train a variant of RAE (a row of the paper's Table IV; `--help` lists them) from a preset or YAML config.
 
-Every config key can be overridden with --set section.key=value (e.g. --set optim.iterations=500).
-At the end OUTPUT/metrics.json holds the target's mAP / rank-1/5/10 / mINP in percent.
+Every config key can be overridden with --set section.key=value (e.g. --set optim.iterations=500; `raereid config
+--list` shows them). OUTPUT/config.yaml holds the resolved config (train again with --config OUTPUT/config.yaml);
+at the end OUTPUT/metrics.json holds the target's mAP / rank-1/5/10 / mINP in percent.
 """
 
 from __future__ import annotations
@@ -19,30 +20,37 @@ if TYPE_CHECKING:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from raereid.cli import common
+    from raereid.config.schema import Config
     from raereid.config.variants import VARIANTS
 
-    parser.add_argument("--config", help="a preset name (see --list-presets) or a YAML file")
-    parser.add_argument("--list-presets", action="store_true", help="print the shipped presets and exit")
-    parser.add_argument("--data-root", help="folder holding the datasets (data.root)")
+    paper = Config()
+    scale = f"{paper.optim.iterations:,} iterations at {paper.data.height}x{paper.data.width}"
+    common.add_config_arguments(parser, "train", f"a preset (see --list-presets) or a YAML file (e.g. a run's "
+                                f"config.yaml); keys it leaves out take the paper's values ({scale}: GPU scale; on a "
+                                f"CPU: --config synthetic)")
+    common.add_data_root_argument(parser, "folder holding the datasets (data.root)")
     parser.add_argument("--source", help="labeled source dataset (data.source)")
     parser.add_argument("--target", help="unlabeled target dataset, a name or a folder of images (data.target)")
     parser.add_argument("--variant", help=f"{' | '.join(VARIANTS)} (train.variant)")
-    parser.add_argument("--output", help="output folder (train.output)")
+    common.add_output_argument(parser, f"run folder (train.output; default: the config's, {paper.train.output})",
+                               old=("--output",))
     parser.add_argument("--seed", type=int, help="random seed (train.seed)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
+    common.add_device_argument(parser, None, f"{common.DEVICE_HELP} (train.device; default: the config's, "
+                               f"{paper.train.device})")
     parser.add_argument("--resume", action="store_true", help="continue from OUTPUT/checkpoints/last.pt if it exists")
     parser.add_argument("--nproc", type=int, default=1, help="train with N processes (DDP) on this machine via torchrun")
 
 
-FLAGS = {"data.root": "data_root", "data.source": "source", "data.target": "target",
-         "train.variant": "variant", "train.output": "output", "train.seed": "seed"}
+FLAGS = {"data.root": "data_root", "data.source": "source", "data.target": "target", "train.variant": "variant",
+         "train.output": "out", "train.seed": "seed", "train.device": "device"}
 
 
 def overrides_from_args(args: argparse.Namespace) -> list[str | tuple[str, str]]:
     """The explicit flags as (key=value, flag) overrides, before the --set ones (which win)."""
-    flags = [(f"{key}={getattr(args, dest)}", f"--{dest.replace('_', '-')} {getattr(args, dest)}") for key, dest in FLAGS.items()
-             if getattr(args, dest) is not None]
-    return [*flags, *args.overrides]
+    from raereid.cli.common import flag_overrides
+
+    return [*flag_overrides(args, FLAGS), *args.overrides]
 
 
 def extra_hooks(cfg: Config) -> list:
@@ -67,20 +75,19 @@ def train(cfg: Config, runtime: Runtime, resume: bool = False) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.list_presets:
-        from raereid.config import list_presets
-
-        print("\n".join(list_presets()))
-        return 0
+    from raereid.cli.common import command_config, print_config, print_presets
     from raereid.cli.paths import training_paths
-    from raereid.config import load_config
     from raereid.errors import ConfigError
 
+    if args.list_presets:
+        return print_presets("train")
     if not args.config:
         raise ConfigError("no config given", fix="pass --config PRESET_OR_FILE (raereid train --list-presets shows the presets)")
     if args.nproc < 1:
         raise ConfigError(f"--nproc must be at least 1, got {args.nproc}", fix="pass --nproc 1 or more")
-    cfg = load_config(args.config, overrides_from_args(args))  # type and range checks, before any process starts
+    cfg = command_config(args, "train", FLAGS)  # type and range checks, before any process starts
+    if args.print_config:
+        return print_config(cfg)
     training_paths(cfg)
     from raereid.engine.run_folder import COMMAND_ENV, record_command, shell_command
 

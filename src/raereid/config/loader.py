@@ -7,6 +7,7 @@ naming where each value came from.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import types
 import typing
 import warnings
@@ -16,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from raereid.config.schema import Config
+from raereid.config.schema import Config, flat_values
 from raereid.config.validation import ORIGINS_ATTR, origin, validate_config
 from raereid.errors import ConfigError
 from raereid.plugins import KEY as PLUGINS_KEY
@@ -128,6 +129,21 @@ def _section_fields(section: Any) -> dict[str, Any]:
     return typing.get_type_hints(type(section))
 
 
+def did_you_mean(word: str, options: list[str], cutoff: float = 0.8) -> str:
+    """' (did you mean X?)' for the closest of `options` to a misspelt `word`, or '' when none is close. A key
+    given in the wrong section also finds the keys of that name in the other sections."""
+    close = difflib.get_close_matches(word, options, n=2, cutoff=cutoff)
+    name = word.rpartition(".")[2]
+    close += [o for o in options if "." in word and o.rpartition(".")[2] == name and o not in close]
+    return f" (did you mean {' or '.join(close[:3])}?)" if close else ""
+
+
+def _unknown_section(name: str, cfg: Config, where: str) -> ConfigError:
+    sections = [f.name for f in dataclasses.fields(cfg)]
+    return ConfigError(f"unknown config section {name!r}{did_you_mean(name, sections, 0.6)}", where=where,
+                       fix=f"sections are {', '.join(sections)} (raereid config --list shows every key)")
+
+
 def apply_mapping(cfg: Config, data: dict, where: str, origins: dict[str, str] | None = None) -> None:
     """Set every `section: {key: value}` of `data` on `cfg`, refusing unknown keys; record `where` in `origins`.
     `custom_imports: [modules]` is short for `custom_imports: {imports: [modules]}`."""
@@ -136,7 +152,7 @@ def apply_mapping(cfg: Config, data: dict, where: str, origins: dict[str, str] |
         if section_name == PLUGINS_KEY.split(".")[0] and isinstance(values, (list, str)):
             values = {PLUGINS_KEY.split(".")[1]: values}
         if section_name not in sections:
-            raise ConfigError(f"unknown config section {section_name!r}", where=where, fix=f"sections are {', '.join(sorted(sections))}")
+            raise _unknown_section(section_name, cfg, where)
         if not isinstance(values, dict):
             raise ConfigError(f"section {section_name!r} must be a mapping of key: value", where=where)
         for key, value in values.items():
@@ -151,16 +167,18 @@ def set_value(cfg: Config, dotted: str, value: Any, where: str = "--set", origin
         dotted = RENAMED[dotted]
     parts = dotted.split(".")
     if len(parts) != 2:
-        raise ConfigError(f"config key {dotted!r} must be section.key", where=where, fix="e.g. --set optim.iterations=500")
+        named = [k for k in flat_values(cfg) if k.rpartition(".")[2] == dotted]
+        hint = f" (did you mean {' or '.join(named)}?)" if named else ""
+        raise ConfigError(f"config key {dotted!r} must be section.key{hint}", where=where,
+                          fix="e.g. --set optim.iterations=500 (raereid config --list shows every key)")
     section_name, key = parts
     section = getattr(cfg, section_name, None)
     if section is None or not dataclasses.is_dataclass(section):
-        raise ConfigError(
-            f"unknown config section {section_name!r}", where=where, fix=f"sections are {', '.join(f.name for f in dataclasses.fields(cfg))}"
-        )
+        raise _unknown_section(section_name, cfg, where)
     hints = _section_fields(section)
     if key not in hints:
-        raise ConfigError(f"unknown config key {dotted!r}", where=where, fix=f"keys of {section_name}: {', '.join(hints)}")
+        raise ConfigError(f"unknown config key {dotted!r}{did_you_mean(dotted, list(flat_values(cfg)))}", where=where,
+                          fix=f"keys of {section_name}: {', '.join(hints)}")
     value = _coerce(value, hints[key], dotted, where)
     if dotted == PLUGINS_KEY:  # every source (base preset, file, --set, --import) adds modules to import
         value = [*getattr(section, key), *value]
@@ -198,7 +216,7 @@ def load_config(source: str | None = None, overrides: list[str | tuple[str, str]
     overrides, then range checks.
 
     An override is "key=value" (reported as `--set key=value`) or ("key=value", where), e.g. from a
-    command-line flag such as `--output`."""
+    command-line flag such as `--out`."""
     cfg = Config()
     origins: dict[str, str] = {}
     for data, where in _read_chain(source) if source else []:

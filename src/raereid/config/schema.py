@@ -14,18 +14,18 @@ from typing import Any, Literal
 @dataclass
 class DataConfig:
     root: str = "data"  # folder holding the datasets
-    source: str = "dukemtmcreid"
-    target: str = "market1501"
-    height: int = 256
-    width: int = 128
+    source: str = "dukemtmcreid"  # labelled source dataset: a name (market1501, dukemtmcreid, msmt17, ...) or a folder
+    target: str = "market1501"  # unlabelled target dataset: a name or a folder (of images)
+    height: int = 256  # input height in pixels
+    width: int = 128  # input width in pixels
     p: int = 18  # identities per batch, per domain
     k: int = 4  # images per identity
     workers: int = 4  # data-loading processes
-    flip: float = 0.5
-    pad: int = 10
+    flip: float = 0.5  # probability of a random horizontal flip
+    pad: int = 10  # pixels of padding before the random crop (0 = no crop)
     erasing: float = 0.5  # random-erasing probability
     color_jitter: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0, 0.0])  # brightness, contrast, saturation, hue (the paper uses none)
-    test_batch_size: int = 128
+    test_batch_size: int = 128  # images per batch when extracting descriptors
     verify_images: bool = True  # decode every image once before training; report corrupt files
     cache_images: bool = False  # keep decoded images at the input size in memory (small datasets, data.workers=0)
 
@@ -34,15 +34,15 @@ class DataConfig:
 class ModelConfig:
     backbone: str = "resnet50"  # a registered backbone (raereid.models.backbones) or timm:NAME
     pretrained: str = "imagenet"  # imagenet | none | path to a weights file in the backbone's published key layout
-    last_stride: int = 1
+    last_stride: int = 1  # stride of the backbone's last stage (1 doubles the feature map)
     pooling: str = "avg"  # avg (the paper's GAP) | max | gem (learnable p; the fused map is average-pooled with gem)
-    dropout: float = 0.5
+    dropout: float = 0.5  # dropout before the classifiers
     neck: str = "none"  # none (the paper's) | bn (batch-norm neck before the classifiers and the descriptor)
-    decoder_channels: list[int] = field(default_factory=lambda: [256, 128])
-    discriminator_channels: list[int] = field(default_factory=lambda: [64, 128, 256])
+    decoder_channels: list[int] = field(default_factory=lambda: [256, 128])  # hidden widths of the decoder Dec
+    discriminator_channels: list[int] = field(default_factory=lambda: [64, 128, 256])  # strided convolutions' widths
     fusion_dim: int = 2048  # d, the joint dimension of U and V
     fusion_out: int = 2048  # o, the fused descriptor's dimension
-    fusion_power_norm: bool = False
+    fusion_power_norm: bool = False  # signed square root of the fused descriptor
     fusion_l2_norm: bool = False  # unit-norm fused descriptor for the losses too
     recurrent_updates_bn: bool = False  # let Enc(Dec(F)) move the encoder's batch-norm running statistics
     flip_test: bool = False  # average descriptors of an image and its mirror at test time
@@ -52,11 +52,11 @@ class ModelConfig:
 @dataclass
 class LossConfig:
     margin: float = 0.3  # batch-hard triplet margin
-    label_smoothing: float = 0.0
-    lambda_tri: float = 1.0
+    label_smoothing: float = 0.0  # of the identity cross-entropy terms
+    lambda_tri: float = 1.0  # weight of the triplet terms
     lambda_source: float = 1.0  # weight of the source identity terms (Eq. 3-4, 22); 0 = the target alone shapes the identities
-    lambda_gan_feat: float = 10.0
-    lambda_gan_pix: float = 10.0
+    lambda_gan_feat: float = 10.0  # weight of the feature-level GAN term
+    lambda_gan_pix: float = 10.0  # weight of the pixel-level GAN terms
     lambda_rec: float = 1.0  # weight of Eq. 12 / 15: the squared L2 norm of (I - Dec(Enc(I))) per image, mean over the batch
     pix_disc_sees_target: bool = True  # Dis_pix also learns to reject target reconstructions
     decoder_grad_scale: float = 1.0  # scale of the gradient flowing back through Dec into Enc's map (1 = all of it, 0 = none)
@@ -65,16 +65,16 @@ class LossConfig:
 @dataclass
 class OptimConfig:
     optimizer: str = "sgd"  # sgd (the paper's) | adam, for Enc / Dec / P / classifiers
-    lr_encoder: float = 0.05
-    lr_other: float = 0.5  # decoder, fusion, classifiers
-    lr_discriminator: float = 0.5
+    lr_encoder: float = 0.05  # learning rate of the encoder Enc
+    lr_other: float = 0.5  # learning rate of the decoder, fusion and classifiers
+    lr_discriminator: float = 0.5  # learning rate of the discriminators
     disc_optimizer: str = "sgd"  # sgd (the paper: one SGD for all parts) | adam
-    momentum: float = 0.9  # SGD
-    adam_beta1: float = 0.9  # Adam (0.5 is the usual choice for GAN discriminators)
-    weight_decay: float = 5e-5
-    iterations: int = 20000
+    momentum: float = 0.9  # SGD momentum
+    adam_beta1: float = 0.9  # Adam's first beta (0.5 is the usual choice for GAN discriminators)
+    weight_decay: float = 5e-5  # L2 weight decay of every optimiser
+    iterations: int = 20000  # training iterations (batches of the source and the target)
     lr_step: int = 8000  # multiply learning rates by lr_gamma every lr_step iterations
-    lr_gamma: float = 0.1
+    lr_gamma: float = 0.1  # learning-rate factor applied every lr_step iterations
     warmup_iters: int = 0  # linear learning-rate warm-up
     grad_clip: float = 0.0  # max gradient norm, 0 = off
 
@@ -97,10 +97,10 @@ class SourceConfig:
 class ClusterConfig:
     method: str = "dbscan"  # any registered label generator (dbscan, kmeans, ...)
     eps: float | str = 0.6  # a float, or "auto" for the mean of the smallest rho fraction of distances
-    rho: float = 1.6e-3
-    min_samples: int = 4
-    k1: int = 30
-    k2: int = 6
+    rho: float = 1.6e-3  # eps=auto: the share of the smallest distances averaged into eps
+    min_samples: int = 4  # DBSCAN's neighbours of a core point
+    k1: int = 30  # k-reciprocal neighbours of the Jaccard distance
+    k2: int = 6  # neighbours of the Jaccard distance's query expansion
     num_clusters: int = 500  # k-means only
     feature: Literal["final", "encoder"] = "final"  # which descriptor is clustered: final (Algorithm 2's; the fused one for full) | encoder
     reliability_gap: float = 0.0  # dbscan: SpCL's self-paced reliability with eps +/- this gap (0 = off; SpCL 0.02)
@@ -119,15 +119,15 @@ class LearnerConfig:
 @dataclass
 class TrainConfig:
     variant: str = "full"  # a row of the paper's Table IV: a name in config/variants.py's VARIANTS
-    seed: int = 0
+    seed: int = 0  # random seed (weights, sampling, augmentation)
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     amp: bool = True  # mixed precision (CUDA only)
     iters_per_epoch: int = 0  # iterations between two clusterings; 0 = one pass over the target images
-    eval_every: int = 2000  # 0 = only at the end
-    checkpoint_every: int = 1000
-    log_every: int = 20
+    eval_every: int = 2000  # iterations between two evaluations on the target (0 = only at the end)
+    checkpoint_every: int = 1000  # iterations between two checkpoints/last.pt (0 = at the end only)
+    log_every: int = 20  # iterations between two loss records
     init: str = ""  # checkpoint to start from (e.g. a direct-transfer run)
-    output: str = "runs/rae"
+    output: str = "runs/rae"  # the run folder
     sync_bn: bool = True  # batch norm over the global batch when training on several processes
     gap_picture: bool = True  # at the end, OUTPUT/domain_gap.png: t-SNE of source/target descriptors (before/after)
     adabn: bool = False  # re-estimate the target's batch-norm statistics (AdaBN) before the first clustering
@@ -140,7 +140,7 @@ class TranslateConfig:
     """`raereid translate`: CycleGAN (Zhu et al.) translating the source into the target's style (Table IV's P^T)."""
 
     height: int = 256  # images are translated at this size, then resized back to each file's own size
-    width: int = 128
+    width: int = 128  # translation width (height is above)
     batch_size: int = 1  # unpaired images per domain and step (CycleGAN's 1)
     iterations: int = 80000  # about five passes over DukeMTMC-reID's 16,522 training images at batch 1 (not in the paper)
     lr: float = 0.0002  # Adam, generators and discriminators
@@ -156,8 +156,8 @@ class TranslateConfig:
     pool_size: int = 50  # history of generated images the discriminators also see (0 = off)
     flip: float = 0.5  # random horizontal flip of training images
     workers: int = 4  # data-loading processes
-    checkpoint_every: int = 1000
-    log_every: int = 50
+    checkpoint_every: int = 1000  # iterations between two checkpoints (0 = at the end only)
+    log_every: int = 50  # iterations between two loss records
     sample_images: int = 8  # source images (and their translations) in OUT/translations.png
     quality: int = 95  # JPEG quality of translated images written as .jpg
 

@@ -154,7 +154,7 @@ def discover(root: str | Path) -> dict[str, ReidDataset]:
     root = Path(root).expanduser()
     if not root.is_dir():
         raise DatasetError("data root is not a folder", where=root,
-                           fix="pass --root/--data-root DIR, the folder holding your datasets")
+                           fix="pass --data-root DIR, the folder holding your datasets")
     datasets: dict[str, ReidDataset] = {}
     for kind, folder in find_dataset_folders(root):
         ds = get_layout(kind).read(folder)

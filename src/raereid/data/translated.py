@@ -63,24 +63,24 @@ def check_output(out: Path, source: ReidDataset, target: ReidDataset, resume: bo
     """Where the translated dataset goes (OUT/<source folder name>); refuses outputs that would touch the datasets."""
     if out.exists() and not out.is_dir():
         raise DatasetError("the output is an existing file, not a folder", where=out,
-                           fix="pass --output a new or existing folder")
+                           fix="pass --out a new or existing folder")
     out_r, dest = out.expanduser().resolve(), out / source.root.name
     dest_r = dest.expanduser().resolve()
     for role, ds in (("source", source), ("target", target)):
         root = ds.root.resolve()
         if _inside(out_r, root):
             raise DatasetError(f"the output is inside the {role} dataset folder {root}", where=out,
-                               fix="pass --output a folder outside both datasets (e.g. next to the data root)")
+                               fix="pass --out a folder outside both datasets (e.g. next to the data root)")
         if _inside(root, dest_r):
             raise DatasetError(f"writing {dest} would overwrite the {role} dataset {root}", where=out,
-                               fix="pass --output a folder that does not hold the datasets")
+                               fix="pass --out a folder that does not hold the datasets")
     if dest.exists():
         if not resume:
             raise DatasetError(f"the output already holds {source.root.name}", where=dest,
-                               fix="pass another --output, delete the folder, or --resume to finish that translation")
+                               fix="pass another --out, delete the folder, or --resume to finish that translation")
         if not (out / MANIFEST).is_file():
             raise DatasetError(f"{dest} was not written by raereid translate ({MANIFEST} is missing)", where=dest,
-                               fix="pass another --output, or delete that folder")
+                               fix="pass another --out, or delete that folder")
     return dest
 
 

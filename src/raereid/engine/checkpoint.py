@@ -150,6 +150,6 @@ def check_resumable_format(state: dict[str, Any], path: str | Path) -> None:
             f"this checkpoint was written by an older raereid (checkpoint format {state.get('version', 1)}, before the "
             "classifier learner owned its target classifiers) and cannot be resumed",
             where=path,
-            fix=f"start a new run from its weights in another --output folder with --set train.init={path}, "
+            fix=f"start a new run from its weights in another --out folder with --set train.init={path}, "
             "or train again",
         )

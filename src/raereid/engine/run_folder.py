@@ -20,6 +20,7 @@ GAP_PICTURE = "domain_gap.png"  # t-SNE of source and target descriptors, before
 GAP_STATS = "domain_gap.json"  # the picture's mixing figures
 COMMAND = "command.txt"  # the command line(s) that produced the run
 SOURCE_STAGE = "source"  # the source stage's own run folder, inside a two-stage run's (engine/recipe.py)
+CONFIG = "config.yaml"  # the resolved config (every key), loadable again with --config
 TRANSLATOR = "translator.pt"  # the image translator's final weights (raereid translate, in OUT/translator/)
 TRANSLATIONS = "translations.png"  # raereid translate: source and target images next to their translations
 
@@ -29,7 +30,7 @@ COMMAND_ENV = "RAEREID_COMMAND"  # `raereid train --nproc N` passes the user's c
 # (the CLI refuses an output folder where one of them has the other kind).
 ENTRIES: Mapping[str, bool] = {
     "checkpoints": True, TENSORBOARD: True, LAST: False, MODEL: False, METRICS: False, LOG: False,
-    GAP_PICTURE: False, GAP_STATS: False, COMMAND: False, SOURCE_STAGE: True,
+    GAP_PICTURE: False, GAP_STATS: False, COMMAND: False, CONFIG: False, SOURCE_STAGE: True,
 }
 CHECKPOINTS = (MODEL, LAST)  # the checkpoints of a run, the one to read first first
 MARKERS = (METRICS, MODEL, LAST, LOG)  # any of them makes a folder a run
@@ -78,6 +79,10 @@ class RunFolder:
     @property
     def command(self) -> Path:
         return self.path / COMMAND
+
+    @property
+    def config(self) -> Path:
+        return self.path / CONFIG
 
     @property
     def source_stage(self) -> "RunFolder":

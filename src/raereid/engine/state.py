@@ -33,7 +33,7 @@ def check_resumable(cfg: Config, saved: dict, path: Path,
         raise ConfigError(
             f"--resume with a different configuration ({diffs})",
             where=path,
-            fix="resume with the same config and overrides, or start a new run in another --output folder",
+            fix="resume with the same config and overrides, or start a new run in another --out folder",
         )
 
 

@@ -4,8 +4,8 @@ loop both trainers build on.
 `TrainLoop.train_loop` runs `run_step` until `max_iter`, counting iterations and epochs (an epoch is
 `iters_per_epoch` iterations; Algorithm 1 reclusters at each); hooks do everything else: relabelling,
 logging, evaluation, checkpointing. `CheckpointedLoop` adds what a run folder needs: the monitor, elapsed
-time, RNG state, atomic checkpoints of `state()`, finite checks, the final file, and `run()` (the start
-lines, then the loop). It is the protocol the shared hooks (engine/hooks.py) rely on.
+time, RNG state, atomic checkpoints of `state()`, finite checks, the final file, and `run()` (config.yaml and
+the start lines, then the loop). It is the protocol the shared hooks (engine/hooks.py) rely on.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from raereid.config.resolved import differences, write_config
+from raereid.config.schema import Config
 from raereid.engine import checkpoint as ckpt
 from raereid.engine.monitor import Monitor
 from raereid.engine.run_folder import RunFolder
@@ -107,8 +109,10 @@ class CheckpointedLoop(TrainLoop, ABC):
 
     A subclass implements `state()`, `finite_modules()`, `describe()` (the first log line), `result()` (what
     `run` returns) and `run_step()`; it merges `progress_state()` into its state and, when resuming, calls
-    `restore_progress()`. Only the main process (`is_main`) writes."""
+    `restore_progress()`; it sets `cfg`, which `run` writes to config.yaml. Only the main process (`is_main`)
+    writes."""
 
+    cfg: Config | None = None  # the run's config, set by the subclass
     resume_only: tuple[str, ...] = ("optimizers", "rng")  # state keys left out of the final file
     subject = "the"  # whose loss / weights the finite checks name, e.g. "the translator's"
     diverged_fix = "lower the learning rates"
@@ -197,12 +201,24 @@ class CheckpointedLoop(TrainLoop, ABC):
         if self.is_main:
             ckpt.save_checkpoint({k: v for k, v in self.state().items() if k not in self.resume_only}, self.final_path)
 
+    def _record_config(self) -> None:
+        """OUT/config.yaml (the resolved config, every key) and, in the log, where it departs from the defaults."""
+        if self.cfg is None or not self.is_main:
+            return
+        path = write_config(self.cfg, self.folder.config)
+        changed = differences(self.cfg)
+        self.monitor.info(f"config: {path}" + (", set apart from the defaults (schema.py) by:" if changed else
+                                                 " (the defaults of schema.py)"))
+        for line in changed:
+            self.monitor.info(line)
+
     def run(self, iterations: int) -> dict[str, Any]:
         """Train to `iterations` (hooks and all), with the log open; returns `result()`."""
         self._t0 = time.perf_counter()
         self.monitor = Monitor(self.out, self.is_main, iterations, self.iteration)
         try:
             self.monitor.info(self.describe())
+            self._record_config()
             if self.is_main:  # partial checkpoints of a killed earlier run in this folder (never read; only disk space)
                 for path in (self.ckpt_path, self.final_path):
                     for stale in ckpt.remove_stale_temporaries(path):

@@ -98,7 +98,8 @@ class TranslatorTrainer(CheckpointedLoop):
         state = ckpt.load_checkpoint(self.ckpt_path)
         if state.get("kind") != KIND:
             raise ConfigError("--resume: the checkpoint is not a translator's", where=self.ckpt_path,
-                              fix="resume with the output folder of raereid translate, or start a new run in another --output")
+                              fix="resume with the output folder of raereid translate, or start a new run in "
+                                  "another --out")
         check_resumable(self.cfg, state["config"], self.ckpt_path, may_change=_translator_may_change)
         ckpt.load_module_state(self.nets, state["networks"], "translator", self.ckpt_path)
         self.opt_g.load_state_dict(state["optimizers"]["generators"])

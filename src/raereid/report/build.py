@@ -59,7 +59,7 @@ def write_report(
     """
     log = log or (lambda message: None)
     if min(topk, queries, extremes) < 1:
-        raise ReportError("--topk, --queries and --extremes must be at least 1", fix="pass positive counts")
+        raise ReportError("--topk, --num-queries and --extremes must be at least 1", fix="pass positive counts")
     runs = collect_runs(paths)
     groups = target_groups(runs, data_root)
     mixed = describe_groups(groups) if len(groups) > 1 else None

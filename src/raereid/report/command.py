@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from raereid.config.loader import config_to_dict, load_config, upgrade_keys
 
-FLAGS = {"train.variant": "--variant", "data.root": "--data-root", "train.output": "--output"}  # always written
+FLAGS = {"train.variant": "--variant", "data.root": "--data-root", "train.output": "--out"}  # always written
 
 
 def _as_override(value: object) -> str:

@@ -1,6 +1,6 @@
 """Run folders as a report reads them: metrics, config, command, checkpoint, warnings, and the target they share.
 
-A run folder is what `raereid train --output RUN` writes. A folder that is not a run but holds runs
+A run folder is what `raereid train --out RUN` writes. A folder that is not a run but holds runs
 (e.g. the demo's output) stands for every run inside it, in the order they finished.
 """
 
@@ -112,7 +112,7 @@ def read_run(folder: Path, name: str | None = None) -> Run:
 def _expand(folder: Path) -> list[Path]:
     """`folder` if it is a run, else the runs directly inside it (in the order they finished)."""
     if not folder.exists():
-        raise ReportError("no such folder", where=folder, fix="pass run folders written by raereid train --output")
+        raise ReportError("no such folder", where=folder, fix="pass run folders written by raereid train --out")
     if not folder.is_dir():
         raise ReportError("not a folder", where=folder, fix=f"pass the run folder that holds it: {folder.parent}")
     if RunFolder(folder).is_run():
@@ -123,7 +123,7 @@ def _expand(folder: Path) -> list[Path]:
         raise ReportError(
             f"not a run folder: it holds none of {', '.join(MARKERS)}, and no folder inside it does",
             where=folder,
-            fix="pass the --output folder of raereid train, or a folder of such runs (e.g. demo_output)",
+            fix="pass the --out folder of raereid train, or a folder of such runs (e.g. demo_output)",
         )
     return inside
 
@@ -138,7 +138,7 @@ def _unique_names(folders: list[Path]) -> list[str]:
 def collect_runs(paths: list[str | Path]) -> list[Run]:
     """The runs of the given folders (each a run or a folder of runs), each once, in the given order."""
     if not paths:
-        raise ReportError("no run folders given", fix="pass one or more folders written by raereid train --output")
+        raise ReportError("no run folders given", fix="pass one or more folders written by raereid train --out")
     folders: list[Path] = []
     for path in paths:
         for folder in _expand(Path(path).expanduser()):

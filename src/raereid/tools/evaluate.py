@@ -17,7 +17,8 @@ METRIC_KEYS = ("mAP", "rank1", "rank5", "rank10", "mINP")
 
 
 def evaluate_checkpoint(trained: TrainedModel, dataset: ReidDataset, use_rerank: bool = False, descriptor: str = "final") -> dict:
-    """{"variant", "source", "target", mAP, rank1/5/10, mINP (percent), "iterations", "seconds"} like metrics.json;
+    """{"variant", "learner", "source", "target", mAP, rank1/5/10, mINP (percent), "iterations", "seconds"} like
+    metrics.json;
     "target" is the evaluated dataset and "seconds" the evaluation time. `descriptor` is "final" (Algorithm 2's)
     or "encoder" (GAP(Enc(I)), to see what fusion adds)."""
     if not dataset.has_test:
@@ -31,6 +32,7 @@ def evaluate_checkpoint(trained: TrainedModel, dataset: ReidDataset, use_rerank:
     metrics = evaluate_model(trained.model, dataset, trained.cfg, Runtime(torch.device(device)), kind=descriptor, use_rerank=use_rerank)
     return {
         "variant": trained.model.variant.name,
+        "learner": trained.cfg.learner.name,
         "source": dataset_name(trained.cfg.data.source),
         "target": dataset.name,
         **{k: round(float(metrics[k]), 4) for k in METRIC_KEYS},
@@ -43,7 +45,8 @@ def format_metrics(result: dict, rerank: bool = False) -> str:
     """A small table: one line per metric, in percent."""
     labels = {"mAP": "mAP", "rank1": "rank-1", "rank5": "rank-5", "rank10": "rank-10", "mINP": "mINP"}
     head = (
-        f"{result['variant']} model ({result['iterations']} iterations, source {result['source']}) on {result['target']}"
+        f"{result['variant']} model, {result['learner']} learner ({result['iterations']} iterations, source "
+        f"{result['source']}) on {result['target']}"
         + (" with k-reciprocal re-ranking" if rerank else "")
     )
     lines = [head, f"{'metric':<10}{'percent':>9}"] + [f"{labels[k]:<10}{result[k]:>9.1f}" for k in METRIC_KEYS]

@@ -1,0 +1,90 @@
+"""Every config key with its default, its rule and its meaning (`raereid config --list`).
+
+The meaning is the comment after the field in `schema.py` (read from its source, so the schema stays the one
+place it is written), or, for a field without one, the hint of its rule in `validation.py`'s `RULES`.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import inspect
+import io
+import tokenize
+import typing
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from raereid.config import schema
+from raereid.config.schema import Config, flat_values
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """One `section.key`: its default, what the validation rule accepts, and what it means."""
+
+    key: str
+    default: Any
+    rule: str
+    meaning: str
+
+
+def _section_classes() -> dict[str, str]:
+    """Class name -> section name, from the fields of `Config`."""
+    hints = typing.get_type_hints(Config)
+    return {hints[f.name].__name__: f.name for f in dataclasses.fields(Config)}
+
+
+@lru_cache(maxsize=1)
+def schema_comments() -> dict[str, str]:
+    """{"section.key": the comment on its line in schema.py} for the fields that have one."""
+    source = inspect.getsource(schema)
+    comments = {tok.start[0]: tok.string.lstrip("#").strip()
+                for tok in tokenize.generate_tokens(io.StringIO(source).readline) if tok.type == tokenize.COMMENT}
+    sections = _section_classes()
+    found = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.ClassDef) and node.name in sections:
+            for item in node.body:
+                if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name):
+                    line = item.end_lineno or item.lineno
+                    if line in comments:
+                        found[f"{sections[node.name]}.{item.target.id}"] = comments[line]
+    return found
+
+
+def meaning(key: str) -> str:
+    """What `key` means: its comment in schema.py, else its rule's hint, else ''."""
+    from raereid.config.validation import RULES
+
+    rule = RULES.get(key)
+    return schema_comments().get(key) or (rule.hint if rule is not None else "")
+
+
+def key_table(pattern: str = "") -> list[KeyInfo]:
+    """Every key (in schema order) whose section is `pattern` or whose name, rule or meaning contains it."""
+    from raereid.config.validation import RULES
+
+    rows = []
+    for key, default in flat_values(Config()).items():
+        rule = RULES.get(key)
+        info = KeyInfo(key, default, rule.expectation() if rule is not None else "", meaning(key))
+        text = " ".join((info.key, info.rule, info.meaning)).lower()
+        if not pattern or key.split(".")[0] == pattern or pattern.lower() in text:
+            rows.append(info)
+    return rows
+
+
+def format_key_table(rows: list[KeyInfo]) -> str:
+    """Per key: `section.key = default`, then its meaning and its rule, indented; a blank line between sections."""
+    lines: list[str] = []
+    section = None
+    for row in rows:
+        if section is not None and row.key.split(".")[0] != section:
+            lines.append("")
+        section = row.key.split(".")[0]
+        default = ",".join(map(str, row.default)) if isinstance(row.default, list) else str(row.default)
+        lines.append(f"{row.key} = {default or repr(default)}")
+        lines.append(f"    {row.meaning or '(no description)'}" + (f" [{row.rule}]" if row.rule else ""))
+    return "\n".join(lines)
