@@ -83,9 +83,9 @@ def test_set_takes_key_value_pairs_and_config_file_is_an_alias(capsys):
 
 @pytest.mark.parametrize(("override", "suggestion"), [
     ("optim.iteration=5", "did you mean optim.iterations?"),
-    ("train.iterations=5", "did you mean translate.iterations or optim.iterations?"),
+    ("train.iterations=5", "did you mean translate.iterations or optim.iterations or source.iterations?"),
     ("optimizer.iterations=5", "unknown config section 'optimizer' (did you mean optim?)"),
-    ("iterations=5", "must be section.key (did you mean optim.iterations or translate.iterations?)"),
+    ("iterations=5", "must be section.key (did you mean optim.iterations or source.iterations or translate.iterations?)"),
 ])
 def test_unknown_keys_and_sections_get_a_did_you_mean(override, suggestion):
     with pytest.raises(ConfigError) as info:
@@ -127,7 +127,7 @@ def test_list_presets_one_line_each_grouped_by_command(capsys):
     assert main(["train", "--list-presets"]) == 0
     train = capsys.readouterr().out
     assert train.startswith("raereid train --config PRESET:") and "translate-paper" not in train
-    assert "  duke2market          Paper setting DukeMTMC-reID -> Market-1501\n" in train
+    assert "  duke2market          The paper's setting DukeMTMC-reID -> Market-1501, with the paper's recipe\n" in train
     assert main(["config", "--list-presets"]) == 0
     both = capsys.readouterr().out
     assert "\n\nraereid translate --config PRESET:\n  translate-paper      raereid translate at paper scale\n" in both

@@ -97,10 +97,10 @@ def test_resume_a_checkpoint_from_before_a_config_key_existed(tiny_bench: Path, 
 
 
 def test_full_clusters_the_fused_descriptor_once_fusion_is_trained(tiny_bench: Path, tmp_path: Path) -> None:
-    _train(tiny_bench, tmp_path / "a", "full", 4, "train.iters_per_epoch=2")
+    _train(tiny_bench, tmp_path / "a", "full", 4, "train.iters_per_epoch=2", "cluster.feature=final")
     epochs = [line for line in (tmp_path / "a" / "train.log").read_text().splitlines() if " clusters, " in line]
     assert len(epochs) == 2 and "(encoder descriptor)" in epochs[0] and "(final descriptor)" in epochs[1]
-    _train(tiny_bench, tmp_path / "b", "full", 2, f"train.init={tmp_path / 'a' / 'model.pt'}")
+    _train(tiny_bench, tmp_path / "b", "full", 2, f"train.init={tmp_path / 'a' / 'model.pt'}", "cluster.feature=final")
     assert "(final descriptor)" in (tmp_path / "b" / "train.log").read_text()
     _train(tiny_bench, tmp_path / "c", "full", 4, "train.iters_per_epoch=2", "cluster.feature=encoder")
     assert "(final descriptor)" not in (tmp_path / "c" / "train.log").read_text()

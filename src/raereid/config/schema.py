@@ -86,7 +86,7 @@ class SourceConfig:
     apply, but for the keys below. `raereid train` runs it into OUTPUT/source/ unless train.init is given."""
 
     iterations: int = 12000  # 0 = no source stage (adapt from the backbone's initial weights)
-    lr_encoder: float = 0.05
+    lr_encoder: float = 0.05  # the encoder's learning rate in this stage
     lr_other: float = 0.5  # decoder and source classifier
     lr_step: int = 8000  # multiply the rates by optim.lr_gamma every lr_step iterations (0 = constant)
     decoder: bool = True  # train Dec and Dis_pix on the source too (kept for the variants that use a decoder)
