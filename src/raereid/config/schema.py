@@ -1,4 +1,5 @@
-"""The training configuration: plain dataclasses whose defaults are the paper's values (Section IV-B).
+"""The training configuration: plain dataclasses whose defaults are the paper's values where it gives them (Section
+IV-B), else the readings of docs/interpretations.md (the paper presets say, key by key, which is which).
 
 Presets (YAML in `presets/`) and `--set section.key=value` overrides change these fields; an
 unknown key or a value of the wrong type is an error, never silently ignored.
@@ -58,8 +59,8 @@ class LossConfig:
     lambda_gan_feat: float = 10.0  # weight of the feature-level GAN term
     lambda_gan_pix: float = 10.0  # weight of the pixel-level GAN terms
     lambda_rec: float = 1.0  # weight of Eq. 12 / 15: the squared L2 norm of (I - Dec(Enc(I))) per image, mean over the batch
-    pix_disc_sees_target: bool = True  # Dis_pix also learns to reject target reconstructions
-    decoder_grad_scale: float = 1.0  # scale of the gradient flowing back through Dec into Enc's map (1 = all of it, 0 = none)
+    pix_disc_sees_target: bool = False  # Dis_pix also learns to reject target reconstructions (Eq. 13: it does not)
+    decoder_grad_scale: float = 0.0  # share of the decoder losses' gradient reaching Enc (0: none; 1: Eq. 13 literally)
 
 
 @dataclass
@@ -102,7 +103,7 @@ class ClusterConfig:
     k1: int = 30  # k-reciprocal neighbours of the Jaccard distance
     k2: int = 6  # neighbours of the Jaccard distance's query expansion
     num_clusters: int = 500  # k-means only
-    feature: Literal["final", "encoder"] = "final"  # which descriptor is clustered: final (Algorithm 2's; the fused one for full) | encoder
+    feature: Literal["final", "encoder"] = "encoder"  # the descriptor clustered: encoder (the paper's) | final (Algorithm 2's)
     reliability_gap: float = 0.0  # dbscan: SpCL's self-paced reliability with eps +/- this gap (0 = off; SpCL 0.02)
 
 
