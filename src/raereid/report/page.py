@@ -22,7 +22,17 @@ from raereid.report.ranked import SHEETS
 from raereid.report.runs import Run
 from raereid.tools.ranking import RankedQuery
 
-COLUMNS = (("R1", "rank1"), ("R5", "rank5"), ("R10", "rank10"), ("mAP", "mAP"), ("mINP", "mINP"))
+# (heading, metrics.json key; "a.b" = key b of the object a): the target's test scores, its validation mAP, and the
+# PSNR (dB) of source and target reconstructions Dec(Enc(I)) for runs with a decoder.
+COLUMNS = (("R1", "rank1"), ("R5", "rank5"), ("R10", "rank10"), ("mAP", "mAP"), ("mINP", "mINP"), ("val mAP", "val.mAP"),
+           ("PSNR s", "psnr_source"), ("PSNR t", "psnr_target"))
+
+
+def _metric(metrics: dict, key: str) -> float | None:
+    """The value at `key` ("a.b" looks into the object a), or None."""
+    for part in key.split("."):
+        metrics = metrics.get(part) if isinstance(metrics, dict) else None
+    return metrics
 
 STATIC = files("raereid.report").joinpath("static")  # package data: the page's style and script, inlined
 CSS = STATIC.joinpath("report.css").read_text(encoding="utf-8")
@@ -91,7 +101,7 @@ def _table(report: Report) -> str:
             f'<td class="text">{e(run.variant)}</td>',
             f'<td class="text">{e(run.learner)}</td>',
             f'<td class="text">{e(run.source or "?")} &rarr; {e(run.target or "?")}</td>',
-            *(_number(m.get(key), "{:.1f}") for _, key in COLUMNS),
+            *(_number(_metric(m, key), "{:.1f}") for _, key in COLUMNS),
             _number(m.get("iterations", run.iteration), "{}"),
             _number(m.get("seconds"), "{:.0f}s"),
         ]
@@ -100,8 +110,9 @@ def _table(report: Report) -> str:
     return (
         '<section id="results"><h2>Results</h2>'
         '<p class="note">Target query/gallery in percent (R1/R5/R10: rank-k accuracy), from each run\'s '
-        "metrics.json, as <code>raereid demo</code> prints them; iterations and training time. Click a column to "
-        "sort.</p>"
+        "metrics.json, as <code>raereid demo</code> prints them; the mAP on the target's validation split; the PSNR "
+        "(dB) of the source's and the target's test images reconstructed by Dec(Enc(I)); iterations and training "
+        "time. Click a column to sort.</p>"
         f'<table id="results-table" class="sortable"><thead><tr>{"".join(heads)}</tr></thead>'
         f'<tbody>{"".join(rows)}</tbody></table>'
         + (f'<ul class="note">{"".join(notes)}</ul>' if notes else "")
