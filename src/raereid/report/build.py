@@ -13,9 +13,10 @@ from raereid.engine.model_io import TrainedModel
 from raereid.engine.run_folder import GAP_PICTURE, RunFolder
 from raereid.errors import DatasetError
 from raereid.report.curves import curve_figures, read_scalars, run_colours
-from raereid.report.page import Report, TargetRanking, render
+from raereid.report.page import Report, render
 from raereid.report.pictures import Picture, domain_gap, reconstructions
 from raereid.report.ranked import Thumbnails, rank_run
+from raereid.report.ranked_section import TargetRanking
 from raereid.report.runs import ReportError, Run, collect_runs, describe_groups, target_groups
 from raereid.tools.inputs import open_model
 

@@ -1,6 +1,8 @@
-"""The report's HTML: one static page, standard library only, CSS and JavaScript inline (sorting, query filter).
+"""The report's HTML: one static page with its results table, curves and pictures sections, assembled with the
+ranked lists (`ranked_section`) and the runs (`runs_section`); standard library only.
 
-The style and the script are package data (`report/static/report.css`, `report.js`), inlined into the page.
+The style and the script (sorting, query filter) are package data (`report/static/report.css`, `report.js`),
+inlined into the page.
 
 Every picture is a file next to the page referenced by a relative path, so the folder opens from
 disk anywhere, with no server and no network.
@@ -8,19 +10,17 @@ disk anywhere, with no server and no network.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
-import yaml
-
 from raereid.report.curves import CurveFigure
+from raereid.report.markup import e, run_anchor, swatch
 from raereid.report.pictures import Picture
-from raereid.report.ranked import SHEETS
+from raereid.report.ranked_section import TargetRanking, ranked_section
 from raereid.report.runs import Run
-from raereid.tools.ranking import RankedQuery
+from raereid.report.runs_section import runs_section
 
 # (heading, metrics.json key; "a.b" = key b of the object a): the target's test scores, its validation mAP, and the
 # PSNR (dB) of source and target reconstructions Dec(Enc(I)) for runs with a decoder.
@@ -34,19 +34,10 @@ def _metric(metrics: dict, key: str) -> float | None:
         metrics = metrics.get(part) if isinstance(metrics, dict) else None
     return metrics
 
+
 STATIC = files("raereid.report").joinpath("static")  # package data: the page's style and script, inlined
 CSS = STATIC.joinpath("report.css").read_text(encoding="utf-8")
 SCRIPT = STATIC.joinpath("report.js").read_text(encoding="utf-8")
-
-
-@dataclass
-class TargetRanking:
-    """Ranked lists of the runs evaluated on one target (or why there are none)."""
-
-    title: str
-    runs: list[str]
-    lists: dict[str, dict[str, list[RankedQuery]]] = field(default_factory=dict)  # run -> sheet -> queries
-    note: str | None = None
 
 
 @dataclass
@@ -65,22 +56,6 @@ class Report:
     mixed_targets: str | None = None
 
 
-e = html.escape
-
-
-def _link(run: Run) -> str:
-    return f"run-{''.join(c if c.isalnum() else '-' for c in run.name)}"
-
-
-def _swatch(colour: str) -> str:
-    return f'<span class="swatch" style="background:{e(colour)}"></span>'
-
-
-def _camera(camid: int) -> str:
-    """Cameras as the file names write them (c1 is camera id 0)."""
-    return f"c{camid + 1}" if camid >= 0 else "c?"
-
-
 def _number(value: float | None, template: str) -> str:
     """A table cell sorted by the exact value and shown through `template` (a dash when missing)."""
     if value is None:
@@ -97,7 +72,7 @@ def _table(report: Report) -> str:
     for run in report.runs:
         m = run.metrics or {}
         cells = [
-            f'<td class="text">{_swatch(report.colours[run.name])}<a href="#{_link(run)}">{e(run.name)}</a></td>',
+            f'<td class="text">{swatch(report.colours[run.name])}<a href="#{run_anchor(run)}">{e(run.name)}</a></td>',
             f'<td class="text">{e(run.variant)}</td>',
             f'<td class="text">{e(run.learner)}</td>',
             f'<td class="text">{e(run.source or "?")} &rarr; {e(run.target or "?")}</td>',
@@ -136,91 +111,6 @@ def _curves(report: Report, rel: Callable[[Path], str]) -> str:
     return "".join(parts) + "</section>"
 
 
-def _cell(src: str, css: str, caption: str, tip: str) -> str:
-    return (f'<figure class="cell {css}" title="{e(tip)}"><img src="{e(src)}" alt="{e(tip)}" width="64" height="128">'
-            f"<figcaption>{caption}</figcaption></figure>")
-
-
-def _result_cells(row: RankedQuery, thumb: Callable[[str], str]) -> str:
-    out = []
-    hits = row.correct or [None] * len(row.results)
-    for rank, (record, sim, hit) in enumerate(zip(row.results, row.similarity, hits), 1):
-        css = "" if hit is None else ("hit" if hit else "miss")
-        verdict = "" if hit is None else (" same person" if hit else " another person")
-        tip = (f"rank {rank}: id {record.pid} {_camera(record.camid)},{verdict}, similarity {sim:.4f} "
-               f"({Path(record.path).name})")
-        out.append(_cell(thumb(record.path), css, f"{sim:.3f}", tip))
-    return "".join(out)
-
-
-def _query_cell(row: RankedQuery, thumb: Callable[[str], str]) -> str:
-    q = row.query
-    return _cell(thumb(q.path), "q", f"id {q.pid} {_camera(q.camid)}",
-                 f"query: id {q.pid} {_camera(q.camid)} ({Path(q.path).name})")
-
-
-def _score(row: RankedQuery) -> str:
-    first = "" if row.first_match is None else f"first true match: rank {row.first_match + 1}"
-    return f"AP {row.ap:.2f}<br>{first}" if row.ap is not None else first
-
-
-def _query_block(row: RankedQuery, lists: list[tuple[str, str, RankedQuery]], thumb: Callable[[str], str]) -> str:
-    """A query (blue) with one ranked list per (label, colour, ranking) next to it."""
-    rlists = "".join(
-        f'<div class="rlist"><div class="label"><b>{_swatch(colour)}{e(label)}</b>{_score(ranked)}</div>'
-        f"{_result_cells(ranked, thumb)}</div>"
-        for label, colour, ranked in lists
-    )
-    q = row.query
-    return (f'<div class="query" data-pid="{q.pid}" data-cam="{_camera(q.camid)}">{_query_cell(row, thumb)}'
-            f'<div class="rows">{rlists}</div></div>')
-
-
-def _ranking(target: TargetRanking, report: Report, thumb: Callable[[str], str]) -> str:
-    parts = [f"<h3>{e(target.title)}</h3>"]
-    if target.note:
-        parts.append(f'<p class="note warn">{e(target.note)}</p>')
-    ranked = [run for run in target.runs if run in target.lists]
-    if not ranked:
-        return "".join(parts)
-    parts.append(f"<h4>{e(SHEETS['chosen'])}</h4>")
-    first = target.lists[ranked[0]]["chosen"]
-    for i, row in enumerate(first):
-        lists = [(run, report.colours[run], target.lists[run]["chosen"][i]) for run in ranked]
-        parts.append(_query_block(row, lists, thumb))
-    for run in ranked:
-        parts.append(f"<details open><summary>{_swatch(report.colours[run])}<b>{e(run)}</b>: "
-                     "best and worst queries</summary>")
-        for sheet in ("best", "worst"):
-            parts.append(f"<h4>{e(SHEETS[sheet])}</h4>")
-            parts.extend(_query_block(row, [(run, report.colours[run], row)], thumb)
-                         for row in target.lists[run][sheet])
-        parts.append("</details>")
-    return "".join(parts)
-
-
-def _rankings(report: Report, thumb: Callable[[str], str]) -> str:
-    cams = sorted({row.query.camid for t in report.rankings for lists in t.lists.values()
-                   for rows in lists.values() for row in rows})
-    options = "".join(f'<option value="{_camera(c)}">{_camera(c)}</option>' for c in cams)
-    return (
-        '<section id="ranked"><h2>Ranked lists</h2>'
-        f'<p class="note">Each query (blue border) and its top-{report.topk} gallery images: '
-        '<span style="color:rgb(0,170,0)">green</span> '
-        'the same person, <span style="color:rgb(220,0,0)">red</span> another person; the number is the cosine '
-        "similarity. As in the evaluator, gallery images of the query's person taken by the query's camera, and junk "
-        "images, are skipped, so a green first image is a rank-1 hit in the table above. Hover an image for its id, "
-        "camera and file.</p>"
-        '<div class="filter">Filter queries: <label>person id '
-        '<input id="filter-pid" type="search" inputmode="numeric" placeholder="e.g. 790"></label> '
-        f'<label>camera <select id="filter-cam"><option value="">any</option>{options}</select></label> '
-        '<span id="filter-count" class="note"></span></div>'
-        + "".join(_ranking(t, report, thumb) for t in report.rankings)
-        + ("" if report.rankings else '<p class="note">No run has a known target.</p>')
-        + "</section>"
-    )
-
-
 def _pictures(report: Report, rel: Callable[[Path], str]) -> str:
     cards = []
     for run in report.runs:
@@ -230,57 +120,10 @@ def _pictures(report: Report, rel: Callable[[Path], str]) -> str:
         figures = "".join(f'<figure><img src="{e(rel(p.file))}" alt="{e(run.name)}: {e(p.title)}">'
                           f"<figcaption><b>{e(p.title)}.</b> {e(p.caption)}</figcaption></figure>" for p in pictures)
         remarks = "".join(f'<p class="note">{e(n)}</p>' for n in notes)
-        cards.append(f'<div class="card"><h3>{_swatch(report.colours[run.name])}{e(run.name)}</h3>{remarks}'
+        cards.append(f'<div class="card"><h3>{swatch(report.colours[run.name])}{e(run.name)}</h3>{remarks}'
                      f'<div class="pictures">{figures}</div></div>')
     body = "".join(cards) or '<p class="note">No run has a domain-gap picture or a model with a decoder.</p>'
     return f'<section id="pictures"><h2>Pictures</h2><div class="pictures">{body}</div></section>'
-
-
-def _flat(config: dict) -> dict[str, object]:
-    return {f"{s}.{k}": v for s, values in config.items() for k, v in values.items()}
-
-
-def _config_differences(runs: list[Run]) -> str:
-    configured = [r for r in runs if r.config]
-    if len(configured) < 2:
-        return ""
-    flat = [_flat(r.config) for r in configured]
-    keys = [k for k in flat[0] if any(f.get(k) != flat[0].get(k) for f in flat[1:])]
-    keys += [k for f in flat[1:] for k in f if k not in flat[0] and k not in keys]
-    if not keys:
-        return '<p class="note">The runs have the same config.</p>'
-    head = "".join(f'<th class="text">{e(r.name)}</th>' for r in configured)
-    body = ""
-    for key in keys:
-        cells = "".join(f'<td class="text">{e(str(f[key]) or "(empty)") if key in f else "&ndash;"}</td>' for f in flat)
-        body += f'<tr><td class="text"><code>{e(key)}</code></td>{cells}</tr>'
-    return ('<h3>Config keys that differ between runs</h3><table id="config-differences"><thead><tr>'
-            f'<th class="text">key</th>{head}</tr></thead><tbody>{body}</tbody></table>')
-
-
-def _run(run: Run, report: Report) -> str:
-    command = (f"<pre>{e(run.command)}</pre>" if run.command
-               else '<span class="note">not recorded (command.txt is missing: the run predates it)</span>')
-    rows = [
-        ("folder", f"<code>{e(str(run.path))}</code>"),
-        ("variant", e(run.variant)),
-        ("learner", e(run.learner)),
-        ("checkpoint",
-         f"<code>{e(str(run.checkpoint))}</code> (iteration {run.iteration})" if run.checkpoint else "none"),
-        ("command", command),
-    ]
-    if run.notes:
-        rows.append(("notes", "<br>".join(e(n) for n in run.notes)))
-    if run.warnings:
-        shown = "".join(f"<li>{e(w)}</li>" for w in run.warnings[:20])
-        more = f"<li>... and {len(run.warnings) - 20} more in train.log</li>" if len(run.warnings) > 20 else ""
-        rows.append(("warnings", f'<ul class="warn">{shown}{more}</ul>'))
-    config = (f"<details><summary>config (from {e(run.checkpoint.name)})</summary>"
-              f"<pre>{e(yaml.safe_dump(run.config, sort_keys=False))}</pre></details>"
-              if run.config and run.checkpoint else '<p class="note">config: not available (no checkpoint)</p>')
-    items = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows)
-    return (f'<article id="{_link(run)}"><h3>{_swatch(report.colours[run.name])}{e(run.name)}</h3>'
-            f"<dl>{items}</dl>{config}</article>")
 
 
 def render(report: Report, base: Path, thumb: Callable[[str], str]) -> str:
@@ -307,9 +150,7 @@ def render(report: Report, base: Path, thumb: Callable[[str], str]) -> str:
         + _table(report)
         + _curves(report, rel)
         + _pictures(report, rel)
-        + _rankings(report, thumb)
-        + '<section id="runs"><h2>Runs, commands and configs</h2>'
-        + _config_differences(report.runs)
-        + "".join(_run(run, report) for run in report.runs)
-        + f"</section><script>{SCRIPT}</script></body></html>\n"
+        + ranked_section(report.rankings, report.colours, report.topk, thumb)
+        + runs_section(report.runs, report.colours)
+        + f"<script>{SCRIPT}</script></body></html>\n"
     )
