@@ -21,7 +21,7 @@ from raereid.engine.checks import check_datasets
 from raereid.engine.runtime import Runtime
 from raereid.errors import ConfigError, DatasetError
 from raereid.learners import Learner
-from raereid.models.global_bn import convert_to_global_bn
+from raereid.models.global_bn import convert_to_global_bn, convert_to_sync_bn
 from raereid.models.rae import RAE, Discriminators
 
 
@@ -78,7 +78,7 @@ def build_networks(cfg: Config, variant: Variant, num_source_ids: int, runtime: 
     discs = Discriminators(model, tuple(cfg.model.discriminator_channels))
     if runtime.distributed and cfg.train.sync_bn:
         # torch's SyncBatchNorm on GPUs; raereid's GlobalBatchNorm on CPUs (gloo), where SyncBatchNorm does not run.
-        model = nn.SyncBatchNorm.convert_sync_batchnorm(model) if runtime.device.type == "cuda" else convert_to_global_bn(model)
+        model = convert_to_sync_bn(model) if runtime.device.type == "cuda" else convert_to_global_bn(model)
     return model.to(runtime.device), discs.to(runtime.device)
 
 

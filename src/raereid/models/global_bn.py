@@ -3,9 +3,15 @@
 torch's SyncBatchNorm runs only on GPUs; on CUDA raereid uses it. For distributed runs on CPUs this
 layer all-reduces each batch's per-channel sum, sum of squares and count (differentiably), so the
 statistics, and hence the training step, are those of the whole batch whatever the number of processes.
+
+Both conversions keep what timm's `BatchNormAct2d` (batch norm, dropout and activation in one layer, as in
+timm's EfficientNets, MobileNets, RegNets) adds to a batch norm: on CUDA through timm's own
+`convert_sync_batchnorm` (to its `SyncBatchNormAct`), on CPUs as a `GlobalBatchNormAct`.
 """
 
 from __future__ import annotations
+
+import sys
 
 import torch
 import torch.distributed as dist
@@ -45,10 +51,37 @@ class GlobalBatchNorm(_BatchNorm):
         return y
 
 
+class GlobalBatchNormAct(GlobalBatchNorm):
+    """GlobalBatchNorm followed by the dropout and activation of the timm BatchNormAct2d it replaces."""
+
+    def __init__(self, num_features: int, eps: float, momentum: float | None, affine: bool,
+                 track_running_stats: bool, drop: nn.Module, act: nn.Module):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats)
+        self.drop, self.act = drop, act
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(self.drop(super().forward(x)))
+
+
+def _timm_norm_act() -> type | None:
+    """timm's BatchNormAct2d class if timm is loaded (a model holding one has loaded it), else None."""
+    if "timm" not in sys.modules:
+        return None
+    from timm.layers import BatchNormAct2d
+
+    return BatchNormAct2d
+
+
 def convert_to_global_bn(module: nn.Module) -> nn.Module:
-    """Replace every BatchNorm1d/2d of `module` by a GlobalBatchNorm with the same parameters and buffers."""
+    """Replace every BatchNorm1d/2d of `module` by a GlobalBatchNorm with the same parameters and buffers
+    (a GlobalBatchNormAct for timm's BatchNormAct2d, which keeps its dropout and activation)."""
     if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
-        new = GlobalBatchNorm(module.num_features, module.eps, module.momentum, module.affine, module.track_running_stats)
+        args = (module.num_features, module.eps, module.momentum, module.affine, module.track_running_stats)
+        norm_act = _timm_norm_act()
+        if norm_act is not None and isinstance(module, norm_act):
+            new = GlobalBatchNormAct(*args, drop=module.drop, act=module.act)
+        else:
+            new = GlobalBatchNorm(*args)
         new.load_state_dict(module.state_dict())
         if module.affine:
             new.weight.requires_grad_(module.weight.requires_grad)
@@ -57,3 +90,14 @@ def convert_to_global_bn(module: nn.Module) -> nn.Module:
     for name, child in module.named_children():
         setattr(module, name, convert_to_global_bn(child))
     return module
+
+
+def convert_to_sync_bn(module: nn.Module) -> nn.Module:
+    """torch's SyncBatchNorm for every batch norm of `module` (CUDA); through timm's conversion when the model
+    has timm BatchNormAct2d layers, which torch's would turn into plain batch norms without their activation."""
+    norm_act = _timm_norm_act()
+    if norm_act is not None and any(isinstance(m, norm_act) for m in module.modules()):
+        from timm.layers import convert_sync_batchnorm
+
+        return convert_sync_batchnorm(module)
+    return nn.SyncBatchNorm.convert_sync_batchnorm(module)
