@@ -15,24 +15,12 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple
-
-from torch import nn
 
 from raereid.errors import ConfigError
+from raereid.models.backbones.backbone import Backbone, BackboneBuilder
 from raereid.registry import Registry
 
 TIMM_PREFIX = "timm:"
-
-
-class Backbone(NamedTuple):
-    """A feature-map body and its number of output channels."""
-
-    body: nn.Module
-    out_channels: int
-
-
-BackboneBuilder = Callable[[str, int], Backbone]
 
 
 @dataclass(frozen=True)

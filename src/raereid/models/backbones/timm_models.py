@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from raereid.errors import CheckpointError, ConfigError
-from raereid.models.backbones.registry import Backbone
+from raereid.models.backbones.backbone import Backbone
 from raereid.pixels import IMAGENET_MEAN, IMAGENET_STD
 
 PROBE_MULTIPLES = (4, 2)  # last-stride probe: an input of (4, 2) times the model's reduction

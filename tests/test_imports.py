@@ -1,0 +1,110 @@
+"""The package's import graph, read from the source: no import circle, counting imports inside functions too
+(a lazy import that closes a circle only hides it), and lower layers import no upper one."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import raereid
+
+PACKAGE = Path(raereid.__file__).parent
+UPPER = {"tools", "cli", "report"}  # the commands and what they call: nothing below imports them
+NOT_IMPORTED_BY = {  # subpackage -> the subpackages it must not import
+    "config": {"data", "engine", *UPPER},
+    "models": {"data", "engine", *UPPER},
+    "data": {"models", "engine", *UPPER},
+    "learners": {"engine", *UPPER},
+    "clustering": {"engine", *UPPER},
+    "evaluation": {"engine", *UPPER},
+    "engine": UPPER,
+}
+
+
+def _modules() -> dict[str, Path]:
+    """Dotted name -> file of every module of the package (a package is its __init__.py)."""
+    out = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        out[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return out
+
+
+def _imports(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
+    """The package's modules that `name` imports anywhere in its file (`from a import b` is a.b when b is a module)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                here = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+                base = ".".join(here[: len(here) - node.level + 1] + ([node.module] if node.module else []))
+            found.update(f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base for a in node.names)
+    return {m for m in found if m in modules and m != name}
+
+
+def _circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan's algorithm, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    circles = []
+    for start in graph:
+        if start in index:
+            continue
+        work = [(start, iter(sorted(graph[start])))]
+        index[start] = low[start] = len(index)
+        stack.append(start)
+        on_stack.add(start)
+        while work:
+            node, edges = work[-1]
+            for nxt in edges:
+                if nxt not in index:
+                    index[nxt] = low[nxt] = len(index)
+                    stack.append(nxt)
+                    on_stack.add(nxt)
+                    work.append((nxt, iter(sorted(graph[nxt]))))
+                    break
+                if nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+            else:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
+                if low[node] == index[node]:
+                    members = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        members.append(member)
+                        if member == node:
+                            break
+                    if len(members) > 1:
+                        circles.append(sorted(members))
+    return circles
+
+
+def test_circles_are_found() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": set()}
+    assert _circles(graph) == [["a", "b", "c"]]
+
+
+def test_the_package_has_no_import_circle() -> None:
+    modules = _modules()
+    graph = {name: _imports(name, path, modules) for name, path in modules.items()}
+    assert sum(map(len, graph.values())) > len(modules)  # the graph was read (modules import each other)
+    assert _circles(graph) == []
+
+
+def _subpackage(module: str) -> str:
+    return module.split(".")[1] if module.count(".") else ""
+
+
+def test_lower_layers_do_not_import_upper_ones() -> None:
+    modules = _modules()
+    wrong = sorted(f"{name} imports {used}" for name, path in modules.items() for used in _imports(name, path, modules)
+                   if _subpackage(used) in NOT_IMPORTED_BY.get(_subpackage(name), ()))
+    assert wrong == []
