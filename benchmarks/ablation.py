@@ -20,12 +20,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ablation_plan import plan  # noqa: E402
-from ablation_run import check_fresh, failure_report, run_jobs, state  # noqa: E402
-from ablation_spec import load_spec  # noqa: E402
-from ablation_table import render, write_block  # noqa: E402
+from ablation_plan import plan
+from ablation_run import check_fresh, failure_report, run_jobs, state
+from ablation_spec import load_spec
+from ablation_table import render, write_block
 
-from raereid.errors import ConfigError, PathError, RaeReidError  # noqa: E402
+from raereid.errors import ConfigError, PathError, RaeReidError
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -37,7 +37,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seeds", type=int, nargs="+", help="seeds of every row (default: the file's, else 0 1 2)")
     parser.add_argument("--split", choices=("test", "val"), default="test", help="the target split the table reports")
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time, one thread each (default 2)")
-    parser.add_argument("--table-only", action="store_true", 
+    parser.add_argument("--table-only", action="store_true",
                         help="print the table of the runs there are, train nothing")
     parser.add_argument("--write", type=Path, metavar="FILE", help="replace the table's marked block in FILE")
     return parser.parse_args(argv)

@@ -12,8 +12,9 @@ import importlib.util
 import sys
 import sysconfig
 import types
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 SITE = Path(sysconfig.get_paths()["purelib"])
 CY_BUILD = Path(sys.prefix) / "peer_build" / "fastreid_rank_cy"

@@ -62,7 +62,7 @@ def write_data(folder: Path) -> Path:
     return folder
 
 
-def weights_layout(backbone: str):  # noqa: ANN201 - an nn.Module
+def weights_layout(backbone: str):  # -> an nn.Module (torch is imported inside)
     """The whole ImageNet network whose state dict `model.pretrained: PATH` reads for `backbone` (random weights)."""
     import torchvision
 

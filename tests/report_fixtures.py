@@ -32,14 +32,14 @@ def train_cli(root: Path, out: Path, variant: str, iterations: int, *extra: str)
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _train(bench: Path, base: Path) -> ReportRuns:
     direct = train_cli(bench, base / "report-runs" / "direct", "direct", 4)
     full = train_cli(bench, base / "report-runs" / "full", "full", 6, f"train.init={direct / 'model.pt'}")
     return ReportRuns(bench, direct, full)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _report(runs: ReportRuns, base: Path) -> Path:
     from raereid.report.build import write_report
 

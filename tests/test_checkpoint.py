@@ -20,7 +20,7 @@ def test_round_trip_and_no_temporary_left(tmp_path: Path) -> None:
 
 
 class _Evil:
-    def __reduce__(self):  # noqa: ANN204
+    def __reduce__(self):
         return (print, ("pwned",))
 
 
@@ -54,7 +54,7 @@ def test_failed_write_keeps_previous_checkpoint(tmp_path: Path) -> None:
     path = save_checkpoint({"iteration": 1}, tmp_path / "last.pt")
 
     class Unsaveable:
-        def __reduce__(self):  # noqa: ANN204
+        def __reduce__(self):
             raise RuntimeError("disk full")
 
     with pytest.raises(RuntimeError):
@@ -69,7 +69,7 @@ def test_other_architecture_is_a_clear_error(tmp_path: Path) -> None:
         load_module_state(module, {"weight": torch.zeros(4, 3), "bias": torch.zeros(2)}, "model", tmp_path / "x.pt")
 
 
-def _format_1_checkpoint(path: Path, cfg) -> dict[str, torch.Tensor]:  # noqa: ANN001
+def _format_1_checkpoint(path: Path, cfg) -> dict[str, torch.Tensor]:
     """A checkpoint as raereid wrote it before the classifier learner owned its target classifiers (format 1):
     random weights, with the target classifiers inside "model" and their sizes in "target_classes"."""
     from raereid.config import config_to_dict

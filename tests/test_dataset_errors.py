@@ -13,7 +13,7 @@ from raereid.data.images import load_rgb, verify_images
 from raereid.errors import DatasetError
 
 
-def _error(fn, *args) -> DatasetError:  # noqa: ANN001
+def _error(fn, *args) -> DatasetError:
     with pytest.raises(DatasetError) as info:
         fn(*args)
     return info.value

@@ -41,7 +41,7 @@ def test_parsers_never_crash(name: str) -> None:
 
 
 @st.composite
-def ranking_problems(draw):  # noqa: ANN001, ANN201
+def ranking_problems(draw):
     nq, ng = draw(st.integers(1, 6)), draw(st.integers(2, 25))
     q_pids = draw(arrays(np.int64, nq, elements=st.integers(0, 4)))
     g_pids = draw(arrays(np.int64, ng, elements=st.integers(0, 4)))
@@ -53,7 +53,7 @@ def ranking_problems(draw):  # noqa: ANN001, ANN201
 
 @settings(max_examples=60, deadline=None)
 @given(ranking_problems(), st.randoms(use_true_random=False))
-def test_metrics_bounded_monotone_and_gallery_order_invariant(problem, rnd) -> None:  # noqa: ANN001
+def test_metrics_bounded_monotone_and_gallery_order_invariant(problem, rnd) -> None:
     dist, q_pids, g_pids, q_cams, g_cams = problem
     valid = [((g_pids == p) & (g_cams != c)).any() for p, c in zip(q_pids, q_cams)]
     if not any(valid):

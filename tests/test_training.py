@@ -116,7 +116,7 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tiny_bench: Path, tmp_pat
     calls = {"n": 0}
     real = objective.generator_step
 
-    def poisoned(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def poisoned(*args, **kwargs):
         out = real(*args, **kwargs)
         calls["n"] += 1
         if calls["n"] == 4:

@@ -31,7 +31,7 @@ class TinyRuns:
         return self.data / "Market-1501-v15.09.15"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _train(base: str) -> TinyRuns:
     from raereid.config import load_config
     from raereid.engine.runtime import setup_runtime

@@ -64,7 +64,7 @@ def _import_module(name: str, where: str) -> ModuleType:
                           "path or in the current folder", where=where,
                           fix=f"run from the folder holding {name.split('.')[0]}(.py), add that folder to PYTHONPATH, "
                           "or pass the path of the .py file") from None
-    except Exception as exc:  # noqa: BLE001 - any error inside the user's module is reported with its name
+    except Exception as exc:  # any error inside the user's module is reported with its name
         raise _failed(name, exc, where) from exc
 
 
@@ -83,7 +83,7 @@ def _import_file(path: str, where: str) -> ModuleType:
     sys.modules[name] = module  # as a normal import: dataclasses, pickling and re-imports find it
     try:
         spec.loader.exec_module(module)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         del sys.modules[name]
         raise _failed(path, exc, where) from exc
     _FILES[path] = module

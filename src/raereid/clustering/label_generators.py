@@ -9,7 +9,8 @@ methods normalise the rows first (DBSCAN through `jaccard_distance`, as SpCL doe
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable, Protocol, TypeVar, runtime_checkable
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 

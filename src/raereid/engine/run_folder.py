@@ -85,7 +85,7 @@ class RunFolder:
         return self.path / CONFIG
 
     @property
-    def source_stage(self) -> "RunFolder":
+    def source_stage(self) -> RunFolder:
         """The source stage's run folder of a two-stage run."""
         return RunFolder(self.path / SOURCE_STAGE)
 

@@ -8,7 +8,17 @@ from __future__ import annotations
 import torch
 
 from raereid import losses
-from raereid.learners.base import BRANCH_FEATURES, Branch, ClusterRound, Labels, Learner, Term, centroids, source_weighted, triplet_term
+from raereid.learners.base import (
+    BRANCH_FEATURES,
+    Branch,
+    ClusterRound,
+    Labels,
+    Learner,
+    Term,
+    centroids,
+    source_weighted,
+    triplet_term,
+)
 from raereid.learners.registry import register_learner
 from raereid.models.heads import Classifier
 from raereid.models.rae import SALTS

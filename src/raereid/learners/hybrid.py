@@ -20,7 +20,17 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from raereid.learners.base import BRANCH_FEATURES, Branch, ClusterRound, Labels, Learner, Term, centroids, source_weighted, triplet_term
+from raereid.learners.base import (
+    BRANCH_FEATURES,
+    Branch,
+    ClusterRound,
+    Labels,
+    Learner,
+    Term,
+    centroids,
+    source_weighted,
+    triplet_term,
+)
 from raereid.learners.classifier import source_classifier_terms
 from raereid.learners.memory import momentum_update
 from raereid.learners.registry import register_learner

@@ -42,7 +42,7 @@ class Classifier(nn.Module):
         return self.fc(self.dropout(feat))
 
     @classmethod
-    def from_centroids(cls, centroids: torch.Tensor, dropout: float = 0.5, salt: int = 0) -> "Classifier":
+    def from_centroids(cls, centroids: torch.Tensor, dropout: float = 0.5, salt: int = 0) -> Classifier:
         """A classifier whose class weights are the L2-normalised centroids (classes x dim)."""
         head = cls(centroids.shape[1], centroids.shape[0], dropout, salt)
         with torch.no_grad():

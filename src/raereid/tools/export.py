@@ -165,7 +165,7 @@ def export_onnx(trained: TrainedModel, out: str | Path, opset: int | None = None
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
         _torch_export(graph, out, opset, exporter)
-    except Exception as exc:  # noqa: BLE001 - an exporter failure is reported with the other exporter as the fix
+    except Exception as exc:  # an exporter failure is reported with the other exporter as the fix
         if exporter != "dynamo":
             raise
         first_line = (str(exc).splitlines() or [""])[0][:300]

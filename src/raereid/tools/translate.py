@@ -16,7 +16,13 @@ from raereid.config.schema import Config
 from raereid.data.images import load_rgb
 from raereid.data.records import ReidDataset
 from raereid.data.registry import load_dataset
-from raereid.data.translated import check_output, load_domain, translated_files, write_manifest, write_translated_dataset
+from raereid.data.translated import (
+    check_output,
+    load_domain,
+    translated_files,
+    write_manifest,
+    write_translated_dataset,
+)
 from raereid.data.unpaired import to_pil, translator_transform
 from raereid.engine.run_folder import TRANSLATIONS, TRANSLATOR
 from raereid.engine.runtime import Runtime, resolve_device

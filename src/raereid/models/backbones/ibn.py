@@ -27,8 +27,8 @@ class IBN(nn.Module):
     def __init__(self, channels: int, ratio: float = 0.5):
         super().__init__()
         self.half = int(channels * ratio)
-        self.IN = nn.InstanceNorm2d(self.half, affine=True)  # noqa: N815 - the published key names
-        self.BN = nn.BatchNorm2d(channels - self.half)  # noqa: N815
+        self.IN = nn.InstanceNorm2d(self.half, affine=True)  # IN and BN: IBN-Net's published key names
+        self.BN = nn.BatchNorm2d(channels - self.half)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.cat([self.IN(x[:, : self.half].contiguous()), self.BN(x[:, self.half:].contiguous())], dim=1)
