@@ -11,6 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+# Session fixtures every test module can use: tiny_runs (tools_fixtures), report_runs and report_page (report_fixtures).
+pytest_plugins = ("tools_fixtures", "report_fixtures")
+
 # A 16x8 JPEG, encoded once: trees of hundreds of files stay cheap to write.
 _buf = io.BytesIO()
 Image.fromarray(np.random.default_rng(0).integers(0, 255, (16, 8, 3), dtype=np.uint8)).save(_buf, "JPEG")

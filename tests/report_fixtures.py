@@ -46,7 +46,8 @@ def _report(runs: ReportRuns, base: Path) -> Path:
     return write_report([runs.direct, runs.full], base / "report", topk=4, queries=3, extremes=2)
 
 
-# Cached by pytest's base temp folder: every test module importing these fixtures shares one training and one report.
+# Session fixtures (registered by conftest.py's pytest_plugins), cached by pytest's base temp folder: one training
+# and one report for the whole session.
 @pytest.fixture(scope="session")
 def report_runs(tiny_bench: Path, tmp_path_factory: pytest.TempPathFactory) -> ReportRuns:
     return _train(tiny_bench, tmp_path_factory.getbasetemp())

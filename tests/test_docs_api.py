@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 
 import numpy as np
-from tools_fixtures import tiny_runs  # noqa: F401 - the session fixture
 
 from raereid.cli.main import main
 

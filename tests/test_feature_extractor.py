@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from tools_fixtures import tiny_runs  # noqa: F401 - the session fixture
 
 import raereid
 from raereid.cli.main import main

@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from report_fixtures import ReportRuns, parse_page, report_page, report_runs, train_cli  # noqa: F401 - session fixtures
+from report_fixtures import ReportRuns, parse_page, train_cli
 
 from raereid.cli.main import build_parser, main
 from raereid.cli.train import overrides_from_args

@@ -11,7 +11,6 @@ import json
 
 import pytest
 from PIL import Image
-from report_fixtures import report_page, report_runs  # noqa: F401 - session fixtures
 
 from raereid.report.browser import check_page, find_browser
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import torch
-from tools_fixtures import tiny_runs  # noqa: F401 - the session fixture
 
 from raereid.cli.main import main
 

@@ -9,7 +9,6 @@ import numpy as np
 import onnx
 import pytest
 import torch
-from tools_fixtures import tiny_runs  # noqa: F401 - the session fixture
 
 import raereid
 from raereid.cli.main import main

@@ -8,7 +8,6 @@ import shutil
 import numpy as np
 import pytest
 from PIL import Image
-from tools_fixtures import tiny_runs  # noqa: F401 - the session fixture
 
 from raereid.cli.main import main
 from raereid.tools.index import open_index

@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pytest
 from PIL import Image
-from tools_fixtures import tiny_runs  # noqa: F401 - the session fixture
 
 from raereid.cli.main import main
 from raereid.data.registry import load_dataset

@@ -1,7 +1,7 @@
 """Tiny trained models for the tools tests: one full and one direct model on the tiny synthetic benchmark.
 
-Trained once per test session (a cache keyed by pytest's base temp folder, so every test module
-that imports the fixture shares the same two runs). Tests that alter files copy them first.
+Trained once per test session (a session fixture, registered for every test module by conftest.py's
+pytest_plugins; the cache is keyed by pytest's base temp folder). Tests that alter files copy them first.
 """
 
 from __future__ import annotations
