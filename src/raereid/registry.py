@@ -45,9 +45,6 @@ class Registry(Generic[T]):
         """The registered names, in the order they were registered."""
         return iter(self._items)
 
-    def __contains__(self, name: object) -> bool:
-        return name in self._items
-
     def items(self) -> list[tuple[str, T]]:
         """(name, item) pairs in the order they were registered (for lookups where the first match wins)."""
         return list(self._items.items())

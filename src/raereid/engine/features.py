@@ -16,7 +16,7 @@ from raereid.models.rae import RAE
 from raereid.progress import progress
 
 
-def _autocast(device: torch.device, enabled: bool):
+def _autocast(device: torch.device, enabled: bool) -> torch.autocast:
     return torch.autocast(device_type=device.type, dtype=torch.float16, enabled=enabled and device.type == "cuda")
 
 

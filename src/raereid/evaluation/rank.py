@@ -11,6 +11,7 @@ torchreid's and fast-reid's evaluators on tie-free input.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -102,7 +103,10 @@ def _summarise(first: np.ndarray, ap: np.ndarray, inp: np.ndarray, max_rank: int
     }
 
 
-def _run_blocks(num_query: int, num_gallery: int, block_fn, max_rank: int) -> dict[str, Any]:
+Scores = tuple[np.ndarray, np.ndarray, np.ndarray]  # per query: first true match, AP, INP (`score_block`)
+
+
+def _run_blocks(num_query: int, num_gallery: int, block_fn: Callable[[int, int], Scores], max_rank: int) -> dict[str, Any]:
     rows = _rows_per_block(num_gallery)
     starts = list(range(0, num_query, rows))
     first = np.empty(num_query, dtype=np.int64)
@@ -122,7 +126,8 @@ def _run_blocks(num_query: int, num_gallery: int, block_fn, max_rank: int) -> di
     return _summarise(first, ap, inp, min(max_rank, num_gallery))
 
 
-def _check_ids(q_pids, g_pids, q_camids, g_camids, num_query: int, num_gallery: int):
+def _check_ids(q_pids: Any, g_pids: Any, q_camids: Any, g_camids: Any, num_query: int,
+               num_gallery: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     return (
         check_labels(q_pids, "q_pids", num_query),
         check_labels(g_pids, "g_pids", num_gallery),
@@ -149,7 +154,7 @@ def evaluate_rank(
     q_pids, g_pids, q_camids, g_camids = _check_ids(q_pids, g_pids, q_camids, g_camids, nq, ng)
     max_rank = check_int(max_rank, "max_rank")
 
-    def block_fn(start: int, stop: int):
+    def block_fn(start: int, stop: int) -> Scores:
         return score_block(distmat[start:stop], q_pids[start:stop], q_camids[start:stop], g_pids, g_camids)
 
     return _run_blocks(nq, ng, block_fn, max_rank)
@@ -176,7 +181,7 @@ def evaluate_features(
     max_rank = check_int(max_rank, "max_rank")
     blocks = DistanceBlocks(q_feats, g_feats, metric)
 
-    def block_fn(start: int, stop: int):
+    def block_fn(start: int, stop: int) -> Scores:
         return score_block(blocks.block(start, stop), q_pids[start:stop], q_camids[start:stop], g_pids, g_camids)
 
     return _run_blocks(nq, ng, block_fn, max_rank)

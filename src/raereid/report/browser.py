@@ -17,6 +17,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from raereid.errors import RaeReidError
 
@@ -96,7 +97,7 @@ class _Pipe:
         raw, self._buffer = self._buffer.split(b"\0", 1)
         return json.loads(raw)
 
-    def call(self, method: str, session: str | None = None, **params) -> dict:
+    def call(self, method: str, session: str | None = None, **params: Any) -> dict:
         """Send one command and return its result (events arriving meanwhile are kept in `events`)."""
         self._next_id += 1
         message = {"id": self._next_id, "method": method, "params": params, **({"sessionId": session} if session else {})}
@@ -168,7 +169,7 @@ def check_page(
             pipe.call("Page.navigate", session, url=url)
             pipe.wait_for("Page.loadEventFired")
 
-            def value(expression: str):
+            def value(expression: str) -> Any:
                 return pipe.call("Runtime.evaluate", session, expression=expression, returnByValue=True)["result"].get("value")
 
             check = PageCheck(broken_images=value(IMAGES_JS), image_count=value("document.images.length"))

@@ -10,6 +10,7 @@ fine attributes (shoes, hair, bag side) and not only the shirt colour.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -123,7 +124,7 @@ class Identity:
 ATTRIBUTES = tuple(f.name for f in fields(Identity) if f.name != "shade")
 
 
-def _pick(rng: np.random.Generator, names: tuple[str, ...] | list[str], weights) -> str:
+def _pick(rng: np.random.Generator, names: tuple[str, ...] | list[str], weights: Sequence[float]) -> str:
     cumulative = np.cumsum(np.asarray(weights, dtype=np.float64))
     return names[min(len(names) - 1, int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right")))]
 

@@ -54,7 +54,8 @@ def _trees(draw: ImageDraw.ImageDraw, rng: np.random.Generator, horizon: int, le
             _branch(draw, rng, x, top + 80, -math.pi / 2, 70.0, 6, trunk)
 
 
-def _branch(draw, rng, x, y, angle, length, width, colour) -> None:
+def _branch(draw: ImageDraw.ImageDraw, rng: np.random.Generator, x: float, y: float, angle: float, length: float,
+            width: float, colour: tuple[int, int, int]) -> None:
     if width < 1 or length < 8:
         return
     x2, y2 = x + length * math.cos(angle), y + length * math.sin(angle)
@@ -90,7 +91,7 @@ def _cars(draw: ImageDraw.ImageDraw, rng: np.random.Generator, ground_y: int) ->
         x += length + int(rng.integers(10, 160))
 
 
-def _paving(draw: ImageDraw.ImageDraw, rng: np.random.Generator, horizon: int, colour) -> None:
+def _paving(draw: ImageDraw.ImageDraw, rng: np.random.Generator, horizon: int, colour: tuple[int, int, int]) -> None:
     """Tiles in perspective: rows get wider towards the bottom, joints converge to a vanishing point."""
     line = tuple(max(0, v - 26) for v in colour)
     y, step = float(horizon), 6.0

@@ -22,6 +22,7 @@ from __future__ import annotations
 import inspect
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -32,6 +33,9 @@ from raereid.engine.model_io import TrainedModel
 from raereid.errors import ConfigError, RaeReidError
 from raereid.models.rae import RAE
 from raereid.pixels import IMAGENET_MEAN, IMAGENET_STD
+
+if TYPE_CHECKING:
+    import onnxruntime
 
 EXPORTERS = ("dynamo", "torchscript")
 OPSETS = {"dynamo": range(18, 24), "torchscript": range(13, 21)}  # TorchScript: Resize and ConvTranspose need >= 13
@@ -190,7 +194,7 @@ def export_onnx(trained: TrainedModel, out: str | Path, opset: int | None = None
     return out
 
 
-def onnx_session(path: str | Path, threads: int = 0):
+def onnx_session(path: str | Path, threads: int = 0) -> onnxruntime.InferenceSession:
     """An onnxruntime CPU session for an exported model (`threads` 0 = onnxruntime's default)."""
     import onnxruntime as ort
 
@@ -200,7 +204,7 @@ def onnx_session(path: str | Path, threads: int = 0):
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-def run_onnx(session, images: np.ndarray) -> np.ndarray:
+def run_onnx(session: onnxruntime.InferenceSession, images: np.ndarray) -> np.ndarray:
     """Descriptors of a batch through an onnxruntime session: float32 preprocessed images, or uint8 pixels
     for a graph exported with a uint8 input (other dtypes are refused there, never cast)."""
     if session.get_inputs()[0].type == "tensor(uint8)":

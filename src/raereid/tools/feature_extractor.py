@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 import torch
@@ -21,7 +20,7 @@ from raereid.engine.features import l2_normalize
 from raereid.errors import CheckpointError, ConfigError, InputError, PathError
 from raereid.tools.inputs import open_model
 
-ImageLike = Union[str, Path, Image.Image, np.ndarray]
+ImageLike = str | Path | Image.Image | np.ndarray
 COLORS = ("RGB", "BGR")
 
 

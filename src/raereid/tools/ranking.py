@@ -156,7 +156,8 @@ def _thumbnail(path: str, cell: tuple[int, int]) -> Image.Image:
     return load_rgb(path).resize((cell[1], cell[0]), Image.Resampling.BICUBIC)
 
 
-def _paste(sheet: Image.Image, draw: ImageDraw.ImageDraw, font, x: int, y: int, path: str, colour, label: str, cell) -> None:
+def _paste(sheet: Image.Image, draw: ImageDraw.ImageDraw, font: ImageFont.ImageFont | ImageFont.FreeTypeFont, x: int,
+           y: int, path: str, colour: tuple[int, int, int], label: str, cell: tuple[int, int]) -> None:
     h, w = cell
     draw.rectangle([x, y, x + w + 2 * BORDER - 1, y + h + 2 * BORDER - 1], fill=colour)
     sheet.paste(_thumbnail(path, cell), (x + BORDER, y + BORDER))

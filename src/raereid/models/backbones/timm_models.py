@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -46,7 +47,7 @@ def _timm():  # noqa: ANN202 - the timm module, or a ConfigError saying how to i
     return timm
 
 
-def _create(timm, name: str, pretrained: str, **kwargs) -> nn.Module:  # noqa: ANN001
+def _create(timm, name: str, pretrained: str, **kwargs: Any) -> nn.Module:  # noqa: ANN001
     """timm.create_model with raereid's weights choice; a weights file that does not fit is a CheckpointError."""
     weights = {}
     if pretrained not in ("imagenet", "none"):
