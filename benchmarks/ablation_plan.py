@@ -62,12 +62,14 @@ def plan(spec: TableSpec, draws: dict[str, str], out: Path, seeds: tuple[int, ..
     for draw, root in draws.items():
         translated = str(translate_folder(out, draw))
 
-        def args(config: str, variant: str, folder: Path, seed: int, source: str | None, sets: list[str]) -> tuple:
+        # This draw's root and translated folder are bound as defaults (the helpers are called within this iteration).
+        def args(config: str, variant: str, folder: Path, seed: int, source: str | None, sets: list[str], *,
+                 root: str = root, translated: str = translated) -> tuple:
             texts = [(source or "").replace(TRANSLATED, translated), *(s.replace(TRANSLATED, translated) for s in sets)]
             return (*train, "--config", config, "--data-root", root, "--variant", variant, "--output", str(folder),
                     "--seed", str(seed), *(("--source", texts[0]) if source else ()), *_sets(texts[1:]))
 
-        def needs(source: str | None, sets: list[str]) -> tuple[str, ...]:
+        def needs(source: str | None, sets: list[str], *, draw: str = draw) -> tuple[str, ...]:
             return (f"translate {draw}",) if any(TRANSLATED in t for t in (source or "", *sets)) else ()
 
         for st in used:
