@@ -46,7 +46,8 @@ def reset_peak() -> bool:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", required=True, help="a raereid synth output (generated there, scale small, if absent)")
+    parser.add_argument("--data", required=True,
+                        help="a raereid synth output (generated there, scale small, if absent)")
     parser.add_argument("--variant", default="full")
     parser.add_argument("--iterations", type=int, default=1500)
     parser.add_argument("--output", default="/tmp/raereid_soak")

@@ -135,7 +135,8 @@ def main() -> None:
     datasets = discover(args.root)
     data = {}
     for name, ds in sorted(datasets.items()):
-        data[name] = {split: load_tensor(getattr(ds, split), args.height, args.width) for split in ("train", "query", "gallery")}
+        data[name] = {split: load_tensor(getattr(ds, split), args.height, args.width)
+                      for split in ("train", "query", "gallery")}
     results: dict[str, dict[str, dict[str, float]]] = {}
     sources = args.sources.split(",") if args.sources else sorted(datasets)
     for source in sources:

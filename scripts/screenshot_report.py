@@ -23,7 +23,8 @@ def main() -> int:
     parser.add_argument("report", type=Path, help="a report folder (holding index.html) or the page itself")
     parser.add_argument("out", type=Path, help="the PNG to write")
     parser.add_argument("--width", type=int, default=1280, help="viewport width in CSS pixels (default: 1280)")
-    parser.add_argument("--max-height", type=int, default=4200, help="cut the page at this height (default: 4200; 0: whole page)")
+    parser.add_argument("--max-height", type=int, default=4200,
+                        help="cut the page at this height (default: 4200; 0: whole page)")
     args = parser.parse_args()
     page = args.report / "index.html" if args.report.is_dir() else args.report
     check = check_page(page, width=args.width, max_height=args.max_height or None)

@@ -131,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--presets", help="comma-separated presets (default: all)")
     parser.add_argument("--keep", help="folder to keep the data and runs in (default: a temporary folder)")
-    parser.add_argument("--set", dest="extra", action="append", default=[], metavar="KEY=VALUE", help="one more override")
+    parser.add_argument("--set", dest="extra", action="append", default=[], metavar="KEY=VALUE",
+                        help="one more override")
     args = parser.parse_args(argv)
     chosen = args.presets.split(",") if args.presets else presets()
     with tempfile.TemporaryDirectory(prefix="raereid-smoke-") as tmp:

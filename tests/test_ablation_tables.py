@@ -200,7 +200,8 @@ def test_command_line_mistakes_stop_before_training(tmp_path: Path, capsys: pyte
     doc = tmp_path / "doc.md"
     doc.write_text("no markers here\n")
     extra = [a.format(doc=doc, tmp=tmp_path) for a in extra]
-    code = ablation.main([str(tmp_path / "demo.yaml"), "--draw", f"A={tmp_path}", "--out", str(tmp_path / "runs"), *extra])
+    code = ablation.main([str(tmp_path / "demo.yaml"), "--draw", f"A={tmp_path}", "--out", str(tmp_path / "runs"),
+                          *extra])
     assert code == 2 and message in capsys.readouterr().err and not (tmp_path / "runs").exists()
 
 

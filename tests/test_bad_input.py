@@ -13,7 +13,8 @@ from PIL import Image
 from raereid.cli.main import main
 
 
-def _train(capsys: pytest.CaptureFixture, root: Path, out: Path, *extra: str, variant: str = "baseline", argv: tuple = ()) -> tuple[int, str]:
+def _train(capsys: pytest.CaptureFixture, root: Path, out: Path, *extra: str, variant: str = "baseline",
+           argv: tuple = ()) -> tuple[int, str]:
     sets = [a for kv in tiny_overrides(root, out, variant, 2, *extra) for a in ("--set", kv)]
     code = main(["train", "--config", "synthetic", *argv, *sets])
     return code, capsys.readouterr().err
@@ -66,7 +67,8 @@ def test_corrupt_image(capsys, tiny_bench, tmp_path, damage: str) -> None:
 def test_odd_modes_formats_and_sizes_are_converted(capsys, tiny_bench, tmp_path) -> None:
     root = _copy(tiny_bench, tmp_path)
     train = sorted((root / "Market-1501-v15.09.15" / "bounding_box_train").glob("*.jpg"))
-    for path, mode, size in zip(train, ["L", "RGBA", "CMYK", "P", "RGB"], [(64, 128), (7, 300), (200, 50), (33, 33), (1, 1)]):
+    for path, mode, size in zip(train, ["L", "RGBA", "CMYK", "P", "RGB"],
+                                [(64, 128), (7, 300), (200, 50), (33, 33), (1, 1)]):
         img = Image.open(path).convert("RGB").resize(size).convert(mode)
         if mode in ("RGBA", "P"):
             path.unlink()

@@ -21,14 +21,16 @@ from raereid.models.rae import RAE
 
 
 def _dataset(name: str, pids: list[int]) -> ReidDataset:
-    return ReidDataset(name, Path("/d") / name, [ImageRecord(f"/d/{name}/{i}.jpg", pid, 1) for i, pid in enumerate(pids)])
+    return ReidDataset(name, Path("/d") / name,
+                       [ImageRecord(f"/d/{name}/{i}.jpg", pid, 1) for i, pid in enumerate(pids)])
 
 
 def test_source_needs_two_identities() -> None:
     cfg = load_config("synthetic")
     with pytest.raises(DatasetError, match="has 1 training identity"):
         check_datasets(cfg, _dataset("src", [0, 0, 0]), _dataset("tgt", [-1] * 20), use_target=True)
-    check_datasets(cfg, _dataset("src", [0, 1]), _dataset("tgt", [-1] * 20), use_target=True)  # P above the ids is allowed
+    # P above the ids is allowed
+    check_datasets(cfg, _dataset("src", [0, 1]), _dataset("tgt", [-1] * 20), use_target=True)
 
 
 def test_kmeans_clusters_and_processes() -> None:
@@ -63,7 +65,8 @@ def test_diverged_model_gives_a_clear_error(tmp_path: Path) -> None:
     with torch.no_grad():
         next(model.encoder.parameters()).fill_(float("inf"))
     records = [ImageRecord(str(write_image(tmp_path / f"{i}.jpg"))) for i in range(3)]
-    with pytest.raises(TrainingError, match="non-finite encoder descriptors for 3 of 3 images: its weights have diverged"):
+    with pytest.raises(TrainingError,
+                       match="non-finite encoder descriptors for 3 of 3 images: its weights have diverged"):
         extract(model, records, 32, 16, Runtime(torch.device("cpu")), kinds=("encoder",), workers=0)
 
 

@@ -15,7 +15,8 @@ from raereid.errors import ConfigError
 def test_defaults_are_the_papers() -> None:
     cfg = load_config()
     assert (cfg.data.height, cfg.data.width, cfg.data.p, cfg.data.k) == (256, 128, 18, 4)
-    assert (cfg.optim.lr_encoder, cfg.optim.lr_other, cfg.optim.momentum, cfg.optim.weight_decay) == (0.05, 0.5, 0.9, 5e-5)
+    assert (cfg.optim.lr_encoder, cfg.optim.lr_other, cfg.optim.momentum, cfg.optim.weight_decay) == (0.05, 0.5, 0.9,
+                                                                                                      5e-5)
     assert (cfg.optim.iterations, cfg.optim.lr_step, cfg.optim.lr_gamma) == (20000, 8000, 0.1)
     assert (cfg.loss.lambda_tri, cfg.loss.lambda_gan_feat, cfg.loss.lambda_gan_pix) == (1.0, 10.0, 10.0)
     assert (cfg.model.backbone, cfg.model.last_stride, cfg.model.dropout) == ("resnet50", 1, 0.5)
@@ -170,7 +171,8 @@ def test_presets_build_on_a_base(tmp_path: Path) -> None:
     """`base: NAME` applies another preset (or a file beside this one) first; the learner presets use it."""
     paper, memory = load_config("market2duke"), load_config("market2duke-memory")
     assert memory.learner.name == "memory" and paper.learner.name == "classifier"
-    assert (memory.data.source, memory.optim.iterations, memory.optim.lr_encoder) == (paper.data.source, paper.optim.iterations, 0.05)
+    assert (memory.data.source, memory.optim.iterations, memory.optim.lr_encoder) == (paper.data.source,
+                                                                                      paper.optim.iterations, 0.05)
     hybrid = load_config("duke2msmt-hybrid")
     assert hybrid.learner.name == "hybrid" and hybrid.model.dsbn and hybrid.data.target == "msmt17"
     (tmp_path / "mine.yaml").write_text("base: other.yaml\noptim:\n  iterations: 7\n")

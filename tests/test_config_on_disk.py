@@ -85,7 +85,8 @@ def test_set_takes_key_value_pairs_and_config_file_is_an_alias(capsys):
     ("optim.iteration=5", "did you mean optim.iterations?"),
     ("train.iterations=5", "did you mean translate.iterations or optim.iterations or source.iterations?"),
     ("optimizer.iterations=5", "unknown config section 'optimizer' (did you mean optim?)"),
-    ("iterations=5", "must be section.key (did you mean optim.iterations or source.iterations or translate.iterations?)"),
+    ("iterations=5",
+     "must be section.key (did you mean optim.iterations or source.iterations or translate.iterations?)"),
 ])
 def test_unknown_keys_and_sections_get_a_did_you_mean(override, suggestion):
     with pytest.raises(ConfigError) as info:

@@ -44,7 +44,8 @@ def _command(root: Path, out: Path, resume: bool = False) -> list[str]:
 
 
 def _run(root: Path, out: Path, resume: bool = False) -> subprocess.CompletedProcess:
-    proc = subprocess.run(_command(root, out, resume), env=one_thread_env(), capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(_command(root, out, resume), env=one_thread_env(), capture_output=True, text=True,
+                          timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc
 
@@ -116,7 +117,8 @@ def test_sigkill_at_a_random_moment_then_resume_is_exact(tiny_bench: Path, tmp_p
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_sigterm_and_sigint_save_exit_130_and_resume_exactly(tiny_bench: Path, tmp_path: Path, reference: Path, signum: int) -> None:
+def test_sigterm_and_sigint_save_exit_130_and_resume_exactly(tiny_bench: Path, tmp_path: Path, reference: Path,
+                                                             signum: int) -> None:
     name = signal.Signals(signum).name
     out, delay = tmp_path / "stopped", _delay(name)
     code, stderr = _start_and_signal(tiny_bench, out, signum, delay)
@@ -193,7 +195,8 @@ def test_collapse_rule_needs_a_full_window_below_the_threshold() -> None:
     spiky = feed(([low] * 9 + [3.0]) * (COLLAPSE_WINDOW // 10))  # collapsed, with a spike every 10 iterations
     assert len(spiky) == 1 and spiky[0].startswith(f"iteration {COLLAPSE_WINDOW}: discriminator collapse: dis_feat")
     warned = feed([1.0] * 5 + [low] * COLLAPSE_WINDOW, "dis_pix")
-    assert len(warned) == 1 and warned[0].startswith(f"iteration {COLLAPSE_WINDOW}: discriminator collapse: dis_pix")  # 45 of 50 low
+    # 45 of 50 low
+    assert len(warned) == 1 and warned[0].startswith(f"iteration {COLLAPSE_WINDOW}: discriminator collapse: dis_pix")
     assert len(feed([low] * (2 * COLLAPSE_WINDOW + 3))) == 2
 
 

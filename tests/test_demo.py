@@ -20,19 +20,22 @@ TINY = (
 
 def test_demo_end_to_end(tmp_path: Path, capsys) -> None:
     out, data = tmp_path / "out", tmp_path / "data"
-    args = ["demo", "--scale", "tiny", "--out", str(out), "--data", str(data), "--runs", "baseline,full@synthetic-memory"]
+    args = ["demo", "--scale", "tiny", "--out", str(out), "--data", str(data), "--runs",
+            "baseline,full@synthetic-memory"]
     assert main(args + [a for kv in TINY for a in ("--set", kv)]) == 0
     printed = capsys.readouterr().out
     assert "generating the synthetic benchmark" in printed and "done in" in printed
     rows = json.loads((out / "table.json").read_text())
-    assert [r["run"] for r in rows] == ["direct", "baseline", "full-memory"]  # the default adds full and baseline-memory
+    # the default adds full and baseline-memory
+    assert [r["run"] for r in rows] == ["direct", "baseline", "full-memory"]
     assert [r["learner"] for r in rows] == ["classifier", "classifier", "memory"]
     table = (out / "table.txt").read_text().splitlines()
     assert len(table) == 4 and table[0].split()[:6] == ["run", "learner", "R1", "R5", "R10", "mAP"]
     for row, line in zip(rows, table[1:]):
         assert line.split()[:2] == [row["run"], row["learner"]] and float(line.split()[5]) == round(row["mAP"], 1)
         assert line in printed
-    assert "AdaBN" in (out / "full-memory" / "train.log").read_text()  # the memory preset re-estimates target statistics
+    # the memory preset re-estimates target statistics
+    assert "AdaBN" in (out / "full-memory" / "train.log").read_text()
     assert (out / "reconstructions.png").stat().st_size > 0
     assert "initialised" in (out / "full-memory" / "train.log").read_text()  # adapted runs start from direct
     assert "one thread each" in printed and "[full-memory] [raereid] train " in printed  # processes, progress prefixed

@@ -75,6 +75,7 @@ def test_resume_with_another_world_size(tiny_bench: Path, tmp_path: Path) -> Non
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert json.loads((tmp_path / "r" / "metrics.json").read_text())["iterations"] == 8
     assert "resumed from" in (tmp_path / "r" / "train.log").read_text()
-    first, second = (tmp_path / "r" / "command.txt").read_text().splitlines()  # the user's commands, not torchrun's workers'
+    # the user's commands, not torchrun's workers'
+    first, second = (tmp_path / "r" / "command.txt").read_text().splitlines()
     assert " raereid train " in first and "--nproc 2" in first and "--resume" not in first
     assert "--nproc 1" in second and second.endswith("--resume")

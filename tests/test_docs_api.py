@@ -30,7 +30,8 @@ def _frame_and_boxes(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
 def test_the_tracker_and_onnx_examples_run_and_pair_everyone_with_themselves(tiny_runs, tmp_path, capsys):
     tracker, onnx_block = _blocks()
     onnx_path = tmp_path / "model.onnx"
-    argv = ["export", "--checkpoint", str(tiny_runs.direct), "--out", str(onnx_path), "--input", "uint8-nhwc", "--no-check"]
+    argv = ["export", "--checkpoint", str(tiny_runs.direct), "--out", str(onnx_path), "--input", "uint8-nhwc",
+            "--no-check"]
     assert main(argv) == 0
     frame_a, boxes_a = _frame_and_boxes(np.random.default_rng(0))
     order = [2, 0, 3, 1]  # the next frame: the same people, detected in another order

@@ -65,7 +65,8 @@ def test_memory_learner_builds_centroid_memory_and_trains_the_target_on_it() -> 
     assert np.allclose(learner.memories["encoder"].numpy(), expected, atol=1e-6)
     emb = torch.randn(3, 256, generator=torch.Generator().manual_seed(1))
     labels = Labels(ys=torch.tensor([0]), yt=torch.tensor([1, 1]))
-    terms = {name: (value, weight) for name, value, weight in learner.branch_terms(Branch("encoder", emb, emb, 1), labels)}
+    terms = {name: (value, weight)
+             for name, value, weight in learner.branch_terms(Branch("encoder", emb, emb, 1), labels)}
     assert set(terms) == {"ce_source", "tri_source", "mem_target", "tri_target"} and terms["tri_target"][1] == 0.5
     assert terms["ce_source"][1] == 1.0 and terms["tri_source"][1] == 0.5
     cfg.loss.lambda_source = 0.25  # scales the source identity terms only
@@ -178,7 +179,8 @@ def test_adabn_reestimates_target_statistics_only(tiny_bench: Path) -> None:
     assert model.training  # the mode is restored
 
 
-def _train(root: Path, out: Path, variant: str, learner: str, iterations: int, *extra: str, resume: bool = False) -> dict:
+def _train(root: Path, out: Path, variant: str, learner: str, iterations: int, *extra: str,
+           resume: bool = False) -> dict:
     cfg = load_config("synthetic", tiny_overrides(root, out, variant, iterations, f"learner.name={learner}",
                                                    "train.gap_picture=false", "train.checkpoint_every=1", *extra))
     return Trainer(cfg, setup_runtime("cpu"), resume=resume).train()
@@ -187,9 +189,11 @@ def _train(root: Path, out: Path, variant: str, learner: str, iterations: int, *
 @pytest.mark.parametrize(("learner", "variant", "extra"), [
     ("memory", "baseline", ()),
     ("memory", "full", ("model.dsbn=true", "train.adabn=true")),
-    ("hybrid", "full", ("cluster.method=dbscan", "cluster.eps=0.6", "cluster.min_samples=2", "cluster.reliability_gap=0.02")),
+    ("hybrid", "full",
+     ("cluster.method=dbscan", "cluster.eps=0.6", "cluster.min_samples=2", "cluster.reliability_gap=0.02")),
 ])
-def test_each_learner_trains_and_resumes_exactly(tiny_bench: Path, tmp_path: Path, learner: str, variant: str, extra: tuple[str, ...]) -> None:
+def test_each_learner_trains_and_resumes_exactly(tiny_bench: Path, tmp_path: Path, learner: str, variant: str,
+                                                 extra: tuple[str, ...]) -> None:
     run = ("train.iters_per_epoch=3", *extra)
     straight = _train(tiny_bench, tmp_path / "a", variant, learner, 7, *run)
     assert straight["learner"] == learner and straight["iterations"] == 7

@@ -45,7 +45,8 @@ def test_gan_losses_at_zero_logits() -> None:
     assert losses.generator_loss(zero).item() == pytest.approx(math.log(2))
     big = torch.full((3,), 20.0)
     assert losses.discriminator_loss(big, -big).item() == pytest.approx(0.0, abs=1e-6)  # a perfect discriminator
-    assert losses.generator_loss(-big).item() == pytest.approx(20.0, abs=1e-6)  # non-saturating: large when fooled badly
+    # non-saturating: large when fooled badly
+    assert losses.generator_loss(-big).item() == pytest.approx(20.0, abs=1e-6)
 
 
 def test_reconstruction_loss_is_the_squared_norm_per_image() -> None:

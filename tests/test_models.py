@@ -72,7 +72,8 @@ def test_module_shapes() -> None:
     d = model.descriptors(x)
     assert d["encoder"].shape == (2, 512) and d["final"].shape == (2, 48)
     assert torch.allclose(model(x), d["final"], atol=1e-5)
-    assert discs.feature(torch.randn(2, 512, 4, 2)).shape == (2,) and discs.pixel(torch.randn(2, 3, 32, 16)).shape == (2,)
+    assert discs.feature(torch.randn(2, 512, 4, 2)).shape == (2,)
+    assert discs.pixel(torch.randn(2, 3, 32, 16)).shape == (2,)
 
 
 def test_variants_build_only_their_modules() -> None:

@@ -47,7 +47,8 @@ def _train(place: Path, *extra: str) -> list[str]:
 
 
 def test_train_output_that_is_a_file_or_below_one(capsys, place) -> None:
-    _refused(capsys, place, _train(place, "--output", str(place / "afile")), "train.output (from --output", "is an existing file")
+    _refused(capsys, place, _train(place, "--output", str(place / "afile")), "train.output (from --output",
+             "is an existing file")
     _refused(capsys, place, _train(place, "--output", str(place / "afile" / "run")), "afile is a file, so")
 
 
@@ -69,7 +70,8 @@ def test_train_paths_read_at_start(capsys, place) -> None:
 
 def test_resume_into_a_run_whose_checkpoint_is_a_folder(capsys, place) -> None:
     (place / "run" / "checkpoints" / "last.pt").mkdir()
-    _refused(capsys, place, _train(place, "--output", str(place / "run"), "--resume"), "last.pt is a folder where raereid writes a file")
+    _refused(capsys, place, _train(place, "--output", str(place / "run"), "--resume"),
+             "last.pt is a folder where raereid writes a file")
 
 
 def test_unwritable_output(capsys, place, monkeypatch) -> None:
@@ -105,17 +107,22 @@ def test_file_outputs_that_are_folders(capsys, place, command) -> None:
     (["index", "--checkpoint", "{ckpt}", "--gallery", "{data}/cams", "--out", "{file}"], "--out must be a folder"),
     (["synth", "--out", "{file}"], "--out must be a folder"),
     (["demo", "--out", "{file}"], "--out must be a folder"),
-    (["extract", "--checkpoint", "{ckpt}", "--images", "{data}/cams", "--out", "{data}/cams/x.npz"], "inside an image folder"),
-    (["reconstruct", "--checkpoint", "{ckpt}", "--data-root", "{data}", "--out", "{data}/r.png"], "inside the data root"),
+    (["extract", "--checkpoint", "{ckpt}", "--images", "{data}/cams", "--out", "{data}/cams/x.npz"],
+     "inside an image folder"),
+    (["reconstruct", "--checkpoint", "{ckpt}", "--data-root", "{data}", "--out", "{data}/r.png"],
+     "inside the data root"),
     (["rank", "--checkpoint", "{ckpt}", "--data-root", "{data}", "--out", "{data}/ranked"], "inside the data root"),
-    (["index", "--checkpoint", "{ckpt}", "--gallery", "{data}/cams", "--out", "{data}/cams/index"], "inside the gallery folder"),
+    (["index", "--checkpoint", "{ckpt}", "--gallery", "{data}/cams", "--out", "{data}/cams/index"],
+     "inside the gallery folder"),
     (["gap", "--checkpoint", "{ckpt}", "--data-root", "{data}", "--out", "{data}/gap.png"], "inside the data root"),
     (["synth", "--out", "{root}/bench", "--preview", "{root}/bench/sheet.png"], "inside the benchmark folder"),
     (["evaluate", "--checkpoint", "{root}/run"], "the checkpoint is a folder"),
-    (["gap", "--checkpoint", "{ckpt}", "--before", "{root}/run", "--out", "{root}/g.png"], "--before: the checkpoint is a folder"),
+    (["gap", "--checkpoint", "{ckpt}", "--before", "{root}/run", "--out", "{root}/g.png"],
+     "--before: the checkpoint is a folder"),
     (["search", "--index", "{root}/no-index", "--query", "{data}/cams/cam1/a.jpg"], "index folder not found"),
     (["search", "--index", "{file}", "--query", "{data}/cams/cam1/a.jpg"], "must be a folder but this is a file"),
-    (["extract", "--checkpoint", "{ckpt}", "--images", "{data}/cams", "--out", "{root}/x.npz", "--batch-size", "0"], "--batch-size must be at least 1"),
+    (["extract", "--checkpoint", "{ckpt}", "--images", "{data}/cams", "--out", "{root}/x.npz", "--batch-size", "0"],
+     "--batch-size must be at least 1"),
 ])
 def test_tool_paths(capsys, place, command, needle) -> None:
     argv = [a.format(root=place, data=place / "data", ckpt=place / "model.pt", file=place / "afile") for a in command]

@@ -19,7 +19,8 @@ from PIL import Image
 from raereid.cli.main import main
 from raereid.engine.checkpoint import load_checkpoint
 
-_spec = importlib.util.spec_from_file_location("smoke_presets", Path(__file__).parents[1] / "scripts" / "smoke_presets.py")
+_spec = importlib.util.spec_from_file_location("smoke_presets",
+                                               Path(__file__).parents[1] / "scripts" / "smoke_presets.py")
 smoke = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(smoke)
 

@@ -73,7 +73,8 @@ def test_terminal_gets_a_tqdm_bar() -> None:
 
 
 def test_training_into_a_pipe_prints_plain_lines(capsys, tiny_bench: Path, tmp_path: Path) -> None:
-    sets = [a for kv in tiny_overrides(tiny_bench, tmp_path / "out", "baseline", 3, "train.gap_picture=false") for a in ("--set", kv)]
+    sets = [a for kv in tiny_overrides(tiny_bench, tmp_path / "out", "baseline", 3,
+                                       "train.gap_picture=false") for a in ("--set", kv)]
     assert main(["train", "--config", "synthetic", *sets]) == 0
     err = capsys.readouterr().err
     assert "\r" not in err and "it/s]" not in err

@@ -28,7 +28,8 @@ def test_duke_names_round_trip(pid: int, cam: int, frame: int) -> None:
     assert parse_market1501(name) is None
 
 
-@given(st.integers(0, 4100), st.integers(0, 999), st.integers(1, 15), st.sampled_from(["0303morning", "0113noon", "0302afternoon"]))
+@given(st.integers(0, 4100), st.integers(0, 999), st.integers(1, 15),
+       st.sampled_from(["0303morning", "0113noon", "0302afternoon"]))
 def test_msmt_names_round_trip(pid: int, idx: int, cam: int, when: str) -> None:
     assert parse_msmt17(f"{pid:04d}_{idx:03d}_{cam:02d}_{when}_0015_0.jpg") == (pid, cam - 1)
 

@@ -92,7 +92,8 @@ def test_ranked_lists_follow_the_evaluators_protocol(report_page: Path) -> None:
             assert ("hit" in cells[0].classes()) == (_label_rank(rlist) == 1)
     assert seen == {True, False}
     for block in chosen:  # the same query ranked by each run, in the table's order
-        labels = [r.find_all("div", cls="label")[0].find_all("b")[0].all_text() for r in block.find_all("div", cls="rlist")]
+        labels = [r.find_all("div", cls="label")[0].find_all("b")[0].all_text() for r in block.find_all("div",
+                                                                                                        cls="rlist")]
         assert labels == ["direct", "full"]
 
 
@@ -121,7 +122,8 @@ def test_pictures_and_runs_section(report_runs: ReportRuns, report_page: Path) -
         command = article.find_all("pre")[0].all_text()
         assert command == (run / "command.txt").read_text().strip()
         assert "variant: " + run.name in article.find_all("details")[0].all_text()  # the config, from model.pt
-    differing = [tr.find_all("td")[0].all_text() for tr in runs.find_all("table", id="config-differences")[0].find_all("tr")[1:]]
+    differing = [tr.find_all("td")[0].all_text() for tr in runs.find_all("table",
+                                                                         id="config-differences")[0].find_all("tr")[1:]]
     assert {"train.variant", "optim.iterations", "train.init"} <= set(differing)
 
 
@@ -181,7 +183,8 @@ def duke_run(report_runs: ReportRuns, tmp_path_factory: pytest.TempPathFactory) 
     return train_cli(report_runs.data, out, "direct", 2, "data.target=dukemtmcreid", "train.gap_picture=false")
 
 
-def test_runs_on_different_targets_exit_2_or_a_labelled_page(report_runs: ReportRuns, duke_run: Path, tmp_path: Path, capsys) -> None:
+def test_runs_on_different_targets_exit_2_or_a_labelled_page(report_runs: ReportRuns, duke_run: Path, tmp_path: Path,
+                                                             capsys) -> None:
     args = ["report", str(report_runs.full), str(duke_run), "--out", str(tmp_path / "r")] + FAST
     assert main(args) == 2
     err = capsys.readouterr().err
@@ -192,10 +195,12 @@ def test_runs_on_different_targets_exit_2_or_a_labelled_page(report_runs: Report
     assert "different targets" in doc.find_all("div", id="mixed-targets")[0].all_text()
     targets = [h.all_text() for h in doc.find_all("section", id="ranked")[0].find_all("h3")]
     assert len(targets) == 2 and "market1501" in targets[0] and "dukemtmcreid" in targets[1]
-    assert [r.find_all("td")[3].all_text() for r in _rows(doc)] == ["dukemtmcreid → market1501", "dukemtmcreid → dukemtmcreid"]
+    assert [r.find_all("td")[3].all_text() for r in _rows(doc)] == ["dukemtmcreid → market1501",
+                                                                    "dukemtmcreid → dukemtmcreid"]
 
 
-def test_folder_of_runs_with_an_unfinished_run_gives_a_labelled_page(report_runs: ReportRuns, tmp_path: Path, capsys) -> None:
+def test_folder_of_runs_with_an_unfinished_run_gives_a_labelled_page(report_runs: ReportRuns, tmp_path: Path,
+                                                                     capsys) -> None:
     runs = tmp_path / "runs"
     _copy_run(report_runs.full, runs / "a-full")
     _copy_run(report_runs.direct, runs / "b-direct", drop=("metrics.json", "command.txt", "model.pt"))

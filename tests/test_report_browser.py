@@ -43,7 +43,8 @@ def test_report_renders_in_chromium(report_runs, report_page) -> None:
     assert shot.width == 1280 and shot.height > 2000
     colours = shot.resize((shot.width // 4, shot.height // 4)).getcolors(maxcolors=1 << 20)
     assert colours is not None and len(colours) > 1000  # text, curves and photos, not one flat colour
-    scores = {run.name: json.loads((run / "metrics.json").read_text())["mAP"] for run in (report_runs.direct, report_runs.full)}
+    scores = {run.name: json.loads((run / "metrics.json").read_text())["mAP"] for run in (report_runs.direct,
+                                                                                          report_runs.full)}
     ordered = [scores[name] for name in check.values["sorted"]]
     assert sorted(check.values["sorted"]) == sorted(scores) and ordered == sorted(ordered, reverse=True)  # best first
     shown, count = check.values["filtered"]

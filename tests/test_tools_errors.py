@@ -41,5 +41,6 @@ def test_dataset_without_query_and_gallery(tiny_runs, tmp_path, capsys):
     assert "no msmt17 dataset found" in capsys.readouterr().err
     assert main(argv + ["--data-root", str(tmp_path / "elsewhere")]) == 2
     assert "data root is not a folder" in capsys.readouterr().err
-    assert main(["extract", "--checkpoint", str(tiny_runs.direct), "--images", str(tiny_runs.data), "--out", str(tmp_path / "y.npz")]) == 2
+    assert main(["extract", "--checkpoint", str(tiny_runs.direct), "--images", str(tiny_runs.data), "--out",
+                 str(tmp_path / "y.npz")]) == 2
     assert "holds datasets (dukemtmcreid, market1501) below it" in capsys.readouterr().err

@@ -20,11 +20,13 @@ KEYS = {"variant", "learner", "source", "target", "mAP", "rank1", "rank5", "rank
 
 @pytest.mark.parametrize("rerank", [False, True])
 def test_evaluate_json_has_the_metrics_json_fields_and_agrees_with_evaluate_model(tiny_runs, capsys, rerank):
-    argv = ["evaluate", "--checkpoint", str(tiny_runs.full), "--data-root", str(tiny_runs.data), "--dataset", "market", "--json"]
+    argv = ["evaluate", "--checkpoint", str(tiny_runs.full), "--data-root", str(tiny_runs.data), "--dataset", "market",
+            "--json"]
     assert main(argv + (["--rerank"] if rerank else [])) == 0
     result = json.loads(capsys.readouterr().out)
     assert set(result) == KEYS
-    assert (result["variant"], result["source"], result["target"], result["iterations"]) == ("full", "dukemtmcreid", "market1501", 4)
+    assert (result["variant"], result["source"], result["target"], result["iterations"]) == ("full", "dukemtmcreid",
+                                                                                             "market1501", 4)
     assert result["learner"] == "classifier"  # the same fields as metrics.json, learner included
     trained = load_model(tiny_runs.full)
     expected = evaluate_model(trained.model, load_dataset("market", tiny_runs.data), trained.cfg, Runtime(torch.device("cpu")),
@@ -41,8 +43,10 @@ def test_evaluate_the_encoders_descriptor_of_a_full_model(tiny_runs, capsys):
     assert main(["evaluate", "--checkpoint", str(tiny_runs.full), "--descriptor", "encoder", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     trained = load_model(tiny_runs.full)
-    expected = evaluate_model(trained.model, load_dataset("market", tiny_runs.data), trained.cfg, Runtime(torch.device("cpu")), kind="encoder")
-    assert result["mAP"] == pytest.approx(expected["mAP"], abs=1e-4) and result["mINP"] == pytest.approx(expected["mINP"], abs=1e-4)
+    expected = evaluate_model(trained.model, load_dataset("market", tiny_runs.data), trained.cfg,
+                              Runtime(torch.device("cpu")), kind="encoder")
+    assert result["mAP"] == pytest.approx(expected["mAP"],
+                                          abs=1e-4) and result["mINP"] == pytest.approx(expected["mINP"], abs=1e-4)
 
 
 def test_evaluate_defaults_to_the_checkpoints_target_and_prints_a_table(tiny_runs, capsys):
@@ -77,12 +81,14 @@ def test_extract_reads_ids_from_list_files_and_market_names_and_cameras_from_fol
         (lists / "imgs").mkdir(parents=True, exist_ok=True)
         (lists / "imgs" / f"img{i}.jpg").write_bytes(src.read_bytes())
     (lists / "list.csv").write_text("path,pid,camid\n" + "".join(f"imgs/img{i}.jpg,{10 + i},{i}\n" for i in range(3)))
-    assert main(["extract", "--checkpoint", str(tiny_runs.direct), "--images", str(lists / "list.csv"), "--out", str(tmp_path / "a")]) == 0
+    assert main(["extract", "--checkpoint", str(tiny_runs.direct), "--images", str(lists / "list.csv"), "--out",
+                 str(tmp_path / "a")]) == 0
     listed = np.load(tmp_path / "a.npz")
     assert listed["pids"].tolist() == [10, 11, 12] and listed["camids"].tolist() == [0, 1, 2]
     assert listed["descriptors"].shape == (3, 256)
 
-    assert main(["extract", "--checkpoint", str(tiny_runs.direct), "--images", str(tiny_runs.market / "query"), "--out", str(tmp_path / "b.npz")]) == 0
+    assert main(["extract", "--checkpoint", str(tiny_runs.direct), "--images", str(tiny_runs.market / "query"), "--out",
+                 str(tmp_path / "b.npz")]) == 0
     named = np.load(tmp_path / "b.npz")
     assert named["pids"].tolist() == [int(p.name.split("_")[0]) for p in sorted((tiny_runs.market / "query").iterdir())]
 
@@ -90,7 +96,8 @@ def test_extract_reads_ids_from_list_files_and_market_names_and_cameras_from_fol
     for cam, src in zip((1, 1, 3), query):
         (cams / f"cam{cam}").mkdir(parents=True, exist_ok=True)
         (cams / f"cam{cam}" / f"x{src.name}").write_bytes(src.read_bytes())
-    assert main(["extract", "--checkpoint", str(tiny_runs.direct), "--images", str(cams), "--out", str(tmp_path / "c.npz")]) == 0
+    assert main(["extract", "--checkpoint", str(tiny_runs.direct), "--images", str(cams), "--out",
+                 str(tmp_path / "c.npz")]) == 0
     folder = np.load(tmp_path / "c.npz")
     assert folder["pids"].tolist() == [-1, -1, -1] and folder["camids"].tolist() == [1, 1, 3]
     # the same image gives the same descriptor whichever way it was listed

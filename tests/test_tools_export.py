@@ -59,7 +59,8 @@ def test_exported_graph_on_preprocessed_images_gives_the_evaluators_descriptors(
 
 
 def test_export_refuses_an_unsupported_opset(tiny_runs, tmp_path, capsys):
-    assert main(["export", "--checkpoint", str(tiny_runs.direct), "--out", str(tmp_path / "m.onnx"), "--opset", "9"]) == 2
+    assert main(["export", "--checkpoint", str(tiny_runs.direct), "--out", str(tmp_path / "m.onnx"), "--opset",
+                 "9"]) == 2
     assert "unsupported ONNX opset 9" in capsys.readouterr().err
 
 

@@ -70,7 +70,8 @@ def test_search_with_a_moved_checkpoint_or_a_copied_index(tiny_runs, built, tmp_
     out, gallery = built
     copy = tmp_path / "copied.pt"
     shutil.copy(tiny_runs.full, copy)  # the same weights elsewhere are accepted
-    assert main(["search", "--index", str(out), "--query", str(gallery[0]), "--checkpoint", str(copy), "--topk", "1"]) == 0
+    assert main(["search", "--index", str(out), "--query", str(gallery[0]), "--checkpoint", str(copy), "--topk",
+                 "1"]) == 0
     capsys.readouterr()
     broken = tmp_path / "broken"
     shutil.copytree(out, broken)
@@ -85,7 +86,8 @@ def test_bad_gallery_or_query_is_a_clear_error(tiny_runs, built, tmp_path, capsy
     empty = tmp_path / "empty"
     (empty / "cam1").mkdir(parents=True)
     (empty / "notes.txt").write_text("no images here")
-    assert main(["index", "--checkpoint", str(tiny_runs.full), "--gallery", str(empty), "--out", str(tmp_path / "i")]) == 2
+    assert main(["index", "--checkpoint", str(tiny_runs.full), "--gallery", str(empty), "--out",
+                 str(tmp_path / "i")]) == 2
     assert "no images in the gallery folder" in capsys.readouterr().err
     bad = tmp_path / "bad.jpg"
     bad.write_bytes(b"\xff\xd8\xff\xe0 truncated")

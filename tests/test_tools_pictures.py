@@ -49,14 +49,17 @@ def test_reconstruct_given_images_and_a_model_without_decoder(tiny_runs, tmp_pat
 
 def test_gap_picture_before_and_after(tiny_runs, tmp_path, capsys):
     out = tmp_path / "gap.png"
-    argv = ["gap", "--checkpoint", str(tiny_runs.full), "--before", str(tiny_runs.direct), "--per-domain", "30", "--out", str(out)]
+    argv = ["gap", "--checkpoint", str(tiny_runs.full), "--before", str(tiny_runs.direct), "--per-domain", "30",
+            "--out", str(out)]
     assert main(argv) == 0
     printed = capsys.readouterr().out
     summary = json.loads(out.with_suffix(".json").read_text())
-    assert summary["per_domain"] == [30, 30] and (summary["source"], summary["target"]) == ("dukemtmcreid", "market1501")
+    assert summary["per_domain"] == [30, 30] and (summary["source"], summary["target"]) == ("dukemtmcreid",
+                                                                                            "market1501")
     assert [t.split(":")[0] for t in summary["models"]] == ["before", "after"]
     for title, stats in summary["models"].items():
-        assert 0.0 <= stats["cross_domain_share"] <= 1.0 and stats["expected_if_mixed"] == pytest.approx(30 / 59, abs=1e-4)
+        assert 0.0 <= stats["cross_domain_share"] <= 1.0 and stats["expected_if_mixed"] == pytest.approx(30 / 59,
+                                                                                                         abs=1e-4)
         assert title in printed
     assert Image.open(out).size == (1040, 500)  # two 5.2 x 5 inch panels at 100 dpi
 
@@ -76,5 +79,6 @@ def test_cross_domain_share():
     domain = np.repeat([0, 1], 40)
     assert cross_domain_share(apart, domain, 5) == (0.0, pytest.approx(40 / 79))
     mixed = rng.normal(size=(400, 8))
-    share, expected = cross_domain_share(mixed / np.linalg.norm(mixed, axis=1, keepdims=True), np.repeat([0, 1], 200), 10)
+    share, expected = cross_domain_share(mixed / np.linalg.norm(mixed, axis=1, keepdims=True), np.repeat([0, 1], 200),
+                                         10)
     assert share == pytest.approx(expected, abs=0.05)

@@ -24,7 +24,8 @@ METRIC_KEYS = {"variant", "learner", "source", "target", "mAP", "rank1", "rank5"
 RECONSTRUCTION_KEYS = {"psnr_source", "ssim_source", "psnr_target", "ssim_target"}
 
 
-def _train(root: Path, out: Path, variant: str = "full", iterations: int = 4, *extra: str, resume: bool = False) -> dict:
+def _train(root: Path, out: Path, variant: str = "full", iterations: int = 4, *extra: str,
+           resume: bool = False) -> dict:
     cfg = load_config("synthetic", tiny_overrides(root, out, variant, iterations, *extra))
     return train(cfg, setup_runtime("cpu"), resume=resume)
 
@@ -107,12 +108,14 @@ def test_full_clusters_the_fused_descriptor_once_fusion_is_trained(tiny_bench: P
 
 
 def test_all_outliers_epoch_trains_on_source_only(tiny_bench: Path, tmp_path: Path) -> None:
-    metrics = _train(tiny_bench, tmp_path, "ft", 3, "cluster.method=dbscan", "cluster.eps=0.0001", "cluster.min_samples=4")
+    metrics = _train(tiny_bench, tmp_path, "ft", 3, "cluster.method=dbscan", "cluster.eps=0.0001",
+                     "cluster.min_samples=4")
     log = (tmp_path / "train.log").read_text()
     assert "0 clusters" in log and "trains on the source only" in log and metrics["iterations"] == 3
 
 
-def test_nan_loss_stops_and_keeps_last_good_checkpoint(tiny_bench: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(tiny_bench: Path, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     calls = {"n": 0}
     real = objective.generator_step
 
@@ -133,5 +136,6 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tiny_bench: Path, tmp_pat
 
 def test_non_finite_weights_after_a_finite_loss_stop_training(tiny_bench: Path, tmp_path: Path) -> None:
     with pytest.raises(TrainingError, match="weights became non-finite"):
-        _train(tiny_bench, tmp_path, "direct", 3, "optim.optimizer=sgd", "source.lr_encoder=1e30", "source.lr_other=1e30")
+        _train(tiny_bench, tmp_path, "direct", 3, "optim.optimizer=sgd", "source.lr_encoder=1e30",
+               "source.lr_other=1e30")
     assert not (tmp_path / "model.pt").exists()

@@ -109,8 +109,10 @@ def test_sigint_saves_exits_130_and_resume_is_exact(tiny_bench: Path, tmp_path: 
     assert first.read_bytes() == (straight / "DukeMTMC-reID" / "bounding_box_train" / first.name).read_bytes()
 
 
-def test_resume_with_another_translator_config_is_refused(tiny_bench: Path, straight: Path, capsys: pytest.CaptureFixture) -> None:
-    assert main(["translate", *tiny_translate(tiny_bench, "translate.lambda_cycle=5"), "--output", str(straight), "--resume"]) == 2
+def test_resume_with_another_translator_config_is_refused(tiny_bench: Path, straight: Path,
+                                                          capsys: pytest.CaptureFixture) -> None:
+    assert main(["translate", *tiny_translate(tiny_bench, "translate.lambda_cycle=5"), "--output", str(straight),
+                 "--resume"]) == 2
     assert "--resume with a different configuration (translate.lambda_cycle: 10.0 -> 5.0)" in capsys.readouterr().err
 
 
@@ -118,7 +120,8 @@ def test_msmt17_and_market_layouts_are_mirrored(tmp_path: Path) -> None:
     """Other layouts through the writer: MSMT17's list files copied, Market-1501's junk images mirrored."""
     for tree, name in ((msmt_tree, "msmt17"), (market_tree, "market1501")):
         source = load_dataset(name, tree(tmp_path / "data"))
-        folder = write_translated_dataset(source, tmp_path / "out", lambda images: [im.transpose(Image.FLIP_LEFT_RIGHT) for im in images])
+        folder = write_translated_dataset(source, tmp_path / "out",
+                                          lambda images: [im.transpose(Image.FLIP_LEFT_RIGHT) for im in images])
         written = load_dataset(str(folder))
         assert folder.name == source.root.name and written.stats() == source.stats() and written.layout == source.layout
         mirrored = sorted(p.relative_to(folder) for p in folder.rglob("*") if p.is_file())
@@ -130,7 +133,8 @@ def test_translated_source_trains_ft_prept_f(tiny_bench: Path, straight: Path, t
     from raereid.cli.train import build_trainer
     from raereid.engine.runtime import setup_runtime
 
-    overrides = tiny_overrides(tiny_bench, tmp_path, "ft+prept+f", 2, f"data.source={straight / 'DukeMTMC-reID'}", "train.gap_picture=false")
+    overrides = tiny_overrides(tiny_bench, tmp_path, "ft+prept+f", 2, f"data.source={straight / 'DukeMTMC-reID'}",
+                               "train.gap_picture=false")
     metrics = build_trainer(load_config("synthetic", overrides), setup_runtime("cpu")).train()
     assert metrics["iterations"] == 2 and metrics["variant"] == "ft+prept+f" and metrics["source"] == "dukemtmcreid"
     assert f"{straight / 'DukeMTMC-reID'}" in str(load_checkpoint(tmp_path / "model.pt")["config"]["data"]["source"])
@@ -143,10 +147,12 @@ def _bad(args: list[str], capsys: pytest.CaptureFixture) -> str:
     return err
 
 
-def test_bad_inputs_exit_2_with_a_clear_message(tiny_bench: Path, straight: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_bad_inputs_exit_2_with_a_clear_message(tiny_bench: Path, straight: Path, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture) -> None:
     base = tiny_translate(tiny_bench)
     duke = tiny_bench / "DukeMTMC-reID"
-    assert "source dataset 'nowhere' not found" in _bad([*base, "--source", "nowhere", "--output", str(tmp_path / "o")], capsys)
+    assert "source dataset 'nowhere' not found" in _bad([*base, "--source", "nowhere", "--output", str(tmp_path / "o")],
+                                                        capsys)
     assert "--target NAME" in _bad([*base, "--target", "elsewhere", "--output", str(tmp_path / "o")], capsys)
     assert "no msmt17 dataset found" in _bad([*base, "--source", "msmt17", "--output", str(tmp_path / "o")], capsys)
     assert "inside the source dataset folder" in _bad([*base, "--output", str(duke / "translated")], capsys)
@@ -156,21 +162,26 @@ def test_bad_inputs_exit_2_with_a_clear_message(tiny_bench: Path, straight: Path
     empty.mkdir()
     assert "is not a dataset" in _bad([*base, "--source", str(empty), "--output", str(tmp_path / "o")], capsys)
     (empty / "notes.txt").write_text("not a dataset")
-    assert "is not a dataset" in _bad([*base, "--source", str(empty / "notes.txt"), "--output", str(tmp_path / "o")], capsys)
+    assert "is not a dataset" in _bad([*base, "--source", str(empty / "notes.txt"), "--output", str(tmp_path / "o")],
+                                      capsys)
     write_image(tmp_path / "photos" / "a.jpg")
-    assert "not a re-ID dataset with identities" in _bad([*base, "--source", str(tmp_path / "photos"), "--output", str(tmp_path / "o")], capsys)
+    assert "not a re-ID dataset with identities" in _bad([*base, "--source", str(tmp_path / "photos"), "--output",
+                                                          str(tmp_path / "o")], capsys)
     (tmp_path / "file").write_text("x")
     assert "existing file" in _bad([*base, "--output", str(tmp_path / "file")], capsys)
     assert "already holds DukeMTMC-reID" in _bad([*base, "--output", str(straight)], capsys)
     assert "same dataset" in _bad([*base, "--target", "dukemtmcreid", "--output", str(tmp_path / "o")], capsys)
-    assert "multiples of 2**translate.downsamplings" in _bad([*base, "--set", "translate.height=31", "--output", str(tmp_path / "o")], capsys)
+    assert "multiples of 2**translate.downsamplings" in _bad([*base, "--set", "translate.height=31", "--output",
+                                                              str(tmp_path / "o")], capsys)
     assert not (tmp_path / "o").exists()
 
 
 def test_translate_presets() -> None:
     cpu, paper = load_config("translate-synthetic").translate, load_config("translate-paper").translate
-    assert (paper.height, paper.width, paper.generator_blocks, paper.discriminator_layers, paper.batch_size) == (256, 128, 9, 3, 1)
-    assert (paper.lr, paper.beta1, paper.lambda_cycle, paper.lambda_identity, paper.pool_size) == (2e-4, 0.5, 10.0, 0.5, 50)
+    assert (paper.height, paper.width, paper.generator_blocks, paper.discriminator_layers,
+            paper.batch_size) == (256, 128, 9, 3, 1)
+    assert (paper.lr, paper.beta1, paper.lambda_cycle, paper.lambda_identity, paper.pool_size) == (2e-4, 0.5, 10.0, 0.5,
+                                                                                                   50)
     assert (cpu.height, cpu.width) == (load_config("synthetic").data.height, load_config("synthetic").data.width)
     with pytest.raises(ConfigError, match="translate.batch_size"):
         load_config(None, ["translate.batch_size=some"])

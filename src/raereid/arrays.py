@@ -23,7 +23,8 @@ def _as_array(x: Any, name: str) -> np.ndarray:
     try:
         return np.asarray(x)
     except Exception as exc:  # ragged lists and other non-arrays
-        raise InputError(f"{name} is not an array ({type(x).__name__}): {exc}", fix=f"pass {name} as a NumPy array") from exc
+        raise InputError(f"{name} is not an array ({type(x).__name__}): {exc}",
+                         fix=f"pass {name} as a NumPy array") from exc
 
 
 def check_features(x: Any, name: str = "features", min_rows: int = 1) -> np.ndarray:
@@ -60,7 +61,8 @@ def check_labels(x: Any, name: str, length: int) -> np.ndarray:
             fix=f"pass one {name[:-1] if name.endswith('s') else name} per row of the distance/feature matrix",
         )
     if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.integer):
-        raise InputError(f"{name} must hold integers, got {_describe(arr)}", fix=f"convert {name} with .astype(np.int64)")
+        raise InputError(f"{name} must hold integers, got {_describe(arr)}",
+                         fix=f"convert {name} with .astype(np.int64)")
     return arr.astype(np.int64, copy=False)
 
 
@@ -87,11 +89,13 @@ def check_distmat(x: Any, name: str = "distmat") -> np.ndarray:
 def check_int(value: Any, name: str, minimum: int = 1) -> int:
     """`value` as an int >= minimum; raises ConfigError for bools, floats and smaller values."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}", fix=f"set {name} to an integer >= {minimum}")
+        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}",
+                          fix=f"set {name} to an integer >= {minimum}")
     return int(value)
 
 
-def check_float(value: Any, name: str, low: float, high: float, low_open: bool = False, high_open: bool = False) -> float:
+def check_float(value: Any, name: str, low: float, high: float, low_open: bool = False,
+                high_open: bool = False) -> float:
     """`value` as a float inside [low, high] (open ends when asked); raises ConfigError otherwise."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise ConfigError(f"{name} must be a number, got {value!r}")
@@ -100,5 +104,6 @@ def check_float(value: Any, name: str, low: float, high: float, low_open: bool =
     too_high = v >= high if high_open else v > high
     if not np.isfinite(v) or too_low or too_high:
         lo, hi = ("(" if low_open else "["), (")" if high_open else "]")
-        raise ConfigError(f"{name} must lie in {lo}{low}, {high}{hi}, got {value!r}", fix=f"choose {name} in that range")
+        raise ConfigError(f"{name} must lie in {lo}{low}, {high}{hi}, got {value!r}",
+                          fix=f"choose {name} in that range")
     return v

@@ -59,7 +59,8 @@ def train_process(name: str, preset: str, overrides: list[str], output: Path) ->
     printed prefixed with `name`. Returns its metrics.json."""
     from raereid.errors import TrainingError
 
-    cmd = [sys.executable, "-m", "raereid", "train", "--config", preset, *[a for kv in overrides for a in ("--set", kv)]]
+    cmd = [sys.executable, "-m", "raereid", "train", "--config", preset,
+           *[a for kv in overrides for a in ("--set", kv)]]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
     tail: list[str] = []
@@ -71,7 +72,8 @@ def train_process(name: str, preset: str, overrides: list[str], output: Path) ->
     if proc.wait() == 130:
         raise KeyboardInterrupt
     if proc.returncode != 0:
-        raise TrainingError(f"the {name} run failed (exit {proc.returncode}):\n" + "\n".join(tail), fix="see its train.log")
+        raise TrainingError(f"the {name} run failed (exit {proc.returncode}):\n" + "\n".join(tail),
+                            fix="see its train.log")
     from raereid.engine.run_folder import RunFolder
 
     return json.loads(RunFolder(output).metrics.read_text())
@@ -108,7 +110,8 @@ def run(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     if args.adapt_iterations < 1:
-        raise ConfigError(f"--adapt-iterations must be at least 1, got {args.adapt_iterations}", fix="pass e.g. --adapt-iterations 250")
+        raise ConfigError(f"--adapt-iterations must be at least 1, got {args.adapt_iterations}",
+                          fix="pass e.g. --adapt-iterations 250")
     refuse_unused("demo", args.overrides)
     paths.output_folder(args.data_root, spelled(args, "data_root"))
     paths.output_folder(args.out, "--out", paths.inputs(data_root=args.data_root))
@@ -118,7 +121,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--jobs must be at least 1, got {args.jobs}", fix="pass e.g. --jobs 2")
     configs, overrides_of = {}, {}
     for name, variant, preset in runs:  # every run's config and output checked before anything is generated or trained
-        overrides = [f"data.root={data}", f"train.variant={variant}", f"train.output={(out / name).resolve()}", f"train.seed={args.seed}"]
+        overrides = [f"data.root={data}", f"train.variant={variant}", f"train.output={(out / name).resolve()}",
+                     f"train.seed={args.seed}"]
         if variant != "direct":
             overrides += [f"train.init={RunFolder(out / 'direct').model.resolve()}",
                           f"optim.iterations={args.adapt_iterations}"]
@@ -156,7 +160,8 @@ def run(args: argparse.Namespace) -> int:
     trained = load_model(RunFolder(out / pictured).model)
     picture = None
     if trained.model.decoder is not None:
-        src, tgt = (load_dataset(name, trained.cfg.data.root) for name in (trained.cfg.data.source, trained.cfg.data.target))
+        src, tgt = (load_dataset(name, trained.cfg.data.root)
+                    for name in (trained.cfg.data.source, trained.cfg.data.target))
         h, w = trained.cfg.data.height, trained.cfg.data.width
         picture = reconstruction_sheet(
             {

@@ -15,7 +15,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_model_arguments(parser)
     add_data_root_argument(parser)
     parser.add_argument("--dataset", help="dataset name or folder (default: the checkpoint's target)")
-    parser.add_argument("--rerank", action="store_true", help="k-reciprocal re-ranking (Zhong et al. 2017) before scoring")
+    parser.add_argument("--rerank", action="store_true",
+                        help="k-reciprocal re-ranking (Zhong et al. 2017) before scoring")
     parser.add_argument("--descriptor", choices=("final", "encoder"), default="final",
                         help="final: Algorithm 2's descriptor (fused for full); encoder: GAP(Enc(I))")
     parser.add_argument("--json", action="store_true", help="print the metrics.json fields (and the learner) as JSON")

@@ -22,7 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                            "checkpoint's data.root)")
     parser.add_argument("--split", default="all", choices=SPLITS, help="split of a dataset (test = query + gallery)")
     add_output_argument(parser, "output .npz file", required=True)
-    parser.add_argument("--batch-size", type=int, help="images per batch (default: the checkpoint's data.test_batch_size)")
+    parser.add_argument("--batch-size", type=int,
+                        help="images per batch (default: the checkpoint's data.test_batch_size)")
 
 
 def run(args: argparse.Namespace) -> int:

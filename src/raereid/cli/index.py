@@ -12,9 +12,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from raereid.cli.common import add_model_arguments, add_output_argument
 
     add_model_arguments(parser)
-    parser.add_argument("--gallery", required=True, help="folder of gallery images (searched recursively) or a list file")
+    parser.add_argument("--gallery", required=True,
+                        help="folder of gallery images (searched recursively) or a list file")
     add_output_argument(parser, "index folder to write", required=True)
-    parser.add_argument("--batch-size", type=int, help="images per batch (default: the checkpoint's data.test_batch_size)")
+    parser.add_argument("--batch-size", type=int,
+                        help="images per batch (default: the checkpoint's data.test_batch_size)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -17,7 +17,8 @@ COMMANDS = {
     "synth": ("synth", "write the procedural cross-domain benchmark (synthetic Market/Duke-style datasets)"),
     "train": ("train", "train a variant of RAE (Algorithm 1)"),
     "config": ("config", "every config key with its default, rule and meaning; a preset's resolved config"),
-    "translate": ("translate", "translate the source into the target's style with CycleGAN (Table IV's pre-pixel transfer)"),
+    "translate": ("translate",
+                  "translate the source into the target's style with CycleGAN (Table IV's pre-pixel transfer)"),
     "demo": ("demo", "on the CPU: the synthetic benchmark, direct transfer, then baseline and full with the "
              "classifier and memory learners; results table, reconstructions, HTML report"),
     "evaluate": ("evaluate", "mAP / mINP / rank-1/5/10 of a checkpoint on a dataset (optionally re-ranked)"),

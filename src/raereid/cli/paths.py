@@ -59,7 +59,8 @@ def _check_outside(path: Path, flag: str, protected: Protected) -> None:
             )
 
 
-def output_folder(path: str | Path, flag: str, protected: Protected = (), entries: Mapping[str, bool] | None = None) -> Path:
+def output_folder(path: str | Path, flag: str, protected: Protected = (),
+                  entries: Mapping[str, bool] | None = None) -> Path:
     """Check a folder a command will create or write into; returns it as given."""
     given, target = Path(path).expanduser(), _absolute(path)
     if target.exists() and not target.is_dir():
@@ -138,7 +139,8 @@ def training_paths(cfg: Config) -> None:
         return f"{key} (from {origin(cfg, key)})"
 
     data = cfg.data
-    protected = [(data.root, "the data root"), *((f, "a dataset folder it reads") for f in folders_in(data.source, data.target))]
+    protected = [(data.root, "the data root"),
+                 *((f, "a dataset folder it reads") for f in folders_in(data.source, data.target))]
     output_folder(cfg.train.output, label("train.output"), protected, RUN_ENTRIES)
     if cfg.train.init:
         input_file(cfg.train.init, label("train.init"))

@@ -14,7 +14,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from raereid.cli.common import add_data_root_argument, add_model_arguments, add_output_argument
 
     add_model_arguments(parser)
-    parser.add_argument("--images", action="append", default=[], help="images to reconstruct (repeatable, one group each)")
+    parser.add_argument("--images", action="append", default=[],
+                        help="images to reconstruct (repeatable, one group each)")
     add_data_root_argument(parser)
     parser.add_argument("--num", type=int, default=8, help="images per group, spread over it")
     add_output_argument(parser, "output .png file", required=True)

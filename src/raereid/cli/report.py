@@ -25,7 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_flag(parser, "--num-queries", "--queries", type=int, default=8, help="queries ranked by every run")
     parser.add_argument("--extremes", type=int, default=5, help="best and worst queries per run")
     add_data_root_argument(parser, "folder holding the datasets (default: each checkpoint's data.root)")
-    parser.add_argument("--allow-mixed-targets", action="store_true", help="write one page for runs of different targets, labelled")
+    parser.add_argument("--allow-mixed-targets", action="store_true",
+                        help="write one page for runs of different targets, labelled")
     add_device_argument(parser)
 
 

@@ -39,7 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     common.add_device_argument(parser, None, f"{common.DEVICE_HELP} (train.device; default: the config's, "
                                f"{paper.train.device})")
     parser.add_argument("--resume", action="store_true", help="continue from OUTPUT/checkpoints/last.pt if it exists")
-    parser.add_argument("--nproc", type=int, default=1, help="train with N processes (DDP) on this machine via torchrun")
+    parser.add_argument("--nproc", type=int, default=1,
+                        help="train with N processes (DDP) on this machine via torchrun")
 
 
 FLAGS = {"data.root": "data_root", "data.source": "source", "data.target": "target", "train.variant": "variant",
@@ -82,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
     if args.list_presets:
         return print_presets("train")
     if not args.config:
-        raise ConfigError("no config given", fix="pass --config PRESET_OR_FILE (raereid train --list-presets shows the presets)")
+        raise ConfigError("no config given",
+                          fix="pass --config PRESET_OR_FILE (raereid train --list-presets shows the presets)")
     if args.nproc < 1:
         raise ConfigError(f"--nproc must be at least 1, got {args.nproc}", fix="pass --nproc 1 or more")
     cfg = command_config(args, "train", FLAGS)  # type and range checks, before any process starts

@@ -24,13 +24,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                 f"scale ({scale}: hours on a GPU)")
     common.add_data_root_argument(parser, "folder holding the datasets (data.root)")
     parser.add_argument("--source", help="dataset to translate, a name or a folder (data.source)")
-    parser.add_argument("--target", help="dataset whose style to translate into, a name or a folder of images (data.target)")
+    parser.add_argument("--target",
+                        help="dataset whose style to translate into, a name or a folder of images (data.target)")
     common.add_output_argument(parser, "folder to write OUT/<source folder>/, translations.png, translate.json and "
                                "translator/ (the translator's run folder, with its config.yaml) into",
                                old=("--output",))
     parser.add_argument("--seed", type=int, help="random seed (train.seed)")
     common.add_device_argument(parser, None, f"{common.DEVICE_HELP} (train.device; default: the config's, auto)")
-    parser.add_argument("--resume", action="store_true", help="continue from OUT/translator/checkpoints/last.pt if it exists")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue from OUT/translator/checkpoints/last.pt if it exists")
 
 
 FLAGS = {"data.root": "data_root", "data.source": "source", "data.target": "target", "train.seed": "seed",
@@ -61,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
     except Interrupted as stop:
         print(f"raereid translate: {stop}; continue with the same command plus --resume", file=sys.stderr)
         return 130
-    print(json.dumps({k: manifest[k] for k in ("dataset", "iterations", "seconds_train", "seconds_write", "picture", "stats")}, indent=2))
+    shown = ("dataset", "iterations", "seconds_train", "seconds_write", "picture", "stats")
+    print(json.dumps({k: manifest[k] for k in shown}, indent=2))
     print(f"train on it with: raereid train --source {args.out.rstrip('/')}/{manifest['dataset']} ...",
           file=sys.stderr)
     return 0

@@ -120,7 +120,8 @@ class DBSCANLabels:
         if self.eps_ is None:
             self.eps_ = adaptive_eps(dist, self.rho)
             if not self.eps_ < 1.0:
-                raise ConfigError(f"the rho rule gave eps={self.eps_:.4f}: no pair is close", fix="raise rho or set eps")
+                raise ConfigError(f"the rho rule gave eps={self.eps_:.4f}: no pair is close",
+                                  fix="raise rho or set eps")
         labels = dbscan_labels(dist, self.eps_, self.min_samples)
         if self.reliability_gap > 0:
             tight = dbscan_labels(dist, max(self.eps_ - self.reliability_gap, 1e-6), self.min_samples)

@@ -51,19 +51,22 @@ def _read_yaml(source: str) -> tuple[dict, str]:
     path = Path(source).expanduser()
     if path.suffix in (".yaml", ".yml") or path.exists():
         if not path.is_file():
-            raise ConfigError("config file not found", where=path, fix=f"pass a YAML file or one of the presets: {', '.join(list_presets())}")
+            raise ConfigError("config file not found", where=path,
+                              fix=f"pass a YAML file or one of the presets: {', '.join(list_presets())}")
         text, where = path.read_text(encoding="utf-8"), str(path)
     else:
         preset = resources.files(PRESET_PACKAGE) / f"{source}.yaml"
         if not preset.is_file():
-            raise ConfigError(f"unknown preset {source!r}", fix=f"use one of {', '.join(list_presets())}, or a path to a YAML file")
+            raise ConfigError(f"unknown preset {source!r}",
+                              fix=f"use one of {', '.join(list_presets())}, or a path to a YAML file")
         text, where = preset.read_text(encoding="utf-8"), f"preset {source}"
     try:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"invalid YAML ({exc})", where=where, fix="fix the YAML syntax") from None
     if not isinstance(data, dict):
-        raise ConfigError("a config must be a mapping of sections", where=where, fix="write sections like 'train:' with 'key: value' lines")
+        raise ConfigError("a config must be a mapping of sections", where=where,
+                          fix="write sections like 'train:' with 'key: value' lines")
     return data, where
 
 
@@ -75,7 +78,8 @@ def _coerce(value: Any, hint: Any, key: str, where: str) -> Any:
         if value in choices:
             return value
         listed = ", ".join(map(str, choices))
-        raise ConfigError(f"{key}: expected one of {listed}, got {value!r}", where=where, fix=f"write {key}=<one of {listed}>")
+        raise ConfigError(f"{key}: expected one of {listed}, got {value!r}", where=where,
+                          fix=f"write {key}=<one of {listed}>")
     if origin in (typing.Union, types.UnionType):
         for option in typing.get_args(hint):
             try:
@@ -159,7 +163,8 @@ def apply_mapping(cfg: Config, data: dict, where: str, origins: dict[str, str] |
             set_value(cfg, f"{section_name}.{key}", value, where, origins)
 
 
-def set_value(cfg: Config, dotted: str, value: Any, where: str = "--set", origins: dict[str, str] | None = None) -> None:
+def set_value(cfg: Config, dotted: str, value: Any, where: str = "--set",
+              origins: dict[str, str] | None = None) -> None:
     """Set `section.key` to `value` after type checking; record `where` in `origins`."""
     if dotted in RENAMED:
         warnings.warn(f"config key {dotted} is now {RENAMED[dotted]} (in {where}); the old name still works for now",
@@ -204,11 +209,14 @@ def _read_chain(source: str, seen: tuple[str, ...] = ()) -> list[tuple[dict, str
     if base is None:
         return [(data, where)]
     if not isinstance(base, str):
-        raise ConfigError(f"base must be a preset name or a file, got {base!r}", where=where, fix="write e.g. 'base: duke2market'")
+        raise ConfigError(f"base must be a preset name or a file, got {base!r}", where=where,
+                          fix="write e.g. 'base: duke2market'")
     if where in seen:
-        raise ConfigError(f"presets build on each other in a loop ({' -> '.join((*seen, where))})", where=where, fix="remove one 'base:'")
+        raise ConfigError(f"presets build on each other in a loop ({' -> '.join((*seen, where))})", where=where,
+                          fix="remove one 'base:'")
     sibling = Path(where).parent / base
-    return _read_chain(str(sibling) if Path(where).is_file() and sibling.is_file() else base, (*seen, where)) + [(data, where)]
+    return _read_chain(str(sibling) if Path(where).is_file() and sibling.is_file() else base,
+                       (*seen, where)) + [(data, where)]
 
 
 def load_config(source: str | None = None, overrides: list[str | tuple[str, str]] | None = None) -> Config:

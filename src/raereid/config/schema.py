@@ -25,7 +25,8 @@ class DataConfig:
     flip: float = 0.5  # probability of a random horizontal flip
     pad: int = 10  # pixels of padding before the random crop (0 = no crop)
     erasing: float = 0.5  # random-erasing probability
-    color_jitter: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0, 0.0])  # brightness, contrast, saturation, hue (the paper uses none)
+    # brightness, contrast, saturation, hue (the paper uses none)
+    color_jitter: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0, 0.0])
     test_batch_size: int = 128  # images per batch when extracting descriptors
     verify_images: bool = True  # decode every image once before training; report corrupt files
     cache_images: bool = False  # keep decoded images at the input size in memory (small datasets, data.workers=0)
@@ -47,7 +48,8 @@ class ModelConfig:
     fusion_l2_norm: bool = False  # unit-norm fused descriptor for the losses too
     recurrent_updates_bn: bool = False  # let Enc(Dec(F)) move the encoder's batch-norm running statistics
     flip_test: bool = False  # average descriptors of an image and its mirror at test time
-    dsbn: bool = False  # domain-specific batch norm (source / target statistics and affine parameters; target at test time)
+    # domain-specific batch norm (source / target statistics and affine parameters; target at test time)
+    dsbn: bool = False
 
 
 @dataclass
@@ -55,10 +57,12 @@ class LossConfig:
     margin: float = 0.3  # batch-hard triplet margin
     label_smoothing: float = 0.0  # of the identity cross-entropy terms
     lambda_tri: float = 1.0  # weight of the triplet terms
-    lambda_source: float = 1.0  # weight of the source identity terms (Eq. 3-4, 22); 0 = the target alone shapes the identities
+    # weight of the source identity terms (Eq. 3-4, 22); 0 = the target alone shapes the identities
+    lambda_source: float = 1.0
     lambda_gan_feat: float = 10.0  # weight of the feature-level GAN term
     lambda_gan_pix: float = 10.0  # weight of the pixel-level GAN terms
-    lambda_rec: float = 1.0  # weight of Eq. 12 / 15: the squared L2 norm of (I - Dec(Enc(I))) per image, mean over the batch
+    # weight of Eq. 12 / 15: the squared L2 norm of (I - Dec(Enc(I))) per image, mean over the batch
+    lambda_rec: float = 1.0
     pix_disc_sees_target: bool = False  # Dis_pix also learns to reject target reconstructions (Eq. 13: it does not)
     decoder_grad_scale: float = 0.0  # share of the decoder losses' gradient reaching Enc (0: none; 1: Eq. 13 literally)
 
@@ -91,7 +95,8 @@ class SourceConfig:
     lr_other: float = 0.5  # decoder and source classifier
     lr_step: int = 8000  # multiply the rates by optim.lr_gamma every lr_step iterations (0 = constant)
     decoder: bool = True  # train Dec and Dis_pix on the source too (kept for the variants that use a decoder)
-    decoder_grad_scale: float = 0.0  # loss.decoder_grad_scale in this stage (0: Enc learns from its identity losses only)
+    # loss.decoder_grad_scale in this stage (0: Enc learns from its identity losses only)
+    decoder_grad_scale: float = 0.0
 
 
 @dataclass
@@ -103,7 +108,8 @@ class ClusterConfig:
     k1: int = 30  # k-reciprocal neighbours of the Jaccard distance
     k2: int = 6  # neighbours of the Jaccard distance's query expansion
     num_clusters: int = 500  # k-means only
-    feature: Literal["final", "encoder"] = "encoder"  # the descriptor clustered: encoder (the paper's) | final (Algorithm 2's)
+    # the descriptor clustered: encoder (the paper's) | final (Algorithm 2's)
+    feature: Literal["final", "encoder"] = "encoder"
     reliability_gap: float = 0.0  # dbscan: SpCL's self-paced reliability with eps +/- this gap (0 = off; SpCL 0.02)
 
 
@@ -143,10 +149,12 @@ class TranslateConfig:
     height: int = 256  # images are translated at this size, then resized back to each file's own size
     width: int = 128  # translation width (height is above)
     batch_size: int = 1  # unpaired images per domain and step (CycleGAN's 1)
-    iterations: int = 80000  # about five passes over DukeMTMC-reID's 16,522 training images at batch 1 (not in the paper)
+    # about five passes over DukeMTMC-reID's 16,522 training images at batch 1 (not in the paper)
+    iterations: int = 80000
     lr: float = 0.0002  # Adam, generators and discriminators
     beta1: float = 0.5  # Adam's first beta (second is 0.999)
-    lr_decay_start: int = 40000  # the rate falls linearly to 0 from here to `iterations` (CycleGAN: second half); 0 = constant
+    # the rate falls linearly to 0 from here to `iterations` (CycleGAN: second half); 0 = constant
+    lr_decay_start: int = 40000
     lambda_cycle: float = 10.0  # weight of the cycle-consistency L1 loss (both directions)
     lambda_identity: float = 0.5  # identity L1 loss weight, relative to lambda_cycle (G_to_target(target) = target)
     generator_channels: int = 64  # width of the generators' first convolution

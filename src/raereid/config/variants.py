@@ -18,7 +18,8 @@ class Variant:
     feature_transfer: bool  # feature GAN (Eq. 8)
     pixel_transfer: bool  # decoder: reconstruction + pixel GAN (Eq. 11-17)
     fusion: bool  # recurrent pass + bilinear fusion (Eq. 18-23); descriptor of Algorithm 2
-    reconstruction: bool | None = None  # reconstruction losses (Eq. 12, 15) without the pixel GAN; None: as pixel_transfer
+    # reconstruction losses (Eq. 12, 15) without the pixel GAN; None: as pixel_transfer
+    reconstruction: bool | None = None
 
     @property
     def has_decoder(self) -> bool:

@@ -50,7 +50,8 @@ class ImageDataset(Dataset):
             out = self.transform(image)
         else:
             with torch.random.fork_rng(devices=[]):
-                torch.default_generator.manual_seed(seed)  # the CPU generator only: torch.manual_seed also seeds every GPU (slow)
+                # the CPU generator only: torch.manual_seed also seeds every GPU (slow)
+                torch.default_generator.manual_seed(seed)
                 out = self.transform(image)
         tensor, clean = out if isinstance(out, tuple) else (out, torch.empty(0))
         return Batch(tensor, int(self.labels[index]), record.camid, index, 0 if seed is None else seed, clean)

@@ -89,10 +89,13 @@ def make_optimizer(kind: str, groups: list[tuple[list[nn.Parameter], float]], o:
     falls back to on CPUs was measured 20-50x slower per step here."""
     params = [{"params": [p for p in ps if p.requires_grad], "lr": lr, "base_lr": lr} for ps, lr in groups if ps]
     if kind == "sgd":
-        return torch.optim.SGD(params, lr=params[0]["lr"], momentum=o.momentum, weight_decay=o.weight_decay, foreach=True)
+        return torch.optim.SGD(params, lr=params[0]["lr"], momentum=o.momentum, weight_decay=o.weight_decay,
+                               foreach=True)
     if kind == "adam":
-        return torch.optim.Adam(params, lr=params[0]["lr"], betas=(o.adam_beta1, 0.999), weight_decay=o.weight_decay, foreach=True)
-    raise ConfigError(f"unknown optimiser {kind!r}", fix="optim.optimizer and optim.disc_optimizer are sgd (the paper's) or adam")
+        return torch.optim.Adam(params, lr=params[0]["lr"], betas=(o.adam_beta1, 0.999), weight_decay=o.weight_decay,
+                                foreach=True)
+    raise ConfigError(f"unknown optimiser {kind!r}",
+                      fix="optim.optimizer and optim.disc_optimizer are sgd (the paper's) or adam")
 
 
 class Optimizers:
@@ -105,8 +108,10 @@ class Optimizers:
         enc = [*model.encoder.parameters(), *model.pooling.parameters()]  # GeM's p at the backbone's rate, as fast-reid
         skip = {id(p) for p in enc}
         other = [p for p in model.parameters() if id(p) not in skip]
-        self.main = make_optimizer(self.cfg.optimizer, [(enc, self.cfg.lr_encoder), (other, self.cfg.lr_other)], self.cfg)
-        self.disc = make_optimizer(self.cfg.disc_optimizer, [(list(discs.parameters()), self.cfg.lr_discriminator)], self.cfg) if discs.any() else None
+        self.main = make_optimizer(self.cfg.optimizer, [(enc, self.cfg.lr_encoder), (other, self.cfg.lr_other)],
+                                   self.cfg)
+        self.disc = make_optimizer(self.cfg.disc_optimizer, [(list(discs.parameters()), self.cfg.lr_discriminator)],
+                                   self.cfg) if discs.any() else None
         self.rebuild_target(learner)
         self.scaler = torch.amp.GradScaler("cuda", enabled=amp)
         self.scaler_disc = torch.amp.GradScaler("cuda", enabled=amp)
@@ -158,5 +163,6 @@ def epoch_loaders(
                           cfg.data.workers, runtime.device)
     if target_labels is None:
         return source, None
-    target = train_loader(ImageDataset(domains.target.train, transform, target_labels, cache), pk(target_labels, 1), cfg.data.workers, runtime.device)
+    target = train_loader(ImageDataset(domains.target.train, transform, target_labels, cache), pk(target_labels, 1),
+                          cfg.data.workers, runtime.device)
     return source, target

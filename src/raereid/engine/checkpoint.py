@@ -72,7 +72,8 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Read a raereid checkpoint safely; any unreadable, untrusted or foreign file raises CheckpointError."""
     path = Path(path).expanduser()
     if not path.is_file():
-        raise CheckpointError("checkpoint not found", where=path, fix="pass the .pt file written by raereid train (OUTPUT/checkpoints/last.pt)")
+        raise CheckpointError("checkpoint not found", where=path,
+                              fix="pass the .pt file written by raereid train (OUTPUT/checkpoints/last.pt)")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
@@ -90,7 +91,8 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError("not a raereid checkpoint", where=path, fix="pass a .pt file written by raereid train")
     if state.get("version", 0) > VERSION:
-        raise CheckpointError(f"checkpoint format {state['version']} is newer than this raereid understands", where=path, fix="upgrade raereid")
+        raise CheckpointError(f"checkpoint format {state['version']} is newer than this raereid understands",
+                              where=path, fix="upgrade raereid")
     return state
 
 

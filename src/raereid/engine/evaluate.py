@@ -76,7 +76,8 @@ def spread(records: Sequence[ImageRecord], n: int) -> list[ImageRecord]:
 
 
 @torch.no_grad()
-def reconstruction_quality(model: RAE, records: Sequence[ImageRecord], cfg: Config, runtime: Runtime) -> dict[str, float]:
+def reconstruction_quality(model: RAE, records: Sequence[ImageRecord], cfg: Config,
+                           runtime: Runtime) -> dict[str, float]:
     """PSNR (dB) and SSIM of Dec(Enc(I)) against I (at the decoder's size, both in [0, 1]), averaged over `records`,
     in eval mode as at inference (torchmetrics' implementations; SSIM's Gaussian window shrinks to fit small images)."""
     from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure

@@ -43,7 +43,8 @@ def extract(
     """
     n = len(records)
     lo, hi = runtime.rank * n // runtime.world_size, (runtime.rank + 1) * n // runtime.world_size
-    loader = test_loader(ImageDataset(records[lo:hi], test_transform(height, width), cache=(height, width) if cache else None), batch_size, workers, runtime.device)
+    loader = test_loader(ImageDataset(records[lo:hi], test_transform(height, width),
+                                      cache=(height, width) if cache else None), batch_size, workers, runtime.device)
     was_training = model.training
     model.eval()
     parts: dict[str, list[np.ndarray]] = {k: [] for k in kinds}

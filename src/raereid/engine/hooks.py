@@ -41,7 +41,8 @@ class DiscriminatorWatch(Hook):
 
     loop: CheckpointedLoop
 
-    def __init__(self, names: tuple[str, ...] = ("dis_feat", "dis_pix"), window: int = COLLAPSE_WINDOW, threshold: float = COLLAPSE_LOSS):
+    def __init__(self, names: tuple[str, ...] = ("dis_feat", "dis_pix"), window: int = COLLAPSE_WINDOW,
+                 threshold: float = COLLAPSE_LOSS):
         self.names, self.window, self.threshold = names, window, threshold
         self.history: dict[str, deque] = {}
 

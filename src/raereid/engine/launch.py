@@ -21,5 +21,6 @@ def strip_nproc(argv: list[str]) -> list[str]:
 
 def launch_torchrun(nproc: int, argv: list[str]) -> int:
     """Run `python -m raereid <argv>` in `nproc` processes on this machine (torchrun --standalone)."""
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}", "-m", "raereid", *strip_nproc(argv)]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}", "-m", "raereid",
+           *strip_nproc(argv)]
     return subprocess.call(cmd)

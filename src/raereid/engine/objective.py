@@ -34,7 +34,8 @@ class StepOutput:
     real_source: torch.Tensor | None = None
     fake_source: torch.Tensor | None = None
     fake_target: torch.Tensor | None = None
-    embedded: dict[str, torch.Tensor] = field(default_factory=dict)  # each branch's embeddings (detached), for `Learner.update`
+    # each branch's embeddings (detached), for `Learner.update`
+    embedded: dict[str, torch.Tensor] = field(default_factory=dict)
 
     def add(self, name: str, value: torch.Tensor, weight: float = 1.0) -> None:
         """Log `value` as `name` and add `weight * value` to the loss."""
@@ -99,7 +100,8 @@ def generator_step(
     return out
 
 
-def discriminator_step(discs: Discriminators, step: StepOutput, cfg: LossConfig) -> tuple[torch.Tensor | None, dict[str, torch.Tensor]]:
+def discriminator_step(discs: Discriminators, step: StepOutput,
+                       cfg: LossConfig) -> tuple[torch.Tensor | None, dict[str, torch.Tensor]]:
     """The discriminators' loss on the step's detached tensors (None when there is nothing to judge).
 
     Dis_feat: source maps real, target maps fake (Eq. 8). Dis_pix: real source images real, their
@@ -125,7 +127,8 @@ class StepModule(nn.Module):
     Its parameters are the model's and the learner's trainable modules (`learner_modules`). The discriminators
     are used but not registered (they have their own optimiser and DDP wrapper), nor are the learner's memories."""
 
-    def __init__(self, model: RAE, discs: Discriminators, learner: Learner, cfg: LossConfig, gather: Callable[[torch.Tensor], torch.Tensor]):
+    def __init__(self, model: RAE, discs: Discriminators, learner: Learner, cfg: LossConfig,
+                 gather: Callable[[torch.Tensor], torch.Tensor]):
         super().__init__()
         self.model = model
         self.learner_modules = learner.modules()
@@ -133,7 +136,8 @@ class StepModule(nn.Module):
         self.learner = learner
         self.loss_cfg, self.gather = cfg, gather
 
-    def forward(self, xs, ys, xt, yt, seeds_s, seeds_t, index_t, clean=None):  # noqa: ANN001, ANN201 - DDP passes tensors through
+    # DDP passes tensors through, unannotated
+    def forward(self, xs, ys, xt, yt, seeds_s, seeds_t, index_t, clean=None):  # noqa: ANN001, ANN201
         labels = Labels(ys, yt, seeds_s, seeds_t, index_t, self.gather)
         return generator_step(self.model, self.discs, self.learner, xs, xt, labels, self.loss_cfg, clean)
 

@@ -89,7 +89,8 @@ class Trainer(CheckpointedLoop):
         if self.runtime.distributed:
             ids = [self.runtime.device.index] if self.runtime.device.type == "cuda" else None
             self.step_module = DistributedDataParallel(step, device_ids=ids, find_unused_parameters=True)
-            self.disc_module = DistributedDataParallel(disc_step, device_ids=ids, find_unused_parameters=True) if self.discs.any() else None
+            self.disc_module = DistributedDataParallel(disc_step, device_ids=ids,
+                                                       find_unused_parameters=True) if self.discs.any() else None
         else:
             self.step_module, self.disc_module = step, disc_step
 
@@ -207,7 +208,8 @@ class Trainer(CheckpointedLoop):
         if self.cfg.optim.grad_clip > 0:
             for opt in opts:
                 scaler.unscale_(opt)
-            torch.nn.utils.clip_grad_norm_([p for opt in opts for g in opt.param_groups for p in g["params"]], self.cfg.optim.grad_clip)
+            torch.nn.utils.clip_grad_norm_([p for opt in opts for g in opt.param_groups for p in g["params"]],
+                                           self.cfg.optim.grad_clip)
 
     # ------------------------------------------------------------- evaluation
     def evaluate(self) -> dict | None:
@@ -234,7 +236,8 @@ class Trainer(CheckpointedLoop):
         if self.model.decoder is not None and cfg.train.psnr_images > 0:
             quality = self.reconstruction_quality()
             entry.update(quality)
-            self.monitor.info(f"iteration {it}: reconstructions " + ", ".join(f"{k} {v:.3g}" for k, v in quality.items()))
+            self.monitor.info(f"iteration {it}: reconstructions "
+                              + ", ".join(f"{k} {v:.3g}" for k, v in quality.items()))
             self.monitor.scalars("reconstruction", quality, it)
         self.history.append(entry)
         return entry

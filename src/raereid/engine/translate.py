@@ -65,14 +65,16 @@ class TranslatorTrainer(CheckpointedLoop):
         t = self.t
         # an epoch: one pass over the source (for the log)
         super().__init__(math.ceil(len(source.train) / t.batch_size), out, TRANSLATOR)
-        self.nets = CycleGAN(t.generator_channels, t.generator_blocks, t.downsamplings, t.discriminator_channels, t.discriminator_layers)
+        self.nets = CycleGAN(t.generator_channels, t.generator_blocks, t.downsamplings, t.discriminator_channels,
+                             t.discriminator_layers)
         init_weights(self.nets)
         self.nets.to(runtime.device)
         gens = [p for g in self.nets.generators() for p in g.parameters()]
         discs = [p for d in self.nets.discriminators() for p in d.parameters()]
         self.opt_g = torch.optim.Adam(gens, lr=t.lr, betas=(t.beta1, 0.999), foreach=True)
         self.opt_d = torch.optim.Adam(discs, lr=t.lr, betas=(t.beta1, 0.999), foreach=True)
-        self.pools = {name: ImagePool(t.pool_size, seed=cfg.train.seed * 2 + i) for i, name in enumerate(("target", "source"))}
+        self.pools = {name: ImagePool(t.pool_size, seed=cfg.train.seed * 2 + i)
+                      for i, name in enumerate(("target", "source"))}
         self.transform = translator_transform(t.height, t.width, t.flip)
         self._batches: Iterator | None = None
         if resume and self.ckpt_path.is_file():
@@ -174,11 +176,14 @@ class TranslatorTrainer(CheckpointedLoop):
             d.requires_grad_(True)
         return {"gan": gan, "cycle": cycle, "identity": identity, "fake_t": fake_t.detach(), "fake_s": fake_s.detach()}
 
-    def _discriminator_step(self, real_s: torch.Tensor, real_t: torch.Tensor, fake_s: torch.Tensor, fake_t: torch.Tensor) -> dict[str, torch.Tensor]:
+    def _discriminator_step(self, real_s: torch.Tensor, real_t: torch.Tensor, fake_s: torch.Tensor,
+                            fake_t: torch.Tensor) -> dict[str, torch.Tensor]:
         """Each PatchGAN: real images of its domain vs generated ones (from the pool); halved as in CycleGAN."""
         nets = self.nets
-        dis_t = 0.5 * (_lsgan(nets.dis_target(real_t), True) + _lsgan(nets.dis_target(self.pools["target"].query(fake_t)), False))
-        dis_s = 0.5 * (_lsgan(nets.dis_source(real_s), True) + _lsgan(nets.dis_source(self.pools["source"].query(fake_s)), False))
+        dis_t = 0.5 * (_lsgan(nets.dis_target(real_t), True)
+                       + _lsgan(nets.dis_target(self.pools["target"].query(fake_t)), False))
+        dis_s = 0.5 * (_lsgan(nets.dis_source(real_s), True)
+                       + _lsgan(nets.dis_source(self.pools["source"].query(fake_s)), False))
         self.check_finite(dis_t + dis_s, {"dis_target": dis_t, "dis_source": dis_s})
         self.opt_d.zero_grad(set_to_none=True)
         (dis_t + dis_s).backward()

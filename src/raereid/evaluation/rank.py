@@ -106,7 +106,8 @@ def _summarise(first: np.ndarray, ap: np.ndarray, inp: np.ndarray, max_rank: int
 Scores = tuple[np.ndarray, np.ndarray, np.ndarray]  # per query: first true match, AP, INP (`score_block`)
 
 
-def _run_blocks(num_query: int, num_gallery: int, block_fn: Callable[[int, int], Scores], max_rank: int) -> dict[str, Any]:
+def _run_blocks(num_query: int, num_gallery: int, block_fn: Callable[[int, int], Scores],
+                max_rank: int) -> dict[str, Any]:
     rows = _rows_per_block(num_gallery)
     starts = list(range(0, num_query, rows))
     first = np.empty(num_query, dtype=np.int64)

@@ -35,7 +35,8 @@ def source_classifier_terms(learner: Learner, branch: Branch, labels: Labels) ->
     head = learner.model.source_head if branch.name == "encoder" else learner.model.fused_source_head
     ns, p, cfg = branch.ns, branch.prefix, learner.cfg
     ce = losses.cross_entropy(head(branch.embedded[:ns], labels.seeds_s), labels.ys, cfg.loss.label_smoothing)
-    terms = [(f"ce_{p}source", ce, 1.0), triplet_term(f"tri_{p}source", branch.feat[:ns], labels.ys, cfg, labels.gather)]
+    terms = [(f"ce_{p}source", ce, 1.0),
+             triplet_term(f"tri_{p}source", branch.feat[:ns], labels.ys, cfg, labels.gather)]
     return source_weighted(terms, cfg)
 
 
@@ -71,4 +72,5 @@ class ClassifierLearner(Learner):
         head = self.trainable[TARGET_HEADS[branch.name][0]]
         ns, p, cfg = branch.ns, branch.prefix, self.cfg
         ce = losses.cross_entropy(head(branch.embedded[ns:], labels.seeds_t), labels.yt, cfg.loss.label_smoothing)
-        return terms + [(f"ce_{p}target", ce, 1.0), triplet_term(f"tri_{p}target", branch.feat[ns:], labels.yt, cfg, labels.gather)]
+        return terms + [(f"ce_{p}target", ce, 1.0),
+                        triplet_term(f"tri_{p}target", branch.feat[ns:], labels.yt, cfg, labels.gather)]

@@ -40,7 +40,8 @@ class MemoryLearner(Learner):
         n = int(round_.labels.max()) + 1
         device = self.device
         self.memories = {
-            b: F.normalize(centroids(round_.features[BRANCH_FEATURES[b]], round_.labels, n), dim=1).to(device) for b in self.branches
+            b: F.normalize(centroids(round_.features[BRANCH_FEATURES[b]], round_.labels, n), dim=1).to(device)
+            for b in self.branches
         }
         return False
 
@@ -50,7 +51,8 @@ class MemoryLearner(Learner):
             return terms
         ns, p = branch.ns, branch.prefix
         loss = info_nce(branch.embedded[ns:], self.memories[branch.name], labels.yt, self.cfg.learner.temperature)
-        return terms + [(f"mem_{p}target", loss, 1.0), triplet_term(f"tri_{p}target", branch.feat[ns:], labels.yt, self.cfg, labels.gather)]
+        return terms + [(f"mem_{p}target", loss, 1.0),
+                        triplet_term(f"tri_{p}target", branch.feat[ns:], labels.yt, self.cfg, labels.gather)]
 
     @torch.no_grad()
     def update(self, embedded: dict[str, torch.Tensor], labels: Labels) -> None:

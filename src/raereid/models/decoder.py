@@ -16,7 +16,8 @@ class Decoder(nn.Module):
         widths = [in_channels, *hidden]
         layers: list[nn.Module] = []
         for cin, cout in zip(widths[:-1], widths[1:]):
-            layers += [nn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+            layers += [nn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1, bias=False), nn.BatchNorm2d(cout),
+                       nn.ReLU(inplace=True)]
         layers += [nn.ConvTranspose2d(widths[-1], 3, 4, stride=2, padding=1), nn.Tanh()]
         self.net = nn.Sequential(*layers)
 

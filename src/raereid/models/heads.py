@@ -17,7 +17,8 @@ def seeded_dropout(x: torch.Tensor, p: float, seeds: torch.Tensor, salt: int) ->
     """Inverted dropout whose mask for row i depends only on (seeds[i], salt)."""
     if p <= 0:
         return x
-    rows = [torch.rand(x.shape[1], generator=torch.Generator().manual_seed((int(s) ^ salt) & (2**63 - 1))) for s in seeds.tolist()]
+    rows = [torch.rand(x.shape[1], generator=torch.Generator().manual_seed((int(s) ^ salt) & (2**63 - 1)))
+            for s in seeds.tolist()]
     keep = (torch.stack(rows) >= p).to(device=x.device, dtype=x.dtype)
     return x * keep / (1.0 - p)
 

@@ -36,14 +36,16 @@ class ResnetGenerator(nn.Module):
 
     def __init__(self, channels: int = 64, blocks: int = 9, downsamplings: int = 2):
         super().__init__()
-        layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(3, channels, 7), _norm(channels), nn.ReLU(inplace=True)]
+        layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(3, channels, 7), _norm(channels),
+                                   nn.ReLU(inplace=True)]
         width = channels
         for _ in range(downsamplings):
             layers += [nn.Conv2d(width, width * 2, 3, stride=2, padding=1), _norm(width * 2), nn.ReLU(inplace=True)]
             width *= 2
         layers += [ResidualBlock(width) for _ in range(blocks)]
         for _ in range(downsamplings):
-            layers += [nn.ConvTranspose2d(width, width // 2, 3, stride=2, padding=1, output_padding=1), _norm(width // 2), nn.ReLU(inplace=True)]
+            layers += [nn.ConvTranspose2d(width, width // 2, 3, stride=2, padding=1, output_padding=1),
+                       _norm(width // 2), nn.ReLU(inplace=True)]
             width //= 2
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(width, 3, 7), nn.Tanh()]
         self.net = nn.Sequential(*layers)

@@ -75,7 +75,8 @@ class _Pipe:
         browser = [binary, *FLAGS, f"--user-data-dir={profile}", "--window-size=1280,900", "about:blank"]
         self.proc = subprocess.Popen(
             [sys.executable, "-c", _EXEC_ON_FDS_3_4, str(to_browser_r), str(from_browser_w), *browser],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(to_browser_r, from_browser_w),
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            pass_fds=(to_browser_r, from_browser_w),
         )
         os.close(to_browser_r)
         os.close(from_browser_w)
@@ -88,7 +89,8 @@ class _Pipe:
         while b"\0" not in self._buffer:
             ready, _, _ = select.select([self._from_browser], [], [], max(0.0, deadline - time.monotonic()))
             if not ready:
-                raise BrowserError("Chromium did not answer in time", fix="check that `chromium --headless` starts on this machine")
+                raise BrowserError("Chromium did not answer in time",
+                                   fix="check that `chromium --headless` starts on this machine")
             chunk = os.read(self._from_browser, 1 << 20)
             if not chunk:
                 raise BrowserError("Chromium closed its DevTools pipe (it crashed or did not start)",
@@ -100,7 +102,8 @@ class _Pipe:
     def call(self, method: str, session: str | None = None, **params: Any) -> dict:
         """Send one command and return its result (events arriving meanwhile are kept in `events`)."""
         self._next_id += 1
-        message = {"id": self._next_id, "method": method, "params": params, **({"sessionId": session} if session else {})}
+        message = {"id": self._next_id, "method": method, "params": params,
+                   **({"sessionId": session} if session else {})}
         os.write(self._to_browser, json.dumps(message).encode() + b"\0")
         deadline = time.monotonic() + self.timeout
         while True:
@@ -140,7 +143,8 @@ def _errors(events: list[dict]) -> list[str]:
             details = params.get("exceptionDetails", {})
             out.append(f"exception: {details.get('exception', {}).get('description') or details.get('text')}")
         elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
-            out.append("console: " + " ".join(str(a.get("value", a.get("description", ""))) for a in params.get("args", [])))
+            out.append("console: " + " ".join(str(a.get("value", a.get("description", "")))
+                                              for a in params.get("args", [])))
         elif method == "Log.entryAdded" and params.get("entry", {}).get("level") == "error":
             entry = params["entry"]
             out.append(f"log: {entry.get('text')} {entry.get('url', '')}".strip())
@@ -156,7 +160,8 @@ def check_page(
     order after the page loaded, results in `values`."""
     binary = binary or find_browser()
     if binary is None:
-        raise BrowserError("no Chromium browser found", fix="install it (Debian: apt-get install chromium) or set RAEREID_CHROMIUM")
+        raise BrowserError("no Chromium browser found",
+                           fix="install it (Debian: apt-get install chromium) or set RAEREID_CHROMIUM")
     url = Path(page).resolve().as_uri()
     with tempfile.TemporaryDirectory(prefix="raereid-chromium-") as profile:
         pipe = _Pipe(binary, profile, timeout)
@@ -165,17 +170,20 @@ def check_page(
             session = pipe.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
             for domain in ("Page", "Runtime", "Log"):
                 pipe.call(f"{domain}.enable", session)
-            pipe.call("Emulation.setDeviceMetricsOverride", session, width=width, height=900, deviceScaleFactor=1, mobile=False)
+            pipe.call("Emulation.setDeviceMetricsOverride", session, width=width, height=900, deviceScaleFactor=1,
+                      mobile=False)
             pipe.call("Page.navigate", session, url=url)
             pipe.wait_for("Page.loadEventFired")
 
             def value(expression: str) -> Any:
-                return pipe.call("Runtime.evaluate", session, expression=expression, returnByValue=True)["result"].get("value")
+                return pipe.call("Runtime.evaluate", session, expression=expression,
+                                 returnByValue=True)["result"].get("value")
 
             check = PageCheck(broken_images=value(IMAGES_JS), image_count=value("document.images.length"))
             check.values = {name: value(js) for name, js in (evaluate or {}).items()}
             height = min(int(value("Math.ceil(document.documentElement.scrollHeight)")), max_height or MAX_HEIGHT)
-            pipe.call("Emulation.setDeviceMetricsOverride", session, width=width, height=height, deviceScaleFactor=1, mobile=False)
+            pipe.call("Emulation.setDeviceMetricsOverride", session, width=width, height=height, deviceScaleFactor=1,
+                      mobile=False)
             shot = pipe.call("Page.captureScreenshot", session, format="png", captureBeyondViewport=False)
             check.screenshot = base64.b64decode(shot["data"])
             check.errors = _errors(pipe.events)

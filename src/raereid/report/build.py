@@ -85,7 +85,8 @@ def write_report(
         title = f"Target {name}" + (f" ({root})" if len(groups) > 1 else "")
         ranking = TargetRanking(title, [run.name for run in members])
         configured = next((run for run in members if run.config), None)
-        target = datasets.get(configured.config["data"]["target"], configured.data_root(data_root)) if configured else None
+        target = datasets.get(configured.config["data"]["target"],
+                              configured.data_root(data_root)) if configured else None
         if isinstance(target, DatasetError):
             ranking.note = _unavailable("no ranked lists: the target cannot be read", target)
             target = None
@@ -101,12 +102,14 @@ def write_report(
             log(f"{run.name}: ranked lists and pictures ({time.perf_counter() - started:.1f} s)")
         missing = [run.name for run in members if run.checkpoint is None]
         if missing:
-            ranking.note = "; ".join(filter(None, [ranking.note, f"no checkpoint, so no ranked lists: {', '.join(missing)}"]))
+            ranking.note = "; ".join(filter(None,
+                                            [ranking.note, f"no checkpoint, so no ranked lists: {', '.join(missing)}"]))
         rankings.append(ranking)
     for run in runs:
         if run.name not in pictures:  # no checkpoint: the domain gap alone
             pictures[run.name], notes[run.name] = _run_pictures(run, None, datasets, data_root, out)
-    report = Report(runs, colours, curves, rankings, pictures, notes, topk, time.strftime("%Y-%m-%d %H:%M"), __version__, mixed)
+    report = Report(runs, colours, curves, rankings, pictures, notes, topk, time.strftime("%Y-%m-%d %H:%M"),
+                    __version__, mixed)
     thumbs = Thumbnails(out / "images", out)
     page = out / PAGE
     page.write_text(render(report, out, thumbs), encoding="utf-8")

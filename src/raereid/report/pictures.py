@@ -56,4 +56,5 @@ def reconstructions(trained: TrainedModel, datasets: dict[str, ReidDataset], out
         rows[f"{role}\n({dataset.name})"] = reconstruct(model, [r.path for r in records], height, width, device)
     reconstruction_sheet(rows, out)
     names = " and ".join(datasets)
-    return Picture("Reconstructions", out, f"{names.capitalize()} images above their source-style reconstructions Dec(Enc(I)).")
+    return Picture("Reconstructions", out,
+                   f"{names.capitalize()} images above their source-style reconstructions Dec(Enc(I)).")

@@ -21,12 +21,14 @@ SHEETS = {
 }
 
 
-def rank_run(trained: TrainedModel, dataset: ReidDataset, topk: int, queries: int, extremes: int) -> dict[str, list[RankedQuery]]:
+def rank_run(trained: TrainedModel, dataset: ReidDataset, topk: int, queries: int,
+             extremes: int) -> dict[str, list[RankedQuery]]:
     """The top-k lists of `queries` queries spread over the query set (the same for every model of this dataset),
     and of the `extremes` best and worst queries by AP."""
     feats = describe(trained, dataset.query + dataset.gallery, desc=f"describe {dataset.name}")
     nq = len(dataset.query)
-    sheets = rank_dataset(feats[:nq], feats[nq:], dataset.query, dataset.gallery, topk, standard_sheets(queries, extremes))
+    sheets = rank_dataset(feats[:nq], feats[nq:], dataset.query, dataset.gallery, topk,
+                          standard_sheets(queries, extremes))
     return {"chosen": sheets["ranked"], "best": sheets["best"], "worst": sheets["worst"]}
 
 

@@ -162,9 +162,11 @@ def target_groups(runs: list[Run], data_root: str | Path | None = None) -> dict[
             key = next((k for k in groups if k[0] == run.target), key)
         groups.setdefault(key, []).append(run)
     order = {run.name: i for i, run in enumerate(runs)}
-    return {k: sorted(v, key=lambda r: order[r.name]) for k, v in sorted(groups.items(), key=lambda kv: min(order[r.name] for r in kv[1]))}
+    return {k: sorted(v, key=lambda r: order[r.name])
+            for k, v in sorted(groups.items(), key=lambda kv: min(order[r.name] for r in kv[1]))}
 
 
 def describe_groups(groups: dict[tuple[str, str], list[Run]]) -> str:
     """One line per target: its name, data folder and runs."""
-    return "; ".join(f"{name}{f' in {root}' if root else ''}: {', '.join(r.name for r in members)}" for (name, root), members in groups.items())
+    return "; ".join(f"{name}{f' in {root}' if root else ''}: {', '.join(r.name for r in members)}"
+                     for (name, root), members in groups.items())

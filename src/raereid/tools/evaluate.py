@@ -16,7 +16,8 @@ from raereid.tools.inputs import dataset_name
 METRIC_KEYS = ("mAP", "rank1", "rank5", "rank10", "mINP")
 
 
-def evaluate_checkpoint(trained: TrainedModel, dataset: ReidDataset, use_rerank: bool = False, descriptor: str = "final") -> dict:
+def evaluate_checkpoint(trained: TrainedModel, dataset: ReidDataset, use_rerank: bool = False,
+                        descriptor: str = "final") -> dict:
     """{"variant", "learner", "source", "target", mAP, rank1/5/10, mINP (percent), "iterations", "seconds"} like
     metrics.json;
     "target" is the evaluated dataset and "seconds" the evaluation time. `descriptor` is "final" (Algorithm 2's)
@@ -29,7 +30,8 @@ def evaluate_checkpoint(trained: TrainedModel, dataset: ReidDataset, use_rerank:
         )
     device = next(trained.model.parameters()).device
     started = time.perf_counter()
-    metrics = evaluate_model(trained.model, dataset, trained.cfg, Runtime(torch.device(device)), kind=descriptor, use_rerank=use_rerank)
+    metrics = evaluate_model(trained.model, dataset, trained.cfg, Runtime(torch.device(device)), kind=descriptor,
+                             use_rerank=use_rerank)
     return {
         "variant": trained.model.variant.name,
         "learner": trained.cfg.learner.name,

@@ -13,11 +13,13 @@ from raereid.errors import DatasetError
 from raereid.tools.inputs import describe
 
 
-def extract_to_npz(trained: TrainedModel, records: Sequence[ImageRecord], out: str | Path, batch_size: int | None = None) -> Path:
+def extract_to_npz(trained: TrainedModel, records: Sequence[ImageRecord], out: str | Path,
+                   batch_size: int | None = None) -> Path:
     """Write `out` (.npz): descriptors (N, D) float32 L2-normalised, paths (N,), pids and camids (N,) int64 (-1 =
     unknown), and the checkpoint, variant and iteration they come from."""
     if not records:
-        raise DatasetError("no images to describe", where=out, fix="pass a folder, list file or dataset split with images")
+        raise DatasetError("no images to describe", where=out,
+                           fix="pass a folder, list file or dataset split with images")
     feats = describe(trained, records, batch_size)
     out = Path(out)
     if out.suffix != ".npz":

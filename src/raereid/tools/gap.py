@@ -45,7 +45,8 @@ def model_descriptors(model: RAE, records: Sequence[ImageRecord], cfg: Config) -
         model, records, height, width, Runtime(torch.device(device)), batch_size=cfg.data.test_batch_size,
         workers=min(cfg.data.workers, 2), flip=cfg.model.flip_test, amp=cfg.train.amp, desc="domain gap",
     )["final"]
-    return l2_normalize(feats.astype(np.float64)).astype(np.float32)  # float64: norms of huge descriptors overflow float32
+    # float64: norms of huge descriptors overflow float32
+    return l2_normalize(feats.astype(np.float64)).astype(np.float32)
 
 
 def cross_domain_share(feats: np.ndarray, domain: np.ndarray, k: int = 10) -> tuple[float, float]:
@@ -73,7 +74,8 @@ def embed_2d(feats: np.ndarray, seed: int = 0) -> np.ndarray:
 
     x = feats.astype(np.float64)
     if not np.abs(x - x.mean(axis=0)).max(initial=0.0) > 1e-12:
-        return np.zeros((len(x), 2))  # identical descriptors (a collapsed model): one point; sklearn's t-SNE would crash
+        # identical descriptors (a collapsed model): one point; sklearn's t-SNE would crash
+        return np.zeros((len(x), 2))
     perplexity = float(max(2.0, min(30.0, (len(x) - 1) / 3)))
     with threadpool_limits(limits=1):
         if x.shape[1] > 50 and x.shape[0] > 50:
@@ -118,7 +120,8 @@ def domain_gap_picture(
             sel = domain == d
             label = f"{role} {name} ({int(sel.sum())})".replace("  ", " ")
             ax.scatter(points[sel, 0], points[sel, 1], s=6, c=colour, alpha=0.7, label=label)
-        ax.set_title(f"{title}\n{neighbours}-NN from the other domain: {share:.2f} (mixed: {expected:.2f})", fontsize=10)
+        ax.set_title(f"{title}\n{neighbours}-NN from the other domain: {share:.2f} (mixed: {expected:.2f})",
+                     fontsize=10)
         ax.set_xticks([])
         ax.set_yticks([])
         ax.legend(loc="best", fontsize=8, markerscale=2)
@@ -127,7 +130,8 @@ def domain_gap_picture(
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(out)
-    summary = {"source": names[0] or "source", "target": names[1] or "target", "per_domain": [len(source), len(target)], "models": stats}
+    summary = {"source": names[0] or "source", "target": names[1] or "target", "per_domain": [len(source), len(target)],
+               "models": stats}
     out.with_suffix(".json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return out
 
@@ -146,7 +150,8 @@ class DomainGapHook(Hook):
             return
         models: dict[str, RAE] = {}
         if t.cfg.train.init:
-            models[f"before: {Path(t.cfg.train.init).parent.name or 'init'}"] = load_model(t.cfg.train.init, t.runtime.device).model
+            models[f"before: {Path(t.cfg.train.init).parent.name or 'init'}"] = load_model(t.cfg.train.init,
+                                                                                           t.runtime.device).model
         models[f"after: {t.variant.name}"] = t.model
         source, target = t.domains.source, t.domains.target
         path = domain_gap_picture(models, source.query + source.gallery or source.train, target.query + target.gallery or target.train,

@@ -59,7 +59,8 @@ class GalleryIndex:
         return self.index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
 
 
-def build_index(trained: TrainedModel, records: Sequence[ImageRecord], out: str | Path, batch_size: int | None = None) -> GalleryIndex:
+def build_index(trained: TrainedModel, records: Sequence[ImageRecord], out: str | Path,
+                batch_size: int | None = None) -> GalleryIndex:
     """Describe every gallery record with `trained` and write the index folder `out`."""
     import faiss
 
@@ -140,11 +141,13 @@ def index_checkpoint(index: GalleryIndex, checkpoint: str | Path | None) -> Path
     return path
 
 
-def search(index: GalleryIndex, trained: TrainedModel, queries: Sequence[ImageRecord], topk: int = 10) -> list[RankedQuery]:
+def search(index: GalleryIndex, trained: TrainedModel, queries: Sequence[ImageRecord],
+           topk: int = 10) -> list[RankedQuery]:
     """The top-k gallery images of each query image, by cosine similarity."""
     check_model(index, trained)
     sims, ids = index.search(describe(trained, queries, desc="query"), topk)
     return [
-        RankedQuery(q, [index.records[j] for j in row_ids if j >= 0], [float(s) for s, j in zip(row_sims, row_ids) if j >= 0])
+        RankedQuery(q, [index.records[j] for j in row_ids if j >= 0],
+                    [float(s) for s, j in zip(row_sims, row_ids) if j >= 0])
         for q, row_sims, row_ids in zip(queries, sims, ids)
     ]

@@ -127,10 +127,12 @@ def standard_sheets(num_queries: int, extremes: int) -> Callable[[np.ndarray, np
 
     def pick(first: np.ndarray, ap: np.ndarray) -> dict[str, list[int]]:
         valid = np.flatnonzero(first >= 0)
-        spread = [int(i) for i in np.unique(np.linspace(0, len(valid) - 1, min(num_queries, len(valid))).round().astype(int))]
+        picks = np.linspace(0, len(valid) - 1, min(num_queries, len(valid))).round().astype(int)
+        spread = [int(i) for i in np.unique(picks)]
         best = sorted(valid, key=lambda i: (-ap[i], first[i], i))[:extremes]
         worst = sorted(valid, key=lambda i: (ap[i], -first[i], i))[:extremes]
-        return {"ranked": [int(valid[i]) for i in spread], "best": [int(i) for i in best], "worst": [int(i) for i in worst]}
+        return {"ranked": [int(valid[i]) for i in spread], "best": [int(i) for i in best],
+                "worst": [int(i) for i in worst]}
 
     return pick
 

@@ -27,7 +27,8 @@ def _to_uint8(batch: torch.Tensor) -> list[np.ndarray]:
 
 
 @torch.no_grad()
-def reconstruct(model: RAE, paths: list[str], height: int, width: int, device: torch.device | str = "cpu") -> tuple[list[np.ndarray], list[np.ndarray]]:
+def reconstruct(model: RAE, paths: list[str], height: int, width: int,
+                device: torch.device | str = "cpu") -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Originals and reconstructions (both at the network's input size) as uint8 arrays."""
     if model.decoder is None:
         raise ConfigError(

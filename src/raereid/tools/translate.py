@@ -65,14 +65,16 @@ def translation_sheet(trainer: TranslatorTrainer, out: Path) -> Path:
     """Source images above their target-style translations, target images above their source-style ones."""
     t, dev = trainer.t, trainer.runtime.device
     rows = {}
-    for name, ds, generator in (("source", trainer.source, trainer.nets.to_target), ("target", trainer.target, trainer.nets.to_source)):
+    for name, ds, generator in (("source", trainer.source, trainer.nets.to_target),
+                                ("target", trainer.target, trainer.nets.to_source)):
         originals = [load_rgb(p).resize((t.width, t.height), Image.BICUBIC) for p in _samples(ds, t.sample_images)]
         translated = translate_images(generator, originals, t.height, t.width, dev)
         rows[name] = (_display(originals, t.height, t.width), _display(translated, t.height, t.width))
     return reconstruction_sheet(rows, out, captions=("images", "translated"))
 
 
-def run_translation(cfg: Config, output: str | Path, resume: bool = False, runtime: Runtime | None = None, quiet: bool = False) -> dict:
+def run_translation(cfg: Config, output: str | Path, resume: bool = False, runtime: Runtime | None = None,
+                    quiet: bool = False) -> dict:
     """Check the inputs, train (or resume) the translator, write OUT/<source folder>/, the picture and the manifest.
 
     Returns the manifest: paths, image counts per split (checked equal to the source's), seconds."""
@@ -80,7 +82,8 @@ def run_translation(cfg: Config, output: str | Path, resume: bool = False, runti
     source = load_domain(cfg.data.source, cfg.data.root, "source", labelled=True)
     target = load_domain(cfg.data.target, cfg.data.root, "target", labelled=False)
     if source.root.resolve() == target.root.resolve():
-        raise DatasetError("the source and the target are the same dataset", where=source.root, fix="pass two different datasets")
+        raise DatasetError("the source and the target are the same dataset", where=source.root,
+                           fix="pass two different datasets")
     dest = check_output(out, source, target, resume)
     runtime = runtime or Runtime(resolve_device(cfg.train.device))
     trainer = TranslatorTrainer(cfg, runtime, out / TRANSLATOR_DIR, source, target, resume=resume)
@@ -101,7 +104,8 @@ def run_translation(cfg: Config, output: str | Path, resume: bool = False, runti
     bar = progress(len(translated_files(source)), "translate", unit="img", disable=quiet)
     try:
         folder = write_translated_dataset(
-            source, out, lambda images: translate_images(trainer.nets.to_target, images, cfg.translate.height, cfg.translate.width, runtime.device),
+            source, out, lambda images: translate_images(trainer.nets.to_target, images, cfg.translate.height,
+                                                         cfg.translate.width, runtime.device),
             batch_size=64, quality=cfg.translate.quality, progress=None if bar is None else bar.update,
         )
     finally:
