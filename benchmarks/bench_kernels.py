@@ -311,8 +311,10 @@ def main() -> None:
             if res and "seconds" in res and "seconds" in ours:
                 ratio_t = f"{res['seconds'] / ours['seconds']:.1f}x faster"
                 ratio_m = f"{ours['peak_gib'] / res['peak_gib']:.2f}"
-            rows.append(f"| {kernel} | {scale} ({size_text}) | {name} | {pt} | {pm} | {ot} | {om} | {ratio_t} | {ratio_m} |")
-            line = f"{scale} vs {name}: " + (compare(scale, ours, res) if res and "seconds" in res and "seconds" in ours else "no comparison")
+            rows.append(f"| {kernel} | {scale} ({size_text}) | {name} | {pt} | {pm} | {ot} | {om} | {ratio_t} "
+                        f"| {ratio_m} |")
+            comparable = res and "seconds" in res and "seconds" in ours
+            line = f"{scale} vs {name}: " + (compare(scale, ours, res) if comparable else "no comparison")
             notes.append(line)
             print(line, flush=True)
         if scale == "jaccard-market" and "seconds" in peers.get("spcl", {}) and "seconds" in ours:
@@ -321,8 +323,8 @@ def main() -> None:
         for v in verdicts(scale, ours, peers):
             notes.append(f"{scale}: target {v}")
             print(notes[-1], flush=True)
-        print(rows[-1], f"(load before: peers {[round(r['load'], 1) for r in peers.values()]}, ours {ours['load']:.1f})",
-              flush=True)
+        loads = [round(r["load"], 1) for r in peers.values()]
+        print(rows[-1], f"(load before: peers {loads}, ours {ours['load']:.1f})", flush=True)
         if not args.keep_outputs:
             for res in [ours, *peers.values()]:
                 Path(res["out"]).unlink(missing_ok=True)

@@ -62,8 +62,9 @@ def main() -> None:
 
     if not (Path(args.data) / "synth.json").is_file():
         generate(Path(args.data), seed=0, scale="small")
-    cfg = load_config("synthetic", [f"data.root={args.data}", f"train.variant={args.variant}", f"train.output={args.output}",
-                                    f"optim.iterations={args.iterations}", "train.eval_every=500", *args.overrides])
+    cfg = load_config("synthetic", [f"data.root={args.data}", f"train.variant={args.variant}",
+                                    f"train.output={args.output}", f"optim.iterations={args.iterations}",
+                                    "train.eval_every=500", *args.overrides])
     trainer = Trainer(cfg, setup_runtime("cpu"))
     exact = reset_peak()
     peaks: dict[int | str, float] = {}
@@ -102,7 +103,8 @@ def main() -> None:
     steady = [peaks[e] for e in epochs[2:]]
     if len(steady) >= 2:
         slope = np.polyfit(np.arange(len(steady)), steady, 1)[0]
-        print(f"epochs 2-{epochs[-1]}: peak min {min(steady):.0f} MiB, max {max(steady):.0f} MiB, trend {slope:+.2f} MiB/epoch")
+        print(f"epochs 2-{epochs[-1]}: peak min {min(steady):.0f} MiB, max {max(steady):.0f} MiB, "
+              f"trend {slope:+.2f} MiB/epoch")
     print(f"final target mAP {metrics['mAP']}")
 
 

@@ -143,8 +143,9 @@ def main(argv: list[str] | None = None) -> int:
         for preset in chosen:
             seconds, result = run_preset(preset, data, base / "runs" / preset, *args.extra)
             ok = isinstance(result, dict)
-            summary = "FAILED" if not ok else (f"mAP {result['mAP']:.1f} after {result['iterations']} iterations" if "mAP" in result
-                                               else f"{result['stats']['train']['images']} training images translated")
+            summary = "FAILED" if not ok else (
+                f"mAP {result['mAP']:.1f} after {result['iterations']} iterations" if "mAP" in result
+                else f"{result['stats']['train']['images']} training images translated")
             print(f"{preset:<12} {seconds:6.1f} s  {summary}", flush=True)
             if not ok:
                 print(result, file=sys.stderr)

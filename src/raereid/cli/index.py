@@ -36,5 +36,6 @@ def run(args: argparse.Namespace) -> int:
     records = image_folder_records(gallery, "gallery folder") if gallery.is_dir() else resolve_images(gallery)
     trained = open_model(args.checkpoint, args.device)
     index = build_index(trained, records, args.out, args.batch_size)
-    print(f"indexed {len(records)} images ({index.dim}-d descriptors, {trained.model.variant.name} model) -> {index.folder}")
+    print(f"indexed {len(records)} images ({index.dim}-d descriptors, {trained.model.variant.name} model) "
+          f"-> {index.folder}")
     return 0

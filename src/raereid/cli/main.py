@@ -108,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - a bug, or an input no check caught: one line, the traceback on request
         if args.debug:
             traceback.print_exc()
-        print(f"raereid {args.command}: unexpected error: {type(exc).__name__}: {exc}\n  this is a bug in raereid or an "
-              f"unchecked input: run again as raereid --debug {args.command} ... and report the traceback", file=sys.stderr)
+        print(f"raereid {args.command}: unexpected error: {type(exc).__name__}: {exc}\n  this is a bug in raereid "
+              f"or an unchecked input: run again as raereid --debug {args.command} ... and report the traceback",
+              file=sys.stderr)
         return 1

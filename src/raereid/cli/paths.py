@@ -153,8 +153,9 @@ def outside(path: str | Path, flag: str, protected: Protected) -> None:
     _check_outside(_absolute(path), flag, protected)
 
 
-INPUT_NAMES = {"data_root": "the data root", "dataset": "the dataset folder it reads", "images": "an image folder it reads",
-               "gallery": "the gallery folder it indexes", "out": "the benchmark folder it writes"}
+INPUT_NAMES = {"data_root": "the data root", "dataset": "the dataset folder it reads",
+               "images": "an image folder it reads", "gallery": "the gallery folder it indexes",
+               "out": "the benchmark folder it writes"}
 
 
 def inputs(*images: str | Path | None, **named: str | Path | None) -> list[tuple[str, str]]:

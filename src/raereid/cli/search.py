@@ -67,8 +67,9 @@ def run(args: argparse.Namespace) -> int:
     trained = open_model(index_checkpoint(index, args.checkpoint), args.device)
     rows = search(index, trained, queries, args.topk)
     if args.json:
-        print(json.dumps([{"query": r.query.path, "results": [{"rank": i, "similarity": s, "path": g.path}
-                                                               for i, (g, s) in enumerate(zip(r.results, r.similarity), 1)]}
+        print(json.dumps([{"query": r.query.path,
+                           "results": [{"rank": i, "similarity": s, "path": g.path}
+                                       for i, (g, s) in enumerate(zip(r.results, r.similarity), 1)]}
                           for r in rows], indent=2))
     else:
         print(format_results(rows))

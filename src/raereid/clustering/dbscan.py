@@ -85,7 +85,8 @@ def reliable_clusters(
         scores = np.sort(indep_min[sizes > 1])
         indep_threshold = float(scores[min(len(scores) - 1, int(np.round(len(scores) * 0.9)))]) if len(scores) else 1.0
     keep = clustered.copy()
-    keep[clustered] = (indep_min[labels[clustered]] <= indep_threshold) & (r_comp[clustered] <= comp_min[labels[clustered]])
+    keep[clustered] = ((indep_min[labels[clustered]] <= indep_threshold)
+                       & (r_comp[clustered] <= comp_min[labels[clustered]]))
     return np.where(keep, labels, -1), indep_threshold
 
 

@@ -75,5 +75,6 @@ def check_labels_out(labels: np.ndarray, n: int, name: str) -> np.ndarray:
     """Labels as (n,) int64, or ConfigError naming the generator that returned something else."""
     labels = np.asarray(labels)
     if labels.shape != (n,) or not np.issubdtype(labels.dtype, np.integer):
-        raise ConfigError(f"label generator {name!r} returned {labels.dtype} labels of shape {labels.shape}, expected ({n},) int")
+        raise ConfigError(f"label generator {name!r} returned {labels.dtype} labels of shape {labels.shape}, "
+                          f"expected ({n},) int")
     return labels.astype(np.int64, copy=False)

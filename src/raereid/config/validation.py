@@ -3,8 +3,8 @@
 `RULES` maps each `section.key` of `schema.py` to a `Rule` (positive_int, probability, choice, ...:
 the rule library, `rules.py`); `CROSS_RULES` hold the checks that involve several keys. A bad value
 stops with a `ConfigError` that names the key, the value, where it came from (the YAML file,
-`preset NAME`, `--set ...`, a checkpoint) and the fix. A new config key needs one line in `RULES`: `tests/test_validation.py`
-fails for any key without one.
+`preset NAME`, `--set ...`, a checkpoint) and the fix. A new config key needs one line in `RULES`:
+`tests/test_validation.py` fails for any key without one.
 """
 
 from __future__ import annotations
@@ -77,7 +77,8 @@ def _variants() -> Iterable[str]:
     return VARIANTS
 
 
-# Every key of schema.py -> its rule. A new key: add one line here (tests/test_validation.py checks that none is missing).
+# Every key of schema.py -> its rule. A new key: add one line here (tests/test_validation.py checks that none is
+# missing).
 RULES: dict[str, Rule] = {
     "data.root": text("the folder holding the datasets"),
     "data.source": text("a dataset name (market1501, dukemtmcreid, msmt17, ...) or folder"),
@@ -101,7 +102,8 @@ RULES: dict[str, Rule] = {
                             hint="avg is the paper's; with gem the signed fused map is average-pooled"),
     "model.dropout": interval(0.0, 1.0, high_open=True, hint="dropout before the classifiers; 1 would drop everything"),
     "model.neck": choice("none", "bn"),
-    "model.decoder_channels": int_list(2, "the decoder's hidden widths: three x2 layers make the 8x reconstruction the losses expect"),
+    "model.decoder_channels": int_list(
+        2, "the decoder's hidden widths: three x2 layers make the 8x reconstruction the losses expect"),
     "model.discriminator_channels": nonempty_int_list("one strided convolution per entry (the paper's: 3)"),
     "model.fusion_dim": positive_int("d, the joint dimension of the bilinear fusion"),
     "model.fusion_out": positive_int("o, the fused descriptor's dimension"),
@@ -113,7 +115,8 @@ RULES: dict[str, Rule] = {
     "loss.margin": nonneg("the triplet margin"),
     "loss.label_smoothing": interval(0.0, 1.0, high_open=True),
     "loss.lambda_tri": nonneg("0 switches the triplet terms off"),
-    "loss.lambda_source": nonneg("0 switches the source identity terms off (the GAN and reconstruction terms still see the source)"),
+    "loss.lambda_source": nonneg(
+        "0 switches the source identity terms off (the GAN and reconstruction terms still see the source)"),
     "loss.lambda_gan_feat": nonneg("0 switches the feature GAN term off"),
     "loss.lambda_gan_pix": nonneg("0 switches the pixel GAN terms off"),
     "loss.lambda_rec": nonneg("0 switches the reconstruction terms off"),

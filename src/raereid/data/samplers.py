@@ -46,7 +46,8 @@ class PKBatchSampler(Sampler[list[int]]):
         self.k = k
         if (self.p * k) % world_size:
             raise ConfigError(
-                f"the global batch of {self.p} x {k} = {self.p * k} images does not split evenly over {world_size} processes",
+                f"the global batch of {self.p} x {k} = {self.p * k} images does not split evenly over {world_size} "
+                "processes",
                 fix="choose data.p * data.k divisible by the number of processes",
             )
         self.ids = ids

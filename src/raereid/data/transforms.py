@@ -47,7 +47,8 @@ def train_transform(
         steps += [T.Pad(pad, padding_mode="edge"), T.RandomCrop((height, width))]
     if len(color_jitter) != 4 or min(color_jitter) < 0 or color_jitter[3] > 0.5:
         raise ConfigError(
-            f"data.color_jitter: expected 4 non-negative numbers (brightness, contrast, saturation, hue <= 0.5), got {list(color_jitter)}",
+            "data.color_jitter: expected 4 non-negative numbers (brightness, contrast, saturation, hue <= 0.5), "
+            f"got {list(color_jitter)}",
             fix="e.g. --set data.color_jitter=0.4,0.4,0.4,0.1, or 0,0,0,0 for none",
         )
     if any(color_jitter):

@@ -23,12 +23,14 @@ from raereid.models.rae import RAE
 def target_norms(model: nn.Module) -> list[_BatchNorm]:
     """The batch norms that normalise target images: all of them, except the source copies of DSBN layers."""
     source_copies = {id(m.source) for m in model.modules() if isinstance(m, DomainSpecificBN)}
-    return [m for m in model.modules() if isinstance(m, _BatchNorm) and m.track_running_stats and id(m) not in source_copies]
+    return [m for m in model.modules()
+            if isinstance(m, _BatchNorm) and m.track_running_stats and id(m) not in source_copies]
 
 
 @torch.no_grad()
 def adapt_batch_norm(
-    model: RAE, records: Sequence[ImageRecord], height: int, width: int, device: torch.device, batch_size: int = 128, workers: int = 0
+    model: RAE, records: Sequence[ImageRecord], height: int, width: int, device: torch.device, batch_size: int = 128,
+    workers: int = 0,
 ) -> int:
     """Replace the target batch norms' running statistics by their average over `records` (test transform,
     Algorithm 2's forward pass in training mode, no gradients); returns the number of layers re-estimated.

@@ -4,6 +4,7 @@ optimisers (with their AMP scalers) and the per-epoch PK loaders."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,7 +74,8 @@ def iterations_per_epoch(cfg: Config, variant: Variant, domains: Domains) -> int
 
 
 def build_networks(cfg: Config, variant: Variant, num_source_ids: int, runtime: Runtime) -> tuple[RAE, Discriminators]:
-    """The RAE of `variant` and its discriminators on the run's device; batch norm over the global batch when distributed."""
+    """The RAE of `variant` and its discriminators on the run's device; batch norm over the global batch when
+    distributed."""
     model = RAE(cfg.model, variant, num_source_ids, (cfg.data.height, cfg.data.width))
     discs = Discriminators(model, tuple(cfg.model.discriminator_channels))
     if runtime.distributed and cfg.train.sync_bn:
@@ -148,7 +150,8 @@ class Optimizers:
 
 
 def epoch_loaders(
-    cfg: Config, runtime: Runtime, domains: Domains, transform, target_labels: np.ndarray | None, epoch: int, skip: int, n: int  # noqa: ANN001
+    cfg: Config, runtime: Runtime, domains: Domains, transform: Callable, target_labels: np.ndarray | None, epoch: int,
+    skip: int, n: int,
 ) -> tuple[DataLoader, DataLoader | None]:
     """The epoch's PK loaders of the source (true ids) and, when given labels, the target, from batch `skip` on."""
 
@@ -159,8 +162,8 @@ def epoch_loaders(
         return sampler
 
     cache = (cfg.data.height, cfg.data.width) if cfg.data.cache_images else None
-    source = train_loader(ImageDataset(domains.source.train, transform, domains.source_labels, cache), pk(domains.source_labels, 0),
-                          cfg.data.workers, runtime.device)
+    source = train_loader(ImageDataset(domains.source.train, transform, domains.source_labels, cache),
+                          pk(domains.source_labels, 0), cfg.data.workers, runtime.device)
     if target_labels is None:
         return source, None
     target = train_loader(ImageDataset(domains.target.train, transform, target_labels, cache), pk(target_labels, 1),

@@ -108,7 +108,8 @@ def load_module_state(module: nn.Module, state: dict[str, torch.Tensor], what: s
             f"the checkpoint's {what} has another architecture: {len(missing)} missing, {len(unexpected)} unexpected "
             f"and {len(wrong)} mis-shaped tensors (e.g. {example})",
             where=path,
-            fix="use the config the checkpoint was trained with (it is stored in the checkpoint), or a matching checkpoint",
+            fix="use the config the checkpoint was trained with (it is stored in the checkpoint), or a matching "
+                "checkpoint",
         )
     module.load_state_dict(state)
 

@@ -15,9 +15,10 @@ from raereid.errors import ConfigError, DatasetError
 def check_datasets(cfg: Config, source: ReidDataset, target: ReidDataset, use_target: bool,
                    world_size: int = 1) -> None:
     """Refuse a source without two identities, a k-means asking for more clusters than target images, a P x K
-    batch that does not split over the processes, and train.eval_split=val for a target without that split; a P above the source's identities is allowed (every
-    batch then holds all of them, see PKBatchSampler). The config's own ranges are checked again first, for
-    a Config built or changed in code rather than by load_config."""
+    batch that does not split over the processes, and train.eval_split=val for a target without that split; a P
+    above the source's identities is allowed (every batch then holds all of them, see PKBatchSampler). The
+    config's own ranges are checked again first, for a Config built or changed in code rather than by
+    load_config."""
     validate_config(cfg)
     ids = len({r.pid for r in source.train})
     if ids < 2:

@@ -69,7 +69,8 @@ def evaluate_model(
 
 
 def spread(records: Sequence[ImageRecord], n: int) -> list[ImageRecord]:
-    """`n` records evenly spread over `records` (all of them when there are fewer): a fixed, identity-balanced sample."""
+    """`n` records evenly spread over `records` (all of them when there are fewer): a fixed, identity-balanced
+    sample."""
     if n >= len(records):
         return list(records)
     return [records[i * len(records) // n] for i in range(n)]

@@ -80,8 +80,8 @@ def _check_finite(descriptors: dict[str, np.ndarray], records: Sequence[ImageRec
         bad = np.flatnonzero(~np.isfinite(feats).all(axis=1)) if feats.size else []
         if len(bad):
             raise TrainingError(
-                f"the model gives non-finite {kind} descriptors for {len(bad)} of {len(feats)} images: its weights have "
-                "diverged (they overflow in the forward pass)",
+                f"the model gives non-finite {kind} descriptors for {len(bad)} of {len(feats)} images: its weights "
+                "have diverged (they overflow in the forward pass)",
                 where=records[int(bad[0])].path,
                 fix="in training, lower the learning rates (optim.lr_*), set optim.grad_clip (e.g. 5), start from "
                 "pretrained weights or use a larger batch; for a saved model, use an earlier checkpoint",

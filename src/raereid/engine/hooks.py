@@ -37,7 +37,8 @@ class ProgressHook(Hook):
 
 
 class DiscriminatorWatch(Hook):
-    """Report a discriminator that wins outright: its loss stays near 0, so its generator term gives no useful gradient."""
+    """Report a discriminator that wins outright: its loss stays near 0, so its generator term gives no useful
+    gradient."""
 
     loop: CheckpointedLoop
 
@@ -55,9 +56,10 @@ class DiscriminatorWatch(Hook):
             # The median, not the maximum: a collapsed discriminator can still spike now and then.
             if len(hist) == self.window and statistics.median(hist) < self.threshold:
                 self.loop.monitor.warning(
-                    f"iteration {self.loop.iteration}: discriminator collapse: {name} was below {self.threshold} for most of "
-                    f"the last {self.window} iterations (it separates real from fake perfectly, its generator term "
-                    "gives no useful gradient); consider a lower optim.lr_discriminator or loss.lambda_gan_*"
+                    f"iteration {self.loop.iteration}: discriminator collapse: {name} was below {self.threshold} "
+                    f"for most of the last {self.window} iterations (it separates real from fake perfectly, its "
+                    "generator term gives no useful gradient); consider a lower optim.lr_discriminator or "
+                    "loss.lambda_gan_*"
                 )
                 hist.clear()
 

@@ -25,7 +25,8 @@ from raereid.models.rae import RAE, Discriminators
 
 @dataclass
 class StepOutput:
-    """The generator loss to minimise, logged loss terms, and detached tensors for the discriminators and the learner."""
+    """The generator loss to minimise, logged loss terms, and detached tensors for the discriminators and the
+    learner."""
 
     loss: torch.Tensor
     terms: dict[str, torch.Tensor] = field(default_factory=dict)

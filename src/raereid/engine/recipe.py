@@ -31,7 +31,8 @@ def source_stage_config(cfg: Config, output: str) -> Config:
     src = cfg.source
     if src.iterations < 1:
         raise ConfigError("the source stage has no iterations (source.iterations=0)",
-                          fix="set source.iterations to the length of the source stage, e.g. --set source.iterations=600")
+                          fix="set source.iterations to the length of the source stage, e.g. "
+                              "--set source.iterations=600")
     stage = copy.deepcopy(cfg)
     stage.train.variant, stage.train.output = SOURCE_VARIANT, output
     stage.optim.iterations, stage.optim.lr_step = src.iterations, src.lr_step
@@ -69,7 +70,8 @@ def _finished(stage: Config, next_stage: Config) -> bool:
         raise ConfigError(
             f"the source stage ended at iteration {state['iteration']} and the adaptation stage started from it; "
             f"source.iterations={stage.optim.iterations} now asks for more",
-            where=folder.model, fix="resume with the source.iterations of the first run, or train into another output folder",
+            where=folder.model,
+            fix="resume with the source.iterations of the first run, or train into another output folder",
         )
     return False
 

@@ -16,8 +16,8 @@ from raereid.models.rae import RAE, Discriminators
 # Keys that may differ between a run and its resumption (they do not change what is trained).
 RESUMABLE_CHANGES = {
     "data.root", "data.workers", "data.test_batch_size", "data.verify_images", "data.cache_images", "train.device",
-    "train.eval_every", "train.checkpoint_every", "train.log_every", "train.output", "train.gap_picture", "optim.iterations",
-    "source.iterations", "train.eval_split", "train.psnr_images",
+    "train.eval_every", "train.checkpoint_every", "train.log_every", "train.output", "train.gap_picture",
+    "optim.iterations", "source.iterations", "train.eval_split", "train.psnr_images",
 }
 
 

@@ -54,7 +54,8 @@ class Trainer(CheckpointedLoop):
         self.cfg, self.runtime = cfg, runtime
         self.variant = run_variant(cfg.train.variant, cfg.source.decoder)
         seed_everything(cfg.train.seed)
-        # Built (and so checked) once, before any image is read: a bad data.color_jitter fails here, not after clustering.
+        # Built (and so checked) once, before any image is read: a bad data.color_jitter fails here, not after
+        # clustering.
         d = cfg.data
         self.train_tf = train_transform(d.height, d.width, d.flip, d.pad, d.erasing, tuple(d.color_jitter))
         self.domains = load_domains(cfg, self.variant, runtime)
@@ -229,8 +230,9 @@ class Trainer(CheckpointedLoop):
             else:
                 entry[split] = metrics
             self.monitor.info(
-                f"iteration {it}: target {target.name} ({split}) mAP {metrics['mAP']:.1f}  rank-1 {metrics['rank1']:.1f}  "
-                f"rank-5 {metrics['rank5']:.1f}  rank-10 {metrics['rank10']:.1f}  mINP {metrics['mINP']:.1f}"
+                f"iteration {it}: target {target.name} ({split}) mAP {metrics['mAP']:.1f}  "
+                f"rank-1 {metrics['rank1']:.1f}  rank-5 {metrics['rank5']:.1f}  rank-10 {metrics['rank10']:.1f}  "
+                f"mINP {metrics['mINP']:.1f}"
             )
             self.monitor.scalars("eval" if split == "test" else f"eval_{split}", metrics, it)
         if self.model.decoder is not None and cfg.train.psnr_images > 0:

@@ -133,7 +133,8 @@ class TranslatorTrainer(CheckpointedLoop):
     def _loaders(self) -> Iterator:
         t, seed = self.t, self.cfg.train.seed
         loaders = [
-            train_loader(ImageDataset(ds.train, self.transform), UnpairedSampler(len(ds.train), t.batch_size, seed, stream, self.iteration, self.max_iter),
+            train_loader(ImageDataset(ds.train, self.transform),
+                         UnpairedSampler(len(ds.train), t.batch_size, seed, stream, self.iteration, self.max_iter),
                          t.workers, self.runtime.device)
             for stream, ds in enumerate((self.source, self.target))
         ]
@@ -166,7 +167,8 @@ class TranslatorTrainer(CheckpointedLoop):
         cycle = t.lambda_cycle * (F.l1_loss(nets.to_source(fake_t), real_s) + F.l1_loss(nets.to_target(fake_s), real_t))
         identity = torch.zeros((), device=real_s.device)
         if t.lambda_identity > 0:
-            identity = t.lambda_identity * t.lambda_cycle * (F.l1_loss(nets.to_target(real_t), real_t) + F.l1_loss(nets.to_source(real_s), real_s))
+            identity = t.lambda_identity * t.lambda_cycle * (F.l1_loss(nets.to_target(real_t), real_t)
+                                                             + F.l1_loss(nets.to_source(real_s), real_s))
         loss = gan + cycle + identity
         self.check_finite(loss, {"gan": gan, "cycle": cycle, "identity": identity})
         self.opt_g.zero_grad(set_to_none=True)

@@ -9,5 +9,5 @@ from raereid.models.heads import Classifier
 from raereid.models.pooling import GeM, make_pooling
 from raereid.models.rae import RAE, Discriminators
 
-__all__ = ["Encoder", "Backbone", "backbone_names", "register_backbone", "Decoder", "Discriminator", "BilinearFusion", "Classifier",
-           "GeM", "make_pooling", "RAE", "Discriminators"]
+__all__ = ["Encoder", "Backbone", "backbone_names", "register_backbone", "Decoder", "Discriminator", "BilinearFusion",
+           "Classifier", "GeM", "make_pooling", "RAE", "Discriminators"]

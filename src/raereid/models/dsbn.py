@@ -84,7 +84,8 @@ def bn_domain(module: nn.Module, domain: str) -> Iterator[None]:
 
 
 def match_bn_layout(state: dict[str, torch.Tensor], own_keys: set[str]) -> dict[str, torch.Tensor]:
-    """A state dict mapped onto a network whose batch norms are domain-specific where the saved ones were not, or the reverse.
+    """A state dict mapped onto a network whose batch norms are domain-specific where the saved ones were not, or the
+    reverse.
 
     A plain batch norm's `x.weight` fills both `x.source.weight` and `x.target.weight` (a direct-transfer
     model, trained on the source only, starts both domains from its statistics); a network without DSBN

@@ -38,5 +38,6 @@ class Encoder(nn.Module):
         if not isinstance(fmap, torch.Tensor) or fmap.dim() != 4 or fmap.shape[1] != self.out_channels:
             shape = tuple(fmap.shape) if isinstance(fmap, torch.Tensor) else type(fmap).__name__
             raise ConfigError(f"model.backbone={self.name} gives {shape} for {size} images, not a "
-                              f"1 x {self.out_channels} x H x W feature map", fix="pick a backbone whose output is a feature map")
+                              f"1 x {self.out_channels} x H x W feature map",
+                              fix="pick a backbone whose output is a feature map")
         return int(fmap.shape[2]), int(fmap.shape[3])

@@ -24,9 +24,9 @@ from raereid.errors import RaeReidError
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 # Flags for a closed network: without the background-networking ones Chromium stalls on its update/sync calls.
 FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-extensions", "--hide-scrollbars", "--mute-audio",
-    "--remote-debugging-pipe",
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-extensions",
+    "--hide-scrollbars", "--mute-audio", "--remote-debugging-pipe",
 )
 # Started by a fresh interpreter (no preexec_fn, unsafe in a threaded parent): put the pipe ends on fds 3 and 4, exec.
 _EXEC_ON_FDS_3_4 = """
@@ -40,7 +40,8 @@ os.dup2(high[1], 4)
 os.execv(sys.argv[3], sys.argv[3:])
 """
 MAX_HEIGHT = 16000  # CSS pixels: taller screenshots hit Chromium's texture limit
-IMAGES_JS = "Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.getAttribute('src'))"
+IMAGES_JS = ("Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0))"
+             ".map(i => i.getAttribute('src'))")
 
 
 class BrowserError(RaeReidError):

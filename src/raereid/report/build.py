@@ -40,7 +40,8 @@ class _Datasets:
 
 
 def _unavailable(what: str, error: DatasetError) -> str:
-    return f"{what}: {error.what}" + (f" ({error.where})" if error.where else "") + "; pass --data-root DIR if the data moved"
+    where = f" ({error.where})" if error.where else ""
+    return f"{what}: {error.what}{where}; pass --data-root DIR if the data moved"
 
 
 def write_report(

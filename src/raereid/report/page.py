@@ -24,8 +24,8 @@ from raereid.report.runs_section import runs_section
 
 # (heading, metrics.json key; "a.b" = key b of the object a): the target's test scores, its validation mAP, and the
 # PSNR (dB) of source and target reconstructions Dec(Enc(I)) for runs with a decoder.
-COLUMNS = (("R1", "rank1"), ("R5", "rank5"), ("R10", "rank10"), ("mAP", "mAP"), ("mINP", "mINP"), ("val mAP", "val.mAP"),
-           ("PSNR s", "psnr_source"), ("PSNR t", "psnr_target"))
+COLUMNS = (("R1", "rank1"), ("R5", "rank5"), ("R10", "rank10"), ("mAP", "mAP"), ("mINP", "mINP"),
+           ("val mAP", "val.mAP"), ("PSNR s", "psnr_source"), ("PSNR t", "psnr_target"))
 
 
 def _metric(metrics: dict, key: str) -> float | None:

@@ -25,7 +25,8 @@ class Picture:
 
 
 def domain_gap(run_dir: Path, out: Path) -> Picture | None:
-    """The run's domain_gap.png copied to `out`, captioned with the mixing figures of domain_gap.json; None if absent."""
+    """The run's domain_gap.png copied to `out`, captioned with the mixing figures of domain_gap.json; None if
+    absent."""
     png = RunFolder(run_dir).gap_picture
     if not png.is_file():
         return None
@@ -37,7 +38,8 @@ def domain_gap(run_dir: Path, out: Path) -> Picture | None:
         models = json.loads(stats.read_text(encoding="utf-8"))["models"]
         shares = ", ".join(f"{name} {m['cross_domain_share']:.3f}" for name, m in models.items())
         k, mixed = next(iter(models.values()))["k"], next(iter(models.values()))["expected_if_mixed"]
-        caption += f" Share of each image's {k} nearest neighbours from the other domain: {shares} (fully mixed: {mixed:.3f})."
+        caption += (f" Share of each image's {k} nearest neighbours from the other domain: {shares} "
+                    f"(fully mixed: {mixed:.3f}).")
     except (OSError, ValueError, KeyError, TypeError, StopIteration):
         caption += " (domain_gap.json with the mixing figures is missing or unreadable.)"
     return Picture("Domain gap", out, caption)

@@ -26,7 +26,8 @@ def evaluate_checkpoint(trained: TrainedModel, dataset: ReidDataset, use_rerank:
         raise DatasetError(
             f"dataset {dataset.name!r} has no query/gallery split to evaluate on",
             where=dataset.root,
-            fix="evaluate on a dataset with query and gallery images (Market/Duke/MSMT layouts, or query.csv + gallery.csv)",
+            fix="evaluate on a dataset with query and gallery images (Market/Duke/MSMT layouts, or query.csv + "
+                "gallery.csv)",
         )
     device = next(trained.model.parameters()).device
     started = time.perf_counter()

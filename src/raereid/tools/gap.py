@@ -63,7 +63,8 @@ def cross_domain_share(feats: np.ndarray, domain: np.ndarray, k: int = 10) -> tu
 
 
 def embed_2d(feats: np.ndarray, seed: int = 0) -> np.ndarray:
-    """t-SNE of the descriptors (after PCA to 50 dimensions when they are wider); all points at 0 when they are identical.
+    """t-SNE of the descriptors (after PCA to 50 dimensions when they are wider); all points at 0 when they are
+    identical.
 
     Runs on one thread: sklearn's OpenMP gradient loop slows down ~100x when the cores are busy (e.g.
     with training), and one thread embeds 1000 points in a few seconds.
@@ -154,6 +155,7 @@ class DomainGapHook(Hook):
                                                                                            t.runtime.device).model
         models[f"after: {t.variant.name}"] = t.model
         source, target = t.domains.source, t.domains.target
-        path = domain_gap_picture(models, source.query + source.gallery or source.train, target.query + target.gallery or target.train,
-                                  t.cfg, t.folder.gap_picture, per_domain=300, names=(source.name, target.name))
+        path = domain_gap_picture(models, source.query + source.gallery or source.train,
+                                  target.query + target.gallery or target.train, t.cfg, t.folder.gap_picture,
+                                  per_domain=300, names=(source.name, target.name))
         t.monitor.info(f"domain-gap picture: {path}")

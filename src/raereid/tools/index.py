@@ -110,7 +110,8 @@ def open_index(folder: str | Path) -> GalleryIndex:
     count = len(meta.get("paths", []))
     if index.ntotal != count or index.d != meta.get("dim"):
         raise DatasetError(
-            f"gallery.faiss holds {index.ntotal} vectors of size {index.d} but index.json lists {count} images of size {meta.get('dim')}",
+            f"gallery.faiss holds {index.ntotal} vectors of size {index.d} but index.json lists {count} images of "
+            f"size {meta.get('dim')}",
             where=folder,
             fix="the two files come from different runs; rebuild the index with raereid index",
         )
@@ -125,7 +126,8 @@ def check_model(index: GalleryIndex, trained: TrainedModel) -> None:
             f"the index was built with another model ({index.meta.get('variant')}, {index.meta.get('checkpoint')}), "
             "so its descriptors are not comparable with this checkpoint's",
             where=f"index {index.folder}, checkpoint {trained.path}",
-            fix="search with the checkpoint that built the index, or rebuild the index: raereid index --checkpoint CKPT ...",
+            fix="search with the checkpoint that built the index, or rebuild the index: "
+                "raereid index --checkpoint CKPT ...",
         )
 
 
