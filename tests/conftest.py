@@ -35,7 +35,8 @@ def market_tree(root: Path, folder: str = "Market-1501-v15.09.15") -> Path:
     for pid, cam in ((3, 1), (5, 2)):
         write_image(base / "query" / f"{pid:04d}_c{cam}s1_000{pid}01_00.jpg")
     for name in ("0003_c2s1_000302_01.jpg", "0003_c3s2_000303_01.jpg", "0005_c1s1_000501_01.jpg",
-                 "0000_c1s1_000001_01.jpg", "0000_c4s1_000002_02.jpg", "-1_c1s1_000401_03.jpg", "-1_c5s1_000402_03.jpg"):
+                 "0000_c1s1_000001_01.jpg", "0000_c4s1_000002_02.jpg", "-1_c1s1_000401_03.jpg",
+                 "-1_c5s1_000402_03.jpg"):
         write_image(base / "bounding_box_test" / name)
     (base / "bounding_box_test" / "Thumbs.db").write_bytes(b"not an image")
     return base
@@ -95,7 +96,8 @@ def tiny_overrides(root: Path, out: Path, variant: str = "full", iterations: int
         f"source.iterations={source}",
         "data.height=64", "data.width=32", "data.p=4", "data.k=2", "data.workers=0", "data.verify_images=false",
         "model.backbone=convnet_small", "model.last_stride=2", "model.pretrained=none",
-        "model.decoder_channels=16,8", "model.discriminator_channels=8,16,16", "model.fusion_dim=32", "model.fusion_out=32",
+        "model.decoder_channels=16,8", "model.discriminator_channels=8,16,16", "model.fusion_dim=32",
+        "model.fusion_out=32",
         "cluster.method=kmeans", "cluster.num_clusters=4", "train.eval_every=0", "train.log_every=1",
         *extra,
     ]

@@ -14,7 +14,8 @@ from raereid.models.global_bn import GlobalBatchNorm, GlobalBatchNormAct, conver
 
 
 def _with_statistics(model: nn.Module) -> nn.Module:
-    """`model` with random running statistics and affine parameters in every batch norm, so eval mode is not identity."""
+    """`model` with random running statistics and affine parameters in every batch norm (eval mode is then no
+    identity)."""
     g = torch.Generator().manual_seed(0)
     for m in model.modules():
         if isinstance(m, nn.modules.batchnorm._BatchNorm):

@@ -151,7 +151,8 @@ def test_color_jitter_is_off_by_default_and_validated() -> None:
     plain = [type(t).__name__ for t in train_transform(64, 32).transforms]
     assert "ColorJitter" not in plain
     cfg = load_config(None, ["data.color_jitter=0.4,0.4,0.4,0.1"])
-    jitter = [t for t in train_transform(64, 32, color_jitter=tuple(cfg.data.color_jitter)).transforms if type(t).__name__ == "ColorJitter"]
+    jitter = [t for t in train_transform(64, 32, color_jitter=tuple(cfg.data.color_jitter)).transforms
+              if type(t).__name__ == "ColorJitter"]
     assert len(jitter) == 1 and jitter[0].hue == (-0.1, 0.1) and jitter[0].brightness == (0.6, 1.4)
     for bad in [(0.4, 0.4, 0.4), (0.4, -0.1, 0.4, 0.1), (0.4, 0.4, 0.4, 0.7)]:
         with pytest.raises(ConfigError, match="data.color_jitter"):

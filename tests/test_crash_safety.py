@@ -63,7 +63,8 @@ def _start_and_signal(root: Path, out: Path, signum: int, delay: float) -> tuple
         try:
             last, deadline = out / "checkpoints" / "last.pt", time.monotonic() + 180
             while not last.exists():
-                assert proc.poll() is None, f"the run ended (code {proc.returncode}) before its first checkpoint:\n{log.read_text()[-3000:]}"
+                assert proc.poll() is None, (f"the run ended (code {proc.returncode}) before its first checkpoint:\n"
+                                             f"{log.read_text()[-3000:]}")
                 assert time.monotonic() < deadline, "no checkpoint within 180 s"
                 time.sleep(0.01)
             time.sleep(delay)
@@ -102,7 +103,8 @@ def reference(tiny_bench: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
 def test_sigkill_at_a_random_moment_then_resume_is_exact(tiny_bench: Path, tmp_path: Path, reference: Path) -> None:
     out, delay = tmp_path / "killed", _delay("sigkill")
     code, stderr = _start_and_signal(tiny_bench, out, signal.SIGKILL, delay)
-    assert code == -signal.SIGKILL, f"the run was not killed mid-training (exit {code}, delay {delay:.3f} s):\n{stderr[-2000:]}"
+    assert code == -signal.SIGKILL, (f"the run was not killed mid-training (exit {code}, delay {delay:.3f} s):\n"
+                                     f"{stderr[-2000:]}")
     stopped = _stopped_at(out)  # the last complete checkpoint: the rename is atomic, so never a torn file
     what = f"SIGKILL {delay:.3f} s after the first checkpoint, last checkpoint at iteration {stopped}"
     assert 1 <= stopped < ITERATIONS, what

@@ -34,8 +34,8 @@ from raereid.engine.checkpoint import load_checkpoint
 # rounding: measured 15.3 vs 17.9 mAP after 8 iterations with Adam, 16.1 vs 16.4 with SGD.
 # lambda_rec = 1 (the synthetic preset now uses 10): the tolerances above were measured with it; with 10,
 # ft+pt drifted 1.6 mAP after 8 iterations on the tiny benchmark (one CI run).
-SGD = ("optim.optimizer=sgd", "optim.disc_optimizer=sgd", "optim.lr_encoder=0.01", "optim.lr_other=0.01", "optim.lr_discriminator=0.01",
-       "loss.lambda_rec=1")
+SGD = ("optim.optimizer=sgd", "optim.disc_optimizer=sgd", "optim.lr_encoder=0.01", "optim.lr_other=0.01",
+       "optim.lr_discriminator=0.01", "loss.lambda_rec=1")
 
 
 def _run(root: Path, out: Path, nproc: int, iterations: int = 8, *extra: str, variant: str = "full") -> dict:
@@ -49,8 +49,8 @@ def _run(root: Path, out: Path, nproc: int, iterations: int = 8, *extra: str, va
 @pytest.mark.parametrize(("variant", "learner", "iterations", "metric_tol", "weight_tol"), [
     ("ft+pt", "classifier", 8, 0.5, 5e-2), ("full", "classifier", 2, 1.0, 2e-3), ("ft+pt", "memory", 2, 0.5, 1e-3),
 ])
-def test_two_processes_match_one(tiny_bench: Path, tmp_path: Path, variant: str, learner: str, iterations: int, metric_tol: float,
-                                 weight_tol: float) -> None:
+def test_two_processes_match_one(tiny_bench: Path, tmp_path: Path, variant: str, learner: str, iterations: int,
+                                 metric_tol: float, weight_tol: float) -> None:
     extra = (f"learner.name={learner}",)
     one = _run(tiny_bench, tmp_path / "one", 1, iterations, *extra, variant=variant)
     two = _run(tiny_bench, tmp_path / "two", 2, iterations, *extra, variant=variant)
@@ -60,8 +60,8 @@ def test_two_processes_match_one(tiny_bench: Path, tmp_path: Path, variant: str,
         assert abs(one[key] - two[key]) <= metric_tol, (key, one[key], two[key])
     # the memory learner's centroids are updated from the gathered global batch
     for part in ("model", "learner", "learner_modules"):
-        worst = max(((a[part][k].float() - b[part][k].float()).abs().max().item() for k in a[part] if a[part][k].is_floating_point()),
-                    default=0.0)
+        worst = max(((a[part][k].float() - b[part][k].float()).abs().max().item()
+                     for k in a[part] if a[part][k].is_floating_point()), default=0.0)
         assert worst < weight_tol, (part, worst)
     log = (tmp_path / "two" / "train.log").read_text()
     assert "2 process(es)" in log and log.count(f"variant {variant}") == 1  # only rank 0 logs

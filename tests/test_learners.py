@@ -95,8 +95,9 @@ def test_hybrid_learner_contrasts_source_classes_clusters_and_outliers() -> None
     terms = {name: value for name, value, _ in learner.branch_terms(Branch("encoder", emb, emb, 1), labels)}
     centres = torch.stack([mem[0], mem[1], (mem[2] + mem[4]) / 2, mem[3], mem[5]])  # class 2 = the cluster {0, 2}
     logits = emb @ centres.t() / cfg.learner.temperature
-    assert terms["hyb_source"].item() == pytest.approx(torch.nn.functional.cross_entropy(logits[:1], torch.tensor([1])).item(), rel=1e-5)
-    assert terms["hyb_target"].item() == pytest.approx(torch.nn.functional.cross_entropy(logits[1:], torch.tensor([2])).item(), rel=1e-5)
+    ce = torch.nn.functional.cross_entropy
+    assert terms["hyb_source"].item() == pytest.approx(ce(logits[:1], torch.tensor([1])).item(), rel=1e-5)
+    assert terms["hyb_target"].item() == pytest.approx(ce(logits[1:], torch.tensor([2])).item(), rel=1e-5)
     before = mem.clone()
     learner.update({"encoder": emb}, labels)  # source class 1 (row 1) and target image 2 (row 2 + 2) move
     m = cfg.learner.hybrid_momentum
@@ -157,7 +158,8 @@ def test_dsbn_model_starts_from_a_plain_checkpoint(tmp_path: Path) -> None:
     model = _small_model("baseline", dsbn=True)
     note, _ = init_from(model, Discriminators(model), str(tmp_path / "direct.pt"), "convnet_small")
     bn = model.encoder.body[0][1]
-    assert torch.all(bn.source.running_mean == 0.25) and torch.all(bn.target.running_mean == 0.25) and "initialised" in note
+    assert torch.all(bn.source.running_mean == 0.25) and torch.all(bn.target.running_mean == 0.25)
+    assert "initialised" in note
 
 
 def test_adabn_reestimates_target_statistics_only(tiny_bench: Path) -> None:

@@ -45,7 +45,8 @@ def test_time_based_lines_and_a_resumed_start() -> None:
         clock.now += 1.0
         bar.update(1)
     lines = out.getvalue().splitlines()
-    assert len(lines) == 3 and lines[0].startswith("[raereid] train 5030/20000 (25%)  1 it/s  elapsed 0:30  ETA 4:09:30")
+    assert len(lines) == 3
+    assert lines[0].startswith("[raereid] train 5030/20000 (25%)  1 it/s  elapsed 0:30  ETA 4:09:30")
     bar.close()
     assert out.getvalue().splitlines()[-1].startswith("[raereid] train 5100/20000")
 

@@ -16,7 +16,8 @@ cams = st.integers(min_value=1, max_value=9)
 
 @given(pids, cams, st.integers(1, 9), st.integers(0, 999999), st.integers(0, 99))
 def test_market_names_round_trip(pid: int, cam: int, seq: int, frame: int, box: int) -> None:
-    name = f"{pid:04d}_c{cam}s{seq}_{frame:06d}_{box:02d}.jpg" if pid >= 0 else f"-1_c{cam}s{seq}_{frame:06d}_{box:02d}.jpg"
+    person = f"{pid:04d}" if pid >= 0 else "-1"
+    name = f"{person}_c{cam}s{seq}_{frame:06d}_{box:02d}.jpg"
     assert parse_market1501(name) == (pid, cam - 1)
     assert parse_dukemtmc(name) is None
 

@@ -52,7 +52,8 @@ def test_table_has_every_run_with_the_metrics_of_its_metrics_json(report_runs: R
         assert cells[2].all_text() == metrics["learner"]
         for cell, key in zip(cells[4:9], ("rank1", "rank5", "rank10", "mAP", "mINP")):
             assert float(cell.attrs["data-value"]) == metrics[key] and cell.all_text() == f"{metrics[key]:.1f}"
-        assert cells[9].all_text() == str(metrics["iterations"]) and cells[10].all_text() == f"{metrics['seconds']:.0f}s"
+        assert cells[9].all_text() == str(metrics["iterations"])
+        assert cells[10].all_text() == f"{metrics['seconds']:.0f}s"
 
 
 def test_curves_are_drawn_for_every_logged_group(report_page: Path) -> None:
@@ -140,7 +141,8 @@ def test_equivalent_command_rebuilds_a_runs_config(report_runs: ReportRuns) -> N
     assert argv[:5] == ["train", "--config", "synthetic", "--variant", "full"]
     args = build_parser().parse_args(argv)  # what `raereid train` would run
     assert config_to_dict(load_config(args.config, overrides_from_args(args))) == saved
-    assert f"train.init={report_runs.direct / 'model.pt'}" in args.overrides and "model.decoder_channels=16,8" in args.overrides
+    assert f"train.init={report_runs.direct / 'model.pt'}" in args.overrides
+    assert "model.decoder_channels=16,8" in args.overrides
 
 
 # ------------------------------------------------------------------- bad inputs

@@ -21,8 +21,10 @@ def test_checkpoint_of_another_architecture(tiny_runs, tmp_path, capsys):
     state["variant"] = "direct"  # full weights (decoder, fusion) under a variant without them
     other = tmp_path / "other.pt"
     torch.save(state, other)
-    for argv in (["evaluate", "--checkpoint", str(other)], ["rank", "--checkpoint", str(other), "--out", str(tmp_path / "r")],
-                 ["gap", "--checkpoint", str(tiny_runs.full), "--before", str(other), "--out", str(tmp_path / "g.png")]):
+    for argv in (["evaluate", "--checkpoint", str(other)],
+                 ["rank", "--checkpoint", str(other), "--out", str(tmp_path / "r")],
+                 ["gap", "--checkpoint", str(tiny_runs.full), "--before", str(other), "--out",
+                  str(tmp_path / "g.png")]):
         assert main(argv) == 2
         err = capsys.readouterr().err
         assert "another architecture" in err and "Traceback" not in err

@@ -29,8 +29,8 @@ def test_evaluate_json_has_the_metrics_json_fields_and_agrees_with_evaluate_mode
                                                                                              "market1501", 4)
     assert result["learner"] == "classifier"  # the same fields as metrics.json, learner included
     trained = load_model(tiny_runs.full)
-    expected = evaluate_model(trained.model, load_dataset("market", tiny_runs.data), trained.cfg, Runtime(torch.device("cpu")),
-                              use_rerank=rerank)
+    expected = evaluate_model(trained.model, load_dataset("market", tiny_runs.data), trained.cfg,
+                              Runtime(torch.device("cpu")), use_rerank=rerank)
     for key in ("mAP", "rank1", "rank5", "rank10", "mINP"):
         assert result[key] == pytest.approx(expected[key], abs=1e-4)
         assert 0 <= result[key] <= 100
@@ -58,8 +58,8 @@ def test_evaluate_defaults_to_the_checkpoints_target_and_prints_a_table(tiny_run
 
 def test_extract_a_dataset_split_matches_the_evaluators_descriptors(tiny_runs, tmp_path):
     out = tmp_path / "test.npz"
-    argv = ["extract", "--checkpoint", str(tiny_runs.full), "--images", "market1501", "--data-root", str(tiny_runs.data),
-            "--split", "test", "--out", str(out)]
+    argv = ["extract", "--checkpoint", str(tiny_runs.full), "--images", "market1501", "--data-root",
+            str(tiny_runs.data), "--split", "test", "--out", str(out)]
     assert main(argv) == 0
     data = np.load(out)
     ds = load_dataset("market", tiny_runs.data)

@@ -29,9 +29,10 @@ def tiny_translate(root: Path, *extra: str) -> list[str]:
     """`raereid translate` flags for a seconds-long CPU run on the tiny benchmark."""
     sets = [
         f"translate.iterations={ITERATIONS}", "translate.lr_decay_start=2", "translate.height=32", "translate.width=16",
-        "translate.batch_size=2", "translate.generator_channels=4", "translate.generator_blocks=1", "translate.downsamplings=1",
-        "translate.discriminator_channels=4", "translate.discriminator_layers=1", "translate.pool_size=2", "translate.workers=0",
-        "translate.checkpoint_every=1", "translate.log_every=1", "translate.sample_images=3", "train.device=cpu", *extra,
+        "translate.batch_size=2", "translate.generator_channels=4", "translate.generator_blocks=1",
+        "translate.downsamplings=1", "translate.discriminator_channels=4", "translate.discriminator_layers=1",
+        "translate.pool_size=2", "translate.workers=0", "translate.checkpoint_every=1", "translate.log_every=1",
+        "translate.sample_images=3", "train.device=cpu", *extra,
     ]
     return ["--config", "translate-synthetic", "--data-root", str(root), *[a for kv in sets for a in ("--set", kv)]]
 
@@ -83,7 +84,8 @@ def test_translation_keeps_names_ids_cameras_and_sizes(tiny_bench: Path, straigh
 
 
 def test_sigint_saves_exits_130_and_resume_is_exact(tiny_bench: Path, tmp_path: Path, straight: Path,
-                                                    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+                                                    monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture) -> None:
     real = engine.TranslatorTrainer.run_step
 
     def interrupted_step(self: engine.TranslatorTrainer) -> dict[str, float]:
@@ -104,7 +106,8 @@ def test_sigint_saves_exits_130_and_resume_is_exact(tiny_bench: Path, tmp_path: 
     assert written and written[-1].startswith(f"[raereid] translate {total}/{total} (100%)"), written  # no tqdm bar
     a, b = _networks(straight), _networks(out)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-    assert f"resumed from {out / 'translator' / 'checkpoints' / 'last.pt'} at iteration {stopped}" in (out / "translator" / "train.log").read_text()
+    log = (out / "translator" / "train.log").read_text()
+    assert f"resumed from {out / 'translator' / 'checkpoints' / 'last.pt'} at iteration {stopped}" in log
     first = min((out / "DukeMTMC-reID" / "bounding_box_train").iterdir())
     assert first.read_bytes() == (straight / "DukeMTMC-reID" / "bounding_box_train" / first.name).read_bytes()
 
@@ -125,7 +128,8 @@ def test_msmt17_and_market_layouts_are_mirrored(tmp_path: Path) -> None:
         written = load_dataset(str(folder))
         assert folder.name == source.root.name and written.stats() == source.stats() and written.layout == source.layout
         mirrored = sorted(p.relative_to(folder) for p in folder.rglob("*") if p.is_file())
-        original = sorted(p.relative_to(source.root) for p in source.root.rglob("*") if p.is_file() and p.name != "Thumbs.db")
+        original = sorted(p.relative_to(source.root) for p in source.root.rglob("*")
+                          if p.is_file() and p.name != "Thumbs.db")
         assert mirrored == original
 
 

@@ -86,7 +86,8 @@ def test_flags_are_named_as_typed(capsys: pytest.CaptureFixture, tmp_path: Path)
 def test_cross_rule_names_both_keys_and_origins() -> None:
     with pytest.raises(ConfigError, match="convnet_small has no ImageNet weights") as info:
         load_config("duke2market", ["model.backbone=convnet_small"])
-    assert info.value.where == "model.backbone from --set model.backbone=convnet_small; model.pretrained from preset duke2market"
+    assert info.value.where == ("model.backbone from --set model.backbone=convnet_small; "
+                                "model.pretrained from preset duke2market")
     load_config("duke2market", ["model.backbone=convnet_small", "model.pretrained=none"])
 
 
