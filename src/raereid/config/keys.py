@@ -1,7 +1,8 @@
 """Every config key with its default, its rule and its meaning (`raereid config --list`).
 
-The meaning is the comment after the field in `schema.py` (read from its source, so the schema stays the one
-place it is written), or, for a field without one, the hint of its rule in `validation.py`'s `RULES`.
+The meaning is the comment after the field in `schema.py`, or the comment lines right above it when it is too
+long for the field's line (read from its source, so the schema stays the one place it is written), or, for a
+field without one, the hint of its rule in `validation.py`'s `RULES`.
 """
 
 from __future__ import annotations
@@ -38,10 +39,12 @@ def _section_classes() -> dict[str, str]:
 
 @lru_cache(maxsize=1)
 def schema_comments() -> dict[str, str]:
-    """{"section.key": the comment on its line in schema.py} for the fields that have one."""
+    """{"section.key": the comment on its line in schema.py, else the comment lines right above it} for the fields
+    that have one."""
     source = inspect.getsource(schema)
-    comments = {tok.start[0]: tok.string.lstrip("#").strip()
-                for tok in tokenize.generate_tokens(io.StringIO(source).readline) if tok.type == tokenize.COMMENT}
+    tokens = [tok for tok in tokenize.generate_tokens(io.StringIO(source).readline) if tok.type == tokenize.COMMENT]
+    comments = {tok.start[0]: tok.string.lstrip("#").strip() for tok in tokens}
+    alone = {tok.start[0] for tok in tokens if tok.line.lstrip().startswith("#")}  # comment-only lines
     sections = _section_classes()
     found = {}
     for node in ast.parse(source).body:
@@ -49,8 +52,12 @@ def schema_comments() -> dict[str, str]:
             for item in node.body:
                 if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name):
                     line = item.end_lineno or item.lineno
-                    if line in comments:
-                        found[f"{sections[node.name]}.{item.target.id}"] = comments[line]
+                    above = []
+                    while item.lineno - len(above) - 1 in alone:
+                        above.insert(0, comments[item.lineno - len(above) - 1])
+                    text = comments[line] if line in comments else " ".join(above)
+                    if text:
+                        found[f"{sections[node.name]}.{item.target.id}"] = text
     return found
 
 
