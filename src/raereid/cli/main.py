@@ -15,12 +15,12 @@ from raereid.errors import RaeReidError
 COMMANDS = {
     "datasets": ("datasets", "summarise every dataset found under a folder (Table I)"),
     "synth": ("synth", "write the procedural cross-domain benchmark (synthetic Market/Duke-style datasets)"),
-    "train": ("train", "train a variant of RAE (Algorithm 1)"),
+    "train": ("train", "train a variant of RAE: the source stage, then adaptation (Algorithm 1)"),
     "config": ("config", "every config key with its default, rule and meaning; a preset's resolved config"),
     "translate": ("translate",
                   "translate the source into the target's style with CycleGAN (Table IV's pre-pixel transfer)"),
-    "demo": ("demo", "on the CPU: the synthetic benchmark, direct transfer, then baseline and full with the "
-             "classifier and memory learners; results table, reconstructions, HTML report"),
+    "demo": ("demo", "on the CPU: the synthetic benchmark, the source stage (direct transfer), then the clustering "
+             "baseline and full RAE; results table, reconstructions, HTML report"),
     "evaluate": ("evaluate", "mAP / mINP / rank-1/5/10 of a checkpoint on a dataset (optionally re-ranked)"),
     "extract": ("extract", "descriptors of a folder, list file or dataset split into an .npz"),
     "rank": ("rank", "pictures of ranked results (Fig. 4/5): query, top-k, green/red borders"),
