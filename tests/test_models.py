@@ -43,9 +43,10 @@ def _learner(model: RAE) -> ClassifierLearner:
 
 
 def _step(model: RAE, discs: Discriminators, xs: torch.Tensor, ys: torch.Tensor, xt: torch.Tensor | None = None,
-          yt: torch.Tensor | None = None, learner: ClassifierLearner | None = None) -> StepOutput:
+          yt: torch.Tensor | None = None, learner: ClassifierLearner | None = None,
+          loss: LossConfig | None = None) -> StepOutput:
     """The generator step with the paper's classifier learner."""
-    return generator_step(model, discs, learner or _learner(model), xs, xt, Labels(ys, yt), LossConfig())
+    return generator_step(model, discs, learner or _learner(model), xs, xt, Labels(ys, yt), loss or LossConfig())
 
 
 def _grad_norm(module: torch.nn.Module) -> float:
@@ -85,13 +86,20 @@ def test_variants_build_only_their_modules() -> None:
     assert pt.decoder is not None and pt.fusion is None and discs.pixel is not None and discs.feature is None
 
 
-def test_pixel_transfer_loss_reaches_encoder() -> None:
-    model, discs = _model("pt")
-    discs.requires_grad_(False)
-    out = _step(model, discs, *_batch())
-    (out.terms["rec_target"] + out.terms["gan_pix_target"]).backward()
-    assert _grad_norm(model.encoder) > 0 and _grad_norm(model.decoder) > 0
-    assert _grad_norm(discs) == 0
+@pytest.mark.parametrize("scale", [0.0, 0.01, 1.0])
+def test_pixel_transfer_loss_reaches_encoder_scaled_by_decoder_grad_scale(scale: float) -> None:
+    """Dec always learns from its losses; Enc gets `loss.decoder_grad_scale` of their gradient (0 by default)."""
+    grads = {}
+    for s in (1.0, scale):
+        model, discs = _model("pt")
+        discs.requires_grad_(False)
+        out = _step(model, discs, *_batch(), loss=LossConfig(decoder_grad_scale=s))
+        (out.terms["rec_target"] + out.terms["gan_pix_target"]).backward()
+        assert _grad_norm(model.decoder) > 0 and _grad_norm(discs) == 0
+        grads[s] = torch.cat([p.grad.flatten() for p in model.encoder.parameters() if p.grad is not None] or
+                             [torch.zeros(1)])
+    assert torch.allclose(grads[scale], scale * grads[1.0], rtol=1e-3, atol=1e-6 * float(grads[1.0].abs().max()))
+    assert (grads[scale].abs().sum() > 0) == (scale > 0)
 
 
 def test_feature_gan_reaches_encoder_not_discriminator_step() -> None:

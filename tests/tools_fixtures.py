@@ -24,7 +24,7 @@ TINY = [
 class TinyRuns:
     data: Path  # holds Market-1501-v15.09.15/ (target) and DukeMTMC-reID/ (source)
     full: Path  # model.pt of the full variant
-    direct: Path  # model.pt of direct transfer
+    direct: Path  # model.pt of direct transfer without a decoder (source.decoder=false: Enc alone)
 
     @property
     def market(self) -> Path:
@@ -44,7 +44,8 @@ def _train(base: str) -> TinyRuns:
     for variant in ("full", "direct"):
         cfg = load_config(
             "synthetic",
-            [f"data.root={root / 'data'}", f"train.variant={variant}", f"train.output={root / variant}", *TINY],
+            [f"data.root={root / 'data'}", f"train.variant={variant}", f"train.output={root / variant}", *TINY,
+             *(["source.decoder=false"] if variant == "direct" else [])],
         )
         Trainer(cfg, setup_runtime("cpu")).train()
     return TinyRuns(root / "data", root / "full" / "model.pt", root / "direct" / "model.pt")
