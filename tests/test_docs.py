@@ -1,5 +1,5 @@
 """The docs stay true to the repository: no machine's absolute paths in the shipped text, every relative link of
-README.md and docs/*.md leads to a file (and heading) that exists, and every `raereid COMMAND --flag` written in a
+README.md, docs/*.md and benchmarks/tables/README.md leads to a file (and heading) that exists, and every `raereid COMMAND --flag` written in a
 code block of those files names a real subcommand and flags its parser accepts."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 from raereid.cli.main import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "benchmarks" / "tables" / "README.md"]
 TEXT_SUFFIXES = {".py", ".md", ".yaml", ".yml", ".txt", ".toml", ".sh", ".css", ".js", ".json", ".cfg", ".ini"}
 # A path of one machine: /work/..., /home/..., /tmp/..., /Users/... (not inside a URL or a longer path).
 MACHINE_PATH = re.compile(r"(?<![\w.~/-])/(?:work|home|tmp|Users|root)/")
@@ -25,7 +25,7 @@ FENCE = re.compile(r"^```[^\n]*\n(.*?)^```", re.M | re.S)
 
 def shipped_text_files() -> list[Path]:
     """README.md, docs/*.md and the text files of src/, benchmarks/ and scripts/."""
-    files = list(DOCS)
+    files = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
     for folder in ("src", "benchmarks", "scripts"):
         files += [p for p in sorted((ROOT / folder).rglob("*")) if p.is_file() and p.suffix in TEXT_SUFFIXES
                   and "__pycache__" not in p.parts]
@@ -35,7 +35,7 @@ def shipped_text_files() -> list[Path]:
 def test_no_absolute_machine_paths() -> None:
     found = [f"{p.relative_to(ROOT)}:{i}: {line.strip()}" for p in shipped_text_files()
              for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if MACHINE_PATH.search(line)]
-    assert not found, "absolute paths of a machine (write DATA, runs/..., or tempfile.gettempdir()):\n" + "\n".join(found)
+    assert not found, "machine paths (write DATA, runs/..., or tempfile.gettempdir()):\n" + "\n".join(found)
 
 
 def heading_anchors(markdown: str) -> set[str]:
@@ -88,7 +88,8 @@ def command_lines(markdown: str) -> list[str]:
     return commands
 
 
-def check_command(line: str, parser: argparse.ArgumentParser, commands: dict[str, argparse.ArgumentParser]) -> list[str]:
+def check_command(line: str, parser: argparse.ArgumentParser,
+                  commands: dict[str, argparse.ArgumentParser]) -> list[str]:
     """What is wrong with one `raereid ...` line: an unknown subcommand, or flags its parser does not know."""
     words = shlex.split(line.replace("[", " ").replace("]", " ").replace("|", " "))[1:]
     global_flags = {s for a in parser._actions for s in a.option_strings}
