@@ -30,12 +30,14 @@ from pathlib import Path
 
 SMOKE_OVERRIDES = (
     "model.pretrained=none", "data.p=2", "data.k=2", "data.test_batch_size=16", "data.workers=0",
-    "optim.iterations=2", "train.iters_per_epoch=2", "cluster.method=kmeans", "cluster.num_clusters=4",
+    "optim.iterations=2", "source.iterations=2", "train.iters_per_epoch=2", "cluster.method=kmeans",
+    "cluster.num_clusters=4",
     "cluster.reliability_gap=0",  # SpCL's reliability criterion (the *-hybrid presets) is DBSCAN's; off with k-means
 )
 TRANSLATE_OVERRIDES = ("translate.iterations=2", "translate.lr_decay_start=1", "translate.workers=0",
                        "translate.checkpoint_every=1", "translate.log_every=1", "train.device=cpu")
-PAPER_RATES = ("optim.lr_encoder=0.001", "optim.lr_other=0.01", "optim.lr_discriminator=0.01")
+PAPER_RATES = ("optim.lr_encoder=0.001", "optim.lr_other=0.01", "optim.lr_discriminator=0.01",
+               "source.lr_encoder=0.001", "source.lr_other=0.01")
 WEIGHTS_FILE = "{backbone}-calibrated.pth"
 DOMAINS = "market1501,dukemtmcreid,msmt17"
 

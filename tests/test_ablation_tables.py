@@ -231,12 +231,12 @@ def test_runner_resumes_keeps_failures_and_skips_dependents(tmp_path: Path) -> N
 
 
 def test_end_to_end_on_the_tiny_benchmark(tiny_bench: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    skip = ("data.root=", "train.output=", "train.variant=", "optim.iterations=")
+    skip = ("data.root=", "train.output=", "train.variant=", "optim.iterations=", "source.iterations=")
     sets = [kv for kv in tiny_overrides(tiny_bench, tmp_path, "baseline", 2) if not kv.startswith(skip)]
     rows = tmp_path / "tiny.yaml"
     rows.write_text(json.dumps({"name": "tiny", "config": "synthetic", "iterations": 2, "seeds": [0],
                                 "set": [*sets, "train.gap_picture=false"],
-                                "source_stages": {"default": {"set": ["optim.iterations=2"]}},
+                                "source_stages": {"default": {"set": ["source.iterations=2"]}},
                                 "rows": [{"label": "direct", "variant": "direct"},
                                          {"label": "baseline", "variant": "baseline"}]}))
     doc = tmp_path / "doc.md"

@@ -160,8 +160,9 @@ def test_color_jitter_is_off_by_default_and_validated() -> None:
 def test_clustered_feature_is_checked() -> None:
     from raereid.engine.pseudo import make_label_generator
 
-    assert load_config("synthetic").cluster.feature == "final" and load_config().cluster.feature == "final"
-    make_label_generator(load_config(None, ["cluster.feature=encoder"]).cluster)
+    # the paper clusters the encoder's features ("represented by features by encoder Enc")
+    assert load_config("synthetic").cluster.feature == "encoder" and load_config().cluster.feature == "encoder"
+    make_label_generator(load_config(None, ["cluster.feature=final"]).cluster)
     with pytest.raises(ConfigError, match="cluster.feature"):
         make_label_generator(load_config(None, ["cluster.feature=fused"]).cluster)
 

@@ -47,12 +47,10 @@ def test_demo_end_to_end(tmp_path: Path, capsys) -> None:
         assert command.startswith("cd ") and ("--config synthetic-memory" in command) == (row["learner"] == "memory")
 
 
-def test_default_runs_compare_the_classifier_and_the_memory_learner() -> None:
+def test_default_runs_compare_the_baseline_and_full_rae() -> None:
     from raereid.cli.demo import RUNS, parse_runs
 
     assert parse_runs(",".join(RUNS)) == [
-        ("direct", "direct", "synthetic"), ("baseline", "baseline", "synthetic"), ("full", "full", "synthetic"),
-        ("baseline-memory", "baseline", "synthetic-memory"), ("full-memory", "full", "synthetic-memory"),
-    ]
+        ("direct", "direct", "synthetic"), ("baseline", "baseline", "synthetic"), ("full", "full", "synthetic")]
     assert parse_runs("full,full, direct ,ft@synthetic-hybrid") == [
         ("direct", "direct", "synthetic"), ("full", "full", "synthetic"), ("ft-hybrid", "ft", "synthetic-hybrid")]

@@ -18,8 +18,8 @@ COMMANDS = {
     "train": ("train", "train a variant of RAE: the source stage, then adaptation (Algorithm 1)"),
     "config": ("config", "every config key with its default, rule and meaning; a preset's resolved config"),
     "translate": ("translate", "translate the source into the target's style with CycleGAN (Table IV's pre-pixel transfer)"),
-    "demo": ("demo", "on the CPU: the synthetic benchmark, the source stage (direct transfer), then baseline and "
-             "full from it with the classifier and memory learners; results table, reconstructions, HTML report"),
+    "demo": ("demo", "on the CPU: the synthetic benchmark, the source stage (direct transfer), then the clustering "
+             "baseline and full RAE; results table, reconstructions, HTML report"),
     "evaluate": ("evaluate", "mAP / mINP / rank-1/5/10 of a checkpoint on a dataset (optionally re-ranked)"),
     "extract": ("extract", "descriptors of a folder, list file or dataset split into an .npz"),
     "rank": ("rank", "pictures of ranked results (Fig. 4/5): query, top-k, green/red borders"),
@@ -52,7 +52,7 @@ def use_plugins(args: argparse.Namespace) -> None:
 WORKFLOW = """\
 the workflow on your data (DATA holds the datasets; `raereid COMMAND --help` for each):
   1. raereid datasets --data-root DATA                                   what is there (the paper's Table I)
-  2. raereid train --config duke2market --data-root DATA --out runs/d2m  source stage, then adaptation (--resume)
+  2. raereid train --config duke2market --data-root DATA --out runs/d2m  train (--list-presets; --print-config)
   3. raereid evaluate --checkpoint runs/d2m/model.pt                     mAP / rank-k on the target
   4. raereid rank --checkpoint runs/d2m/model.pt --out runs/d2m/ranked   ranked results (or: raereid report runs/d2m)
   5. raereid export --checkpoint runs/d2m/model.pt --out d2m.onnx        deploy (or: raereid index, raereid search)

@@ -18,6 +18,8 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from raereid.config.schema import Config
     from raereid.engine.runtime import Runtime
     from raereid.engine.trainer import Trainer
@@ -71,11 +73,12 @@ def build_trainer(cfg: Config, runtime: Runtime, resume: bool = False) -> Traine
     return Trainer(cfg, runtime, resume=resume, hooks=extra_hooks(cfg))
 
 
-def train(cfg: Config, runtime: Runtime, resume: bool = False) -> dict:
-    """`raereid train`'s run: the source stage, then adaptation (engine/recipe.py); the last stage's metrics."""
+def train(cfg: Config, runtime: Runtime, resume: bool = False, started: Callable[[], None] = lambda: None) -> dict:
+    """`raereid train`'s run: the source stage, then adaptation (engine/recipe.py); the last stage's metrics.
+    `started` runs once the first stage's data and config are checked."""
     from raereid.engine.recipe import train_stages
 
-    return train_stages(cfg, runtime, resume=resume, hooks=extra_hooks)
+    return train_stages(cfg, runtime, resume=resume, hooks=extra_hooks, started=started)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -110,9 +113,11 @@ def run(args: argparse.Namespace) -> int:
 
     runtime = setup_runtime(cfg.train.device)
     try:
-        if runtime.is_main:
-            record_command(cfg.train.output, command, append=args.resume)
-        metrics = train(cfg, runtime, resume=args.resume)
+        def started() -> None:
+            if runtime.is_main:
+                record_command(cfg.train.output, command, append=args.resume)
+
+        metrics = train(cfg, runtime, resume=args.resume, started=started)
     except Interrupted as stop:
         if runtime.is_main:
             print(f"raereid train: {stop}; continue with the same command plus --resume", file=sys.stderr)

@@ -75,16 +75,22 @@ def _finished(stage: Config, next_stage: Config) -> bool:
 
 
 def train_stages(cfg: Config, runtime: Runtime, resume: bool = False,
-                 hooks: Callable[[Config], Sequence[Hook]] = lambda cfg: ()) -> dict[str, Any]:
+                 hooks: Callable[[Config], Sequence[Hook]] = lambda cfg: (),
+                 started: Callable[[], None] = lambda: None) -> dict[str, Any]:
     """Train every stage of `cfg` (plan_stages), each with the engine's hooks plus `hooks(stage)`, and return the last
     one's metrics. With `resume`, a finished stage is skipped and an interrupted one continues from its checkpoint, so
-    --resume works across the stage boundary."""
+    --resume works across the stage boundary. `started` is called once the first trainer has checked its data and
+    config, before any training: nothing is written into a run folder a bad input would have refused."""
     stages = plan_stages(cfg)
     result: dict[str, Any] = {}
     for i, stage in enumerate(stages):
         last = i == len(stages) - 1
         if resume and not last and _finished(stage, stages[i + 1]):
             continue
-        result = Trainer(stage, runtime, resume=resume, hooks=hooks(stage)).train()
+        trainer = Trainer(stage, runtime, resume=resume, hooks=hooks(stage))
+        if started is not None:
+            started()
+            started = None
+        result = trainer.train()
         runtime.barrier()  # the next stage reads this one's model.pt on every process
     return result
