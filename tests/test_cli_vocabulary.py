@@ -71,7 +71,9 @@ def test_top_level_help_has_the_workflow_and_the_demo_as_it_is(capsys):
     text = capsys.readouterr().out
     steps = [text.index(f"raereid {cmd} ") for cmd in ("datasets", "train", "evaluate", "rank", "export")]
     assert "the workflow on your data" in text and steps == sorted(steps)
-    assert "memory learners" in COMMANDS["demo"][1] and "report" in COMMANDS["demo"][1]
+    from raereid.cli.demo import RUNS
+
+    assert all(run.split("@")[0] in COMMANDS["demo"][1] for run in RUNS) and "report" in COMMANDS["demo"][1]
 
 
 def test_import_works_on_the_top_level_and_on_every_subparser():
