@@ -6,7 +6,8 @@ time; a source stage (`--variant direct`) is trained once per seed and draw and 
 seed and draw starts from its model.pt. Runs already finished are not trained again; --table-only trains
 nothing. --write FILE replaces the block between <!-- table:NAME --> and <!-- /table:NAME --> in FILE.
 
-    python benchmarks/ablation.py benchmarks/tables/table4.yaml --draw A=DATA_A --draw B=DATA_B --write README.md
+    python benchmarks/ablation.py benchmarks/tables/table4.yaml --draw A=DATA_A --draw B=DATA_B \
+        --write docs/results-synthetic.md
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -279,8 +280,8 @@ def fmt(res: dict | None) -> tuple[str, str]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scales", nargs="+", default=list(SCALES), choices=list(SCALES))
-    ap.add_argument("--data-dir", type=Path, default=Path("/tmp/raereid_bench/data"))
-    ap.add_argument("--out-dir", type=Path, default=Path("/tmp/raereid_bench/out"))
+    ap.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "raereid_bench" / "data")
+    ap.add_argument("--out-dir", type=Path, default=Path(tempfile.gettempdir()) / "raereid_bench" / "out")
     ap.add_argument("--no-peers", action="store_true", help="measure raereid only")
     ap.add_argument("--shrink", type=int, default=1, help="divide every size by this (a quick smoke run)")
     ap.add_argument("--keep-outputs", action="store_true", help="keep the (large) kernel outputs")

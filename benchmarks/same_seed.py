@@ -7,8 +7,8 @@ weights (model, discriminators, the learner's memories and target classifiers, w
 keeps them), of the pseudo-labels and label-generator state, and the final metrics. Run it before and
 after a change that must not change the numbers and diff the outputs:
 
-    python benchmarks/same_seed.py --work /tmp/same_seed > before.txt     # on the old commit
-    python benchmarks/same_seed.py --work /tmp/same_seed > after.txt      # on the new one
+    python benchmarks/same_seed.py --work SCRATCH > before.txt     # on the old commit
+    python benchmarks/same_seed.py --work SCRATCH > after.txt      # on the new one
     diff before.txt after.txt
 
 A 1-class target classifier (the placeholder the classifier learner had before any clustering) is left
@@ -25,6 +25,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import torch
@@ -117,7 +118,8 @@ def train(data: Path, out: Path, variant: str, iterations: int, extra: list[str]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--work", type=Path, default=Path("/tmp/raereid_same_seed"), help="scratch folder (replaced)")
+    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "raereid_same_seed",
+                        help="scratch folder (replaced)")
     parser.add_argument("--only", nargs="*", help="run only these names (and 'resumed')")
     args = parser.parse_args()
     work = args.work

@@ -10,13 +10,14 @@ what the epoch left behind. The row "end" is what follows the last iteration (fi
 model.pt, the domain-gap picture unless train.gap_picture=false). Flat peaks after the first
 epochs mean no leak across clustering rounds, loaders and checkpoints.
 
-    raereid synth --out /tmp/synth_tiny --scale tiny
-    OMP_NUM_THREADS=1 python benchmarks/soak.py --data /tmp/synth_tiny --iterations 600 --set train.iters_per_epoch=20
+    raereid synth --out DATA_TINY --scale tiny
+    OMP_NUM_THREADS=1 python benchmarks/soak.py --data DATA_TINY --iterations 600 --set train.iters_per_epoch=20
 """
 
 from __future__ import annotations
 
 import argparse
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -50,7 +51,7 @@ def main() -> None:
                         help="a raereid synth output (generated there, scale small, if absent)")
     parser.add_argument("--variant", default="full")
     parser.add_argument("--iterations", type=int, default=1500)
-    parser.add_argument("--output", default="/tmp/raereid_soak")
+    parser.add_argument("--output", default=str(Path(tempfile.gettempdir()) / "raereid_soak"))
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="any config override, e.g. train.iters_per_epoch=20 (after the soak's own, so it wins)")
     args = parser.parse_args()

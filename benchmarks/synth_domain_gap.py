@@ -6,7 +6,7 @@ images of the query's identity seen by the query's camera are ignored, junk was 
 reader, distractors stay as negatives). The gap is the drop from "train and test on B" to "train
 on A, test on B". This is a sanity check of the data, not the RAE method.
 
-    python benchmarks/synth_domain_gap.py --root /tmp/synth_small --epochs 30
+    python benchmarks/synth_domain_gap.py --root DATA --epochs 30
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ iterations does not give descriptors of 1e20 that overflow t-SNE) and learning r
 its own size for two iterations (TRANSLATE_OVERRIDES) and writes the translated Duke-style source.
 
     python scripts/smoke_presets.py                       # every preset; exit 1 if one fails
-    python scripts/smoke_presets.py --presets duke2market --keep /tmp/smoke
+    python scripts/smoke_presets.py --presets duke2market --keep SMOKE_DIR
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "baseline,full,full@synthetic-memory")
     parser.add_argument("--adapt-iterations", type=int, default=150,
                         help="iterations of each adapted run, from direct (150 so that the demo fits 15 minutes on 2 "
-                        "cores; the README's ablations use 250)")
+                        "cores; the results tables of docs/results-synthetic.md use 250)")
     parser.add_argument("--jobs", type=int, default=2, help="adapted runs trained at a time, one thread each")
     add_set_argument(parser, "override a key of the presets for every run")
 

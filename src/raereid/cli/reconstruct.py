@@ -2,7 +2,8 @@
 
 With --images (repeatable: an image, a folder, a list file or a dataset name), one pair of rows per
 argument; without it, a few query images of the checkpoint's target and source datasets under
---data-root (default: the checkpoint's). Needs a variant with a decoder (`variant_names(has_decoder=True)`).
+--data-root (default: the checkpoint's). Needs a model with a decoder: a variant with pixel transfer or fusion,
+or the source stage of `raereid train` (OUTPUT/source/model.pt, which trains one unless source.decoder is false).
 """
 
 from __future__ import annotations

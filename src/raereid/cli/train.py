@@ -1,5 +1,9 @@
 """Train a variant of RAE (a row of the paper's Table IV; `--help` lists them) from a preset or YAML config.
 
+The paper's recipe in one command: the source stage (Enc on the source ids, Dec on source images) into
+OUTPUT/source/, then adaptation (Algorithm 1) from it into OUTPUT; --resume continues in either stage.
+--variant direct trains the source stage alone; --set train.init=MODEL adapts from that model instead.
+
 Every config key can be overridden with --set section.key=value (e.g. --set optim.iterations=500; `raereid config
 --list` shows them). OUTPUT/config.yaml holds the resolved config (train again with --config OUTPUT/config.yaml);
 at the end OUTPUT/metrics.json holds the target's mAP / rank-1/5/10 / mINP in percent.
