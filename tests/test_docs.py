@@ -1,6 +1,7 @@
 """The docs stay true to the repository: no machine's absolute paths in the shipped text, every relative link of
-README.md, docs/*.md and benchmarks/tables/README.md leads to a file (and heading) that exists, and every `raereid COMMAND --flag` written in a
-code block of those files names a real subcommand and flags its parser accepts."""
+README.md, docs/*.md and benchmarks/tables/README.md leads to a file (and heading) that exists, and every
+`raereid COMMAND --flag` written in a code block of those files names a real subcommand and flags its parser
+accepts."""
 
 from __future__ import annotations
 
