@@ -12,6 +12,7 @@ import unicodedata
 from pathlib import Path
 
 import pytest
+from markdown_commands import FENCE, command_lines, section
 
 from raereid.cli.main import build_parser
 
@@ -21,7 +22,6 @@ TEXT_SUFFIXES = {".py", ".md", ".yaml", ".yml", ".txt", ".toml", ".sh", ".css", 
 # A path of one machine: /work/..., /home/..., /tmp/..., /Users/... (not inside a URL or a longer path).
 MACHINE_PATH = re.compile(r"(?<![\w.~/-])/(?:work|home|tmp|Users|root)/")
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
-FENCE = re.compile(r"^```[^\n]*\n(.*?)^```", re.M | re.S)
 
 
 def shipped_text_files() -> list[Path]:
@@ -74,21 +74,6 @@ def subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentPa
     return dict(action.choices)
 
 
-def command_lines(markdown: str) -> list[str]:
-    """The `raereid ...` commands in the code blocks of a markdown text: continuation lines joined, commands chained
-    with && or ; apart, prompts (`$ `) and environment assignments (`OMP_NUM_THREADS=1 `) removed; output lines
-    such as `raereid train: error` are not commands."""
-    commands = []
-    for block in FENCE.findall(markdown):
-        for line in block.replace("\\\n", " ").splitlines():
-            for part in re.split(r"\s*(?:&&|\|\||;)\s*", line.split(" #")[0]):  # commands chained by the shell
-                part = re.sub(r"^\s*(\$\s+)?(\w+=\S+\s+)*", "", part)
-                words = part.split()
-                if len(words) >= 2 and words[0] == "raereid" and not words[1].endswith(":"):
-                    commands.append(part)
-    return commands
-
-
 def check_command(line: str, parser: argparse.ArgumentParser,
                   commands: dict[str, argparse.ArgumentParser]) -> list[str]:
     """What is wrong with one `raereid ...` line: an unknown subcommand, or flags its parser does not know."""
@@ -120,10 +105,7 @@ def test_documented_commands_use_real_subcommands_and_flags(doc: Path) -> None:
 
 
 def test_the_readme_quick_start_is_the_five_steps_with_real_flags() -> None:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = re.search(r"^## Quick start on real data.*?(?=^## )", text, flags=re.M | re.S)
-    assert section, "README.md has no '## Quick start on real data' section"
-    lines = command_lines(section.group(0))
+    lines = command_lines(section((ROOT / "README.md").read_text(encoding="utf-8"), "Quick start on real data"))
     steps = [line.split()[1] for line in lines]
     assert steps[:5] == ["datasets", "train", "evaluate", "report", "export"], steps
     assert {"rank", "index", "search"} <= set(steps), steps
