@@ -187,3 +187,18 @@ def test_presets_build_on_a_base(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text("base: [1]\n")
     with pytest.raises(ConfigError, match="base must be a preset name"):
         load_config(str(tmp_path / "bad.yaml"))
+
+
+def test_the_clean_image_is_the_one_before_random_erasing() -> None:
+    """Dec reconstructs the image before erasing; without erasing the image is its own clean copy."""
+    import torch
+    from PIL import Image
+
+    from raereid.data.transforms import train_transform
+
+    image = Image.new("RGB", (32, 64), (200, 120, 40))
+    torch.manual_seed(0)
+    erased, clean = train_transform(64, 32, pad=0, erasing=1.0)(image)
+    assert erased.shape == clean.shape == (3, 64, 32) and not torch.equal(erased, clean)
+    assert torch.equal(erased[erased != 0], clean[erased != 0])  # only the erased box differs
+    assert isinstance(train_transform(64, 32, pad=0, erasing=0.0)(image), torch.Tensor)

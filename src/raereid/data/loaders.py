@@ -21,7 +21,8 @@ class Batch(NamedTuple):
     camid: int | torch.Tensor
     index: int | torch.Tensor  # the record's index in the dataset
     seed: int | torch.Tensor  # the augmentation (and dropout) seed the sampler gave it; 0 without one
-    clean: torch.Tensor  # with a TrainTransform, the image before random erasing; otherwise an empty tensor
+    # with a TrainTransform that erases, the image before random erasing; otherwise empty (the image is its own)
+    clean: torch.Tensor
 
 
 class ImageDataset(Dataset):

@@ -11,8 +11,9 @@ from raereid.pixels import IMAGENET_MEAN, IMAGENET_STD
 
 
 class TrainTransform:
-    """The training augmentation, returning `(image, clean)`: `clean` is the image before random erasing, what the
-    decoder is asked to reconstruct and Dis_pix sees as real (a reconstruction target should not hold erased boxes)."""
+    """The training augmentation. With random erasing it returns `(image, clean)`: `clean` is the image before
+    erasing, what the decoder is asked to reconstruct and Dis_pix sees as real (a reconstruction target should not
+    hold erased boxes). Without erasing it returns the image alone, which is its own clean copy (not collated twice)."""
 
     def __init__(self, steps: list, erasing: float):
         self.base = T.Compose(steps)
@@ -23,9 +24,9 @@ class TrainTransform:
         """Every step, in order (random erasing last)."""
         return [*self.base.transforms, *([self.erase] if self.erase is not None else [])]
 
-    def __call__(self, image: Image.Image) -> tuple[torch.Tensor, torch.Tensor]:
+    def __call__(self, image: Image.Image) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         clean = self.base(image)
-        return (clean if self.erase is None else self.erase(clean)), clean
+        return clean if self.erase is None else (self.erase(clean), clean)
 
 
 def train_transform(
