@@ -2,7 +2,8 @@
 
 A job whose done file (metrics.json, translate.json) exists is not run again. Each run folder gets job.json
 (the command, and why it failed) and stderr.log. A folder made by a different command (the rows file
-changed) is "stale": the script refuses to train over it, so a table never mixes old and new runs silently.
+changed), or a training run whose config.yaml differs from what its command resolves to now (a preset
+changed), is "stale": the script refuses to train over it, so a table never mixes old and new runs silently.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 from ablation_plan import Job
 
@@ -33,13 +36,64 @@ def _record(job: Job) -> dict:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
+FOLDER_KEYS = ("train.output", "train.init")  # where a run is, not what it is (a run copied to another row)
+
+
+@cache
+def _train_parser() -> Any:
+    from raereid.cli.main import build_parser
+
+    return build_parser()
+
+
+def planned_config(argv: tuple[str, ...]) -> Any:
+    """The Config that a `python -m raereid train ...` command's run writes to its config.yaml (its last stage's),
+    resolved with today's presets; None for any other command (a translation)."""
+    if tuple(argv[1:4]) != ("-m", "raereid", "train"):
+        return None
+    from raereid.cli.common import command_config
+    from raereid.cli.train import FLAGS
+    from raereid.engine.recipe import plan_stages
+
+    return plan_stages(command_config(_train_parser().parse_args(list(argv[3:])), "train", FLAGS))[-1]
+
+
+def resolved_now(argv: tuple[str, ...]) -> dict[str, Any] | None:
+    """`planned_config` as {"section.key": value}, without the keys that name folders; None for a translation."""
+    from raereid.config.schema import flat_values
+
+    cfg = planned_config(argv)
+    return None if cfg is None else {k: v for k, v in flat_values(cfg).items() if k not in FOLDER_KEYS}
+
+
+def config_changes(job: Job) -> list[str]:
+    """The keys whose value in the run's config.yaml differs from what its command resolves to now (every key when
+    the run has no readable config.yaml); [] when they agree or the job is not a training run."""
+    from raereid.config import load_config
+    from raereid.config.schema import flat_values
+    from raereid.errors import RaeReidError
+
+    try:
+        now = resolved_now(job.argv)
+    except RaeReidError as exc:
+        return [f"(its command no longer resolves: {exc.message()})"]
+    if now is None:
+        return []
+    try:
+        then = flat_values(load_config(str(job.folder / "config.yaml")))
+    except (RaeReidError, OSError):
+        return sorted(now)
+    return sorted(k for k in now if then.get(k) != now[k])
+
+
 def state(job: Job, out: Path) -> str:
-    """done | failed | stale (made by another command) | missing (not run, or interrupted)."""
+    """done | failed | stale (made by another command, or a finished run made with another config) | missing (not
+    run, or interrupted)."""
     record = _record(job)
     if record and record.get("command") != command_of(job, out):
         return "stale"
     if (job.folder / job.done_file).is_file():
-        return "done"
+        return "stale" if config_changes(job) else "done"
     return "failed" if record.get("failed") else "missing"
 
 
@@ -48,8 +102,10 @@ def check_fresh(jobs: list[Job], out: Path) -> None:
     stale = [job for job in jobs if state(job, out) == "stale"]
     if stale:
         folders = " ".join(str(job.folder) for job in stale)
-        raise ConfigError(f"{len(stale)} run folder(s) were made by a different command than the rows file asks for "
-                          f"(first: {stale[0].key})", where=folders,
+        changed = config_changes(stale[0])
+        why = f"; its config.yaml differs in {', '.join(changed[:5])}" if changed else ""
+        raise ConfigError(f"{len(stale)} run folder(s) were made by a different command or config than the rows file "
+                          f"asks for today (first: {stale[0].key}{why})", where=folders,
                           fix=f"remove them to retrain them (rm -r {folders}), or pass another --out")
 
 

@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import ablation  # noqa: E402
 from ablation_plan import Job, plan, row_folder, stage_folder  # noqa: E402
-from ablation_run import check_fresh, command_of, failure_report, run_jobs, state  # noqa: E402
+from ablation_run import check_fresh, command_of, failure_report, planned_config, run_jobs, state  # noqa: E402
 from ablation_spec import load_spec  # noqa: E402
 from ablation_table import render, replace_block, run_values, stats  # noqa: E402
 
@@ -144,6 +144,15 @@ def _fake_run(folder: Path, mAP: float, rank1: float, **extra: object) -> None:
     (folder / "metrics.json").write_text(json.dumps({"mAP": mAP, "rank1": rank1, **extra}))
 
 
+def _record_configs(jobs: list[Job]) -> None:
+    """Beside each fabricated finished run, the config.yaml its command writes (the runner checks it)."""
+    from raereid.config.resolved import write_config
+
+    for job in jobs:
+        if (job.folder / "metrics.json").is_file():
+            write_config(planned_config(job.argv), job.folder / "config.yaml")
+
+
 def _row_cells(table: str, label: str) -> list[str]:
     line = next(line for line in table.splitlines() if line.startswith(f"| {label} |"))
     return [cell.strip() for cell in line.strip("|").split("|")]
@@ -159,6 +168,7 @@ def test_table_from_fabricated_runs(tmp_path: Path) -> None:
     base = spec.rows[1]
     _fake_run(row_folder(out, "B", base, 0), 10.0, 12.0)
     jobs = plan(spec, draws, out, seeds)
+    _record_configs(jobs)
     failed = next(job for job in jobs if job.folder == row_folder(out, "B", base, 1))
     failed.folder.mkdir(parents=True)
     (failed.folder / "job.json").write_text(json.dumps({"command": command_of(failed, out), "failed": "exit code 1"}))
@@ -258,3 +268,13 @@ def test_end_to_end_on_the_tiny_benchmark(tiny_bench: Path, tmp_path: Path, caps
     started = time.perf_counter()
     assert ablation.main(args) == 0  # resumable: nothing left to train
     assert time.perf_counter() - started < 5 and "done after" not in capsys.readouterr().err
+    # A preset that changed under a finished run (same command, other config) makes it stale: never reused silently
+    saved = tmp_path / "runs/A/rows/baseline/seed0/config.yaml"
+    text = saved.read_text()
+    assert "  neck: bn\n" in text
+    saved.write_text(text.replace("  neck: bn\n", "  neck: none\n"))
+    assert ablation.main([*args[:-2], "--table-only"]) == 0
+    assert _row_cells(capsys.readouterr().out, "baseline")[1] == "stale"
+    assert ablation.main(args) == 2
+    err = capsys.readouterr().err
+    assert "different command or config" in err and "model.neck" in err and "rm -r" in err
