@@ -66,24 +66,32 @@ def resolved_now(argv: tuple[str, ...]) -> dict[str, Any] | None:
     return None if cfg is None else {k: v for k, v in flat_values(cfg).items() if k not in FOLDER_KEYS}
 
 
-def config_changes(job: Job) -> list[str]:
+def config_changes(job: Job) -> tuple[str, ...]:
     """The keys whose value in the run's config.yaml differs from what its command resolves to now (every key when
-    the run has no readable config.yaml); [] when they agree or the job is not a training run."""
+    the run has no readable config.yaml); () when they agree or the job is not a training run. Worked out once per
+    version of the file: state() asks it for every finished run at each pass (check, run, table, report)."""
+    path = job.folder / "config.yaml"
+    version = (path.stat().st_mtime_ns, path.stat().st_size) if path.is_file() else None
+    return _config_changes(job.argv, path, version)
+
+
+@cache
+def _config_changes(argv: tuple[str, ...], path: Path, version: tuple[int, int] | None) -> tuple[str, ...]:
     from raereid.config import load_config
     from raereid.config.schema import flat_values
     from raereid.errors import RaeReidError
 
     try:
-        now = resolved_now(job.argv)
+        now = resolved_now(argv)
     except RaeReidError as exc:
-        return [f"(its command no longer resolves: {exc.message()})"]
+        return (f"(its command no longer resolves: {exc.message()})",)
     if now is None:
-        return []
+        return ()
     try:
-        then = flat_values(load_config(str(job.folder / "config.yaml")))
+        then = flat_values(load_config(str(path)))
     except (RaeReidError, OSError):
-        return sorted(now)
-    return sorted(k for k in now if then.get(k) != now[k])
+        return tuple(sorted(now))
+    return tuple(sorted(k for k in now if then.get(k) != now[k]))
 
 
 def state(job: Job, out: Path) -> str:
