@@ -4,6 +4,8 @@ A job whose done file (metrics.json, translate.json) exists is not run again. Ea
 (the command, and why it failed) and stderr.log. A folder made by a different command (the rows file
 changed), or a training run whose config.yaml differs from what its command resolves to now (a preset
 changed), is "stale": the script refuses to train over it, so a table never mixes old and new runs silently.
+Config `--set`s are judged by the config they resolve to, not as text: a rows file may pin a value a preset
+changed since, and keep the runs made with it.
 """
 
 from __future__ import annotations
@@ -94,11 +96,28 @@ def _config_changes(argv: tuple[str, ...], path: Path, version: tuple[int, int] 
     return tuple(sorted(k for k in now if then.get(k) != now[k]))
 
 
+def _what_runs(command: list[str]) -> list[str]:
+    """A recorded command without its `--set key=value` pairs, those that name folders (train.init) kept: what the
+    run is, besides the config that config_changes() compares. A `--set` that only restates what the config already
+    is (a rows file pinning a value that a preset has since changed) then leaves a finished run reusable."""
+    kept: list[str] = []
+    pairs = iter(command)
+    for arg in pairs:
+        if arg == "--set":
+            value = next(pairs, "")
+            if value.partition("=")[0].strip() in FOLDER_KEYS:
+                kept += [arg, value]
+        else:
+            kept.append(arg)
+    return kept
+
+
 def state(job: Job, out: Path) -> str:
     """done | failed | stale (made by another command, or a finished run made with another config) | missing (not
-    run, or interrupted)."""
+    run, or interrupted). Commands are compared without their config `--set`s, which config_changes() judges by
+    what they resolve to."""
     record = _record(job)
-    if record and record.get("command") != command_of(job, out):
+    if record and _what_runs(record.get("command") or []) != _what_runs(command_of(job, out)):
         return "stale"
     if (job.folder / job.done_file).is_file():
         return "stale" if config_changes(job) else "done"

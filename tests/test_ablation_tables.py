@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 import time
 from pathlib import Path
@@ -268,11 +269,20 @@ def test_end_to_end_on_the_tiny_benchmark(tiny_bench: Path, tmp_path: Path, caps
     started = time.perf_counter()
     assert ablation.main(args) == 0  # resumable: nothing left to train
     assert time.perf_counter() - started < 5 and "done after" not in capsys.readouterr().err
+    # A rows file that pins a value the runs already have (a preset changed since) keeps them; another value does not
+    spec = json.loads(rows.read_text())
+    neck = re.search(r"^  neck: (\w+)$", (tmp_path / "runs/A/rows/baseline/seed0/config.yaml").read_text(), re.M)
+    assert neck, "config.yaml names the model's neck"
+    for pinned, verdict in ((neck.group(1), "done"), ("none" if neck.group(1) == "bn" else "bn", "stale")):
+        rows.write_text(json.dumps({**spec, "set": [*spec["set"], f"model.neck={pinned}"]}))
+        assert ablation.main([*args[:-2], "--table-only"]) == 0
+        table = capsys.readouterr().out
+        assert {_row_cells(table, label)[1] != "stale" for label in ("direct", "baseline")} == {verdict == "done"}
+    rows.write_text(json.dumps(spec))
     # A preset that changed under a finished run (same command, other config) makes it stale: never reused silently
     saved = tmp_path / "runs/A/rows/baseline/seed0/config.yaml"
     text = saved.read_text()
-    assert "  neck: bn\n" in text
-    saved.write_text(text.replace("  neck: bn\n", "  neck: none\n"))
+    saved.write_text(text.replace(neck.group(0), f"  neck: {'none' if neck.group(1) == 'bn' else 'bn'}"))
     assert ablation.main([*args[:-2], "--table-only"]) == 0
     assert _row_cells(capsys.readouterr().out, "baseline")[1] == "stale"
     assert ablation.main(args) == 2
