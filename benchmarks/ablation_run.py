@@ -39,6 +39,7 @@ def _record(job: Job) -> dict:
 
 
 FOLDER_KEYS = ("train.output", "train.init")  # where a run is, not what it is (a run copied to another row)
+TRAIN = ("-m", "raereid", "train")  # a training command, after the interpreter: the only kind whose config is compared
 
 
 @cache
@@ -51,7 +52,7 @@ def _train_parser() -> Any:
 def planned_config(argv: tuple[str, ...]) -> Any:
     """The Config that a `python -m raereid train ...` command's run writes to its config.yaml (its last stage's),
     resolved with today's presets; None for any other command (a translation)."""
-    if tuple(argv[1:4]) != ("-m", "raereid", "train"):
+    if tuple(argv[1:4]) != TRAIN:
         return None
     from raereid.cli.common import command_config
     from raereid.cli.train import FLAGS
@@ -97,9 +98,12 @@ def _config_changes(argv: tuple[str, ...], path: Path, version: tuple[int, int] 
 
 
 def _what_runs(command: list[str]) -> list[str]:
-    """A recorded command without its `--set key=value` pairs, those that name folders (train.init) kept: what the
-    run is, besides the config that config_changes() compares. A `--set` that only restates what the config already
-    is (a rows file pinning a value that a preset has since changed) then leaves a finished run reusable."""
+    """A recorded training command without its `--set key=value` pairs, those that name folders (train.init) kept:
+    what the run is, besides the config that config_changes() compares. A `--set` that only restates what the config
+    already is (a rows file pinning a value that a preset has since changed) then leaves a finished run reusable.
+    Any other command (a translation, whose config is not compared) is kept whole."""
+    if tuple(command[:3]) != TRAIN:
+        return command
     kept: list[str] = []
     pairs = iter(command)
     for arg in pairs:

@@ -240,6 +240,9 @@ def test_runner_resumes_keeps_failures_and_skips_dependents(tmp_path: Path) -> N
     with pytest.raises(ConfigError) as info:
         check_fresh(changed, tmp_path)
     assert "different command" in info.value.message() and "rm -r" in (info.value.fix or "")
+    # a command that is not a training run (a translation) is compared whole: its --sets are not judged by a config
+    sets = [Job(j.key, j.kind, j.folder, (*j.argv, "--set", "translate.iterations=9"), j.needs) for j in jobs]
+    assert state(sets[0], tmp_path) == "stale"
 
 
 def test_end_to_end_on_the_tiny_benchmark(tiny_bench: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -273,7 +276,8 @@ def test_end_to_end_on_the_tiny_benchmark(tiny_bench: Path, tmp_path: Path, caps
     spec = json.loads(rows.read_text())
     neck = re.search(r"^  neck: (\w+)$", (tmp_path / "runs/A/rows/baseline/seed0/config.yaml").read_text(), re.M)
     assert neck, "config.yaml names the model's neck"
-    for pinned, verdict in ((neck.group(1), "done"), ("none" if neck.group(1) == "bn" else "bn", "stale")):
+    other = "none" if neck.group(1) == "bn" else "bn"
+    for pinned, verdict in ((neck.group(1), "done"), (other, "stale")):
         rows.write_text(json.dumps({**spec, "set": [*spec["set"], f"model.neck={pinned}"]}))
         assert ablation.main([*args[:-2], "--table-only"]) == 0
         table = capsys.readouterr().out
@@ -282,7 +286,7 @@ def test_end_to_end_on_the_tiny_benchmark(tiny_bench: Path, tmp_path: Path, caps
     # A preset that changed under a finished run (same command, other config) makes it stale: never reused silently
     saved = tmp_path / "runs/A/rows/baseline/seed0/config.yaml"
     text = saved.read_text()
-    saved.write_text(text.replace(neck.group(0), f"  neck: {'none' if neck.group(1) == 'bn' else 'bn'}"))
+    saved.write_text(text.replace(neck.group(0), f"  neck: {other}"))
     assert ablation.main([*args[:-2], "--table-only"]) == 0
     assert _row_cells(capsys.readouterr().out, "baseline")[1] == "stale"
     assert ablation.main(args) == 2
