@@ -54,9 +54,9 @@ def planned_config(argv: tuple[str, ...]) -> Any:
     resolved with today's presets; None for any other command (a translation)."""
     if tuple(argv[1:4]) != TRAIN:
         return None
+    from raereid.adapt.recipe import plan_stages
     from raereid.cli.common import command_config
     from raereid.cli.train import FLAGS
-    from raereid.engine.recipe import plan_stages
 
     return plan_stages(command_config(_train_parser().parse_args(list(argv[3:])), "train", FLAGS))[-1]
 

@@ -56,9 +56,9 @@ def main() -> None:
                         help="any config override, e.g. train.iters_per_epoch=20 (after the soak's own, so it wins)")
     args = parser.parse_args()
 
+    from raereid.adapt.trainer import Trainer
     from raereid.config import load_config
     from raereid.engine.runtime import setup_runtime
-    from raereid.engine.trainer import Trainer
     from raereid.synth import generate
 
     if not (Path(args.data) / "synth.json").is_file():

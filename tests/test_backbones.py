@@ -10,11 +10,11 @@ import torch
 from conftest import tiny_overrides
 from torch import nn
 
+from raereid.adapt.build import Optimizers
 from raereid.cli.main import main
 from raereid.cli.train import build_trainer
 from raereid.config import load_config
 from raereid.config.variants import get_variant
-from raereid.engine.build import Optimizers
 from raereid.engine.runtime import setup_runtime
 from raereid.errors import CheckpointError, ConfigError
 from raereid.learners import build_learner

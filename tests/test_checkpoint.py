@@ -69,50 +69,9 @@ def test_other_architecture_is_a_clear_error(tmp_path: Path) -> None:
         load_module_state(module, {"weight": torch.zeros(4, 3), "bias": torch.zeros(2)}, "model", tmp_path / "x.pt")
 
 
-def _format_1_checkpoint(path: Path, cfg) -> dict[str, torch.Tensor]:
-    """A checkpoint as raereid wrote it before the classifier learner owned its target classifiers (format 1):
-    random weights, with the target classifiers inside "model" and their sizes in "target_classes"."""
-    from raereid.config import config_to_dict
-    from raereid.config.variants import get_variant
-    from raereid.models import RAE
-
-    g = torch.Generator().manual_seed(0)
-    model = RAE(cfg.model, get_variant("full"), 3, (cfg.data.height, cfg.data.width))
-    weights = {k: torch.randn(v.shape, generator=g) if v.is_floating_point() else v
-               for k, v in model.state_dict().items()}
-    heads = {"target_head.fc.weight": torch.randn(5, model.encoder.out_channels, generator=g),
-             "target_head.fc.bias": torch.zeros(5),
-             "fused_target_head.fc.weight": torch.randn(5, cfg.model.fusion_out, generator=g),
-             "fused_target_head.fc.bias": torch.zeros(5)}
-    save_checkpoint({"version": 1, "config": config_to_dict(cfg), "variant": "full", "num_source_ids": 3,
-                     "input_size": [cfg.data.height, cfg.data.width], "target_classes": [5, 5],
-                     "model": {**weights, **heads}, "discriminators": {}, "learner": {},
-                     "optimizers": {"main": {}, "disc": None, "target": {}}, "scalers": {}, "iteration": 7, "epoch": 1,
-                     "seconds": 1.0, "pseudo_labels": None, "label_generator": {}, "history": []}, path)
-    return weights
-
-
-def test_a_format_1_checkpoint_loads_for_inference_and_init_not_resume(tiny_bench: Path, tmp_path: Path) -> None:
-    from conftest import tiny_overrides
-
-    from raereid.config import load_config
-    from raereid.engine.model_io import load_model
-    from raereid.engine.runtime import setup_runtime
-    from raereid.engine.state import init_from
-    from raereid.engine.trainer import Trainer
-    from raereid.models import RAE, Discriminators
-
-    cfg = load_config("synthetic", tiny_overrides(tiny_bench, tmp_path / "run", "full", 4, "train.gap_picture=false"))
-    old = tmp_path / "run" / "checkpoints" / "last.pt"
-    weights = _format_1_checkpoint(old, cfg)
-    assert load_checkpoint(old)["version"] == 1
-    trained = load_model(old)  # the target classifiers are dropped: inference never used them
-    assert trained.iteration == 7 and trained.model.state_dict().keys() == weights.keys()
-    assert all(torch.equal(v, weights[k]) for k, v in trained.model.state_dict().items())
-    fresh = RAE(cfg.model, trained.model.variant, 3, (cfg.data.height, cfg.data.width))
-    note, fusion = init_from(fresh, Discriminators(fresh), str(old), cfg.model.backbone)
-    assert fusion and note.startswith(f"initialised {len(weights)} tensors")
-    assert torch.equal(fresh.encoder.state_dict()["body.0.0.weight"], weights["encoder.body.0.0.weight"])
-    with pytest.raises(CheckpointError, match="checkpoint format 1") as info:
-        Trainer(cfg, setup_runtime("cpu"), resume=True)
-    assert "train.init=" in info.value.fix and str(old) == info.value.where
+def test_a_checkpoint_of_an_older_format_is_refused_clearly(tmp_path: Path) -> None:
+    """Format 1 (before the classifier learner owned its target classifiers) was never released: it is not read."""
+    old = save_checkpoint({"version": 1, "model": {"w": torch.ones(2)}, "iteration": 7}, tmp_path / "old.pt")
+    with pytest.raises(CheckpointError, match="checkpoint format 1 is older than this raereid reads") as info:
+        load_checkpoint(old)
+    assert info.value.where == str(old) and "train it again" in info.value.fix

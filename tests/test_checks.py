@@ -9,14 +9,14 @@ import pytest
 import torch
 from conftest import tiny_overrides, write_image
 
+from raereid.adapt.checks import check_datasets
 from raereid.cli.main import main
 from raereid.config import load_config
 from raereid.config.variants import get_variant
 from raereid.data.records import ImageRecord, ReidDataset
-from raereid.engine.checks import check_datasets
-from raereid.engine.features import extract
 from raereid.engine.runtime import Runtime
 from raereid.errors import ConfigError, DatasetError, TrainingError
+from raereid.inference.features import extract
 from raereid.models.rae import RAE
 
 
@@ -75,8 +75,8 @@ def test_domain_gap_of_identical_or_huge_descriptors() -> None:
     float32 norms of descriptors of 1e20 (a barely trained random ResNet-50) overflow to zero vectors."""
     import numpy as np
 
-    from raereid.engine.features import l2_normalize
-    from raereid.tools.gap import embed_2d
+    from raereid.inference.domain_gap import embed_2d
+    from raereid.inference.features import l2_normalize
 
     assert not embed_2d(np.ones((40, 64), np.float32)).any()
     huge = np.random.default_rng(0).standard_normal((40, 64)).astype(np.float32) * 1e20

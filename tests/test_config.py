@@ -113,7 +113,8 @@ def test_variants() -> None:
 def test_learner_keys_moved_to_their_own_section_and_old_ones_still_work(tmp_path: Path) -> None:
     """cluster.learner / temperature / memory_momentum / hybrid_momentum are now learner.*: the old spelling in a
     file or --set warns and sets the new key; in a checkpoint's config it is read silently; resuming sees no change."""
-    from raereid.engine.state import check_resumable
+    from raereid.adapt.resume import RESUMABLE_CHANGES
+    from raereid.engine.checkpoint import check_resumable
 
     with pytest.warns(FutureWarning) as caught:
         cfg = load_config("synthetic", ["cluster.learner=memory", "cluster.memory_momentum=0.3"])
@@ -138,10 +139,10 @@ def test_learner_keys_moved_to_their_own_section_and_old_ones_still_work(tmp_pat
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert config_to_dict(config_from_dict(old)) == saved
-        check_resumable(cfg, old, tmp_path / "last.pt")
+        check_resumable(cfg, old, tmp_path / "last.pt", RESUMABLE_CHANGES.__contains__)
     with pytest.raises(ConfigError, match="learner.memory_momentum: 0.3 -> 0.5"):
         changed = load_config("synthetic", ["learner.name=memory", "learner.memory_momentum=0.5"])
-        check_resumable(changed, old, tmp_path / "last.pt")
+        check_resumable(changed, old, tmp_path / "last.pt", RESUMABLE_CHANGES.__contains__)
 
 
 def test_color_jitter_is_off_by_default_and_validated() -> None:
@@ -160,7 +161,7 @@ def test_color_jitter_is_off_by_default_and_validated() -> None:
 
 
 def test_clustered_feature_is_checked() -> None:
-    from raereid.engine.pseudo import make_label_generator
+    from raereid.adapt.pseudo import make_label_generator
 
     # the paper clusters the encoder's features ("represented by features by encoder Enc")
     assert load_config("synthetic").cluster.feature == "encoder" and load_config().cluster.feature == "encoder"

@@ -26,11 +26,11 @@ import pytest
 import torch
 from conftest import one_thread_env, tiny_overrides, train_command
 
+from raereid.adapt.trainer import Trainer
 from raereid.config import load_config
 from raereid.engine.checkpoint import load_checkpoint, remove_stale_temporaries, save_checkpoint
 from raereid.engine.hooks import COLLAPSE_LOSS, COLLAPSE_WINDOW, DiscriminatorWatch
 from raereid.engine.runtime import setup_runtime
-from raereid.engine.trainer import Trainer
 
 ITERATIONS = 20
 ITERS_PER_EPOCH = 5

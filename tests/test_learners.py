@@ -11,15 +11,15 @@ import pytest
 import torch
 from conftest import tiny_overrides
 
+from raereid.adapt.adabn import adapt_batch_norm
+from raereid.adapt.resume import init_from
+from raereid.adapt.trainer import Trainer
 from raereid.clustering.dbscan import reliable_clusters
 from raereid.config import load_config
 from raereid.config.schema import Config
 from raereid.config.variants import get_variant
-from raereid.engine.adabn import adapt_batch_norm
 from raereid.engine.checkpoint import load_checkpoint
 from raereid.engine.runtime import setup_runtime
-from raereid.engine.state import init_from
-from raereid.engine.trainer import Trainer
 from raereid.errors import ConfigError
 from raereid.learners import Labels, available_learners, build_learner
 from raereid.learners.base import Branch, ClusterRound

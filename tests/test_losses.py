@@ -59,7 +59,7 @@ def test_reconstruction_loss_is_the_squared_norm_per_image() -> None:
 
 @pytest.mark.parametrize("scale", [0.0, 0.25, 1.0])
 def test_scale_grad_keeps_the_value_and_scales_the_gradient(scale: float) -> None:
-    from raereid.engine.objective import scale_grad
+    from raereid.adapt.objective import scale_grad
 
     x = torch.tensor([1.0, -2.0, 3.0], requires_grad=True)
     y = scale_grad(x, scale)

@@ -8,9 +8,9 @@ import pytest
 import torch
 import torchvision
 
+from raereid.adapt.objective import StepModule, StepOutput, discriminator_step, generator_step
 from raereid.config.schema import Config, LossConfig
 from raereid.config.variants import get_variant
-from raereid.engine.objective import StepModule, StepOutput, discriminator_step, generator_step
 from raereid.errors import CheckpointError, ConfigError
 from raereid.learners import Labels, build_learner
 from raereid.learners.classifier import ClassifierLearner

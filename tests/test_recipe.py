@@ -1,4 +1,4 @@
-"""The two-stage recipe of `raereid train` (engine/recipe.py): the source stage, then adaptation, in one run."""
+"""The two-stage recipe of `raereid train` (adapt/recipe.py): the source stage, then adaptation, in one run."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import pytest
 import torch
 from conftest import tiny_overrides
 
+from raereid.adapt.recipe import plan_stages, source_stage_config
 from raereid.cli.train import train
 from raereid.config import load_config
 from raereid.config.schema import Config
 from raereid.engine.checkpoint import load_checkpoint
-from raereid.engine.recipe import plan_stages, source_stage_config
 from raereid.engine.runtime import setup_runtime
 from raereid.engine.train_loop import Hook, Interrupted
 from raereid.errors import ConfigError
@@ -95,7 +95,7 @@ def test_resume_across_the_stage_boundary_is_exact(tiny_bench: Path, tmp_path: P
     def hooks(cfg: Config) -> list[Hook]:
         return [InterruptAt(at)] if Path(cfg.train.output) == stop_in else []
 
-    from raereid.engine.recipe import train_stages
+    from raereid.adapt.recipe import train_stages
 
     with pytest.raises(Interrupted):
         train_stages(_cfg(tiny_bench, out), runtime, hooks=hooks)

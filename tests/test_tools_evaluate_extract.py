@@ -10,10 +10,10 @@ import torch
 
 from raereid.cli.main import main
 from raereid.data.registry import load_dataset
-from raereid.engine.evaluate import evaluate_model
-from raereid.engine.features import extract, l2_normalize
-from raereid.engine.model_io import load_model
 from raereid.engine.runtime import Runtime
+from raereid.inference.evaluate import evaluate_model
+from raereid.inference.features import extract, l2_normalize
+from raereid.inference.model_io import load_model
 
 KEYS = {"variant", "learner", "source", "target", "mAP", "rank1", "rank5", "rank10", "mINP", "iterations", "seconds"}
 

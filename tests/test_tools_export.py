@@ -15,8 +15,8 @@ from raereid.cli.main import main
 from raereid.data.images import load_rgb
 from raereid.data.registry import load_dataset
 from raereid.data.transforms import test_transform as eval_transform
-from raereid.engine.features import l2_normalize
 from raereid.errors import ConfigError
+from raereid.inference.features import l2_normalize
 from raereid.tools.export import export_onnx, onnx_session, run_onnx
 from raereid.tools.inputs import describe, open_model
 

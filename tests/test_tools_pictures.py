@@ -10,9 +10,10 @@ from PIL import Image
 
 from raereid.cli.main import main
 from raereid.data.registry import load_dataset
-from raereid.tools.gap import cross_domain_share, domain_gap_picture
+from raereid.inference.domain_gap import cross_domain_share, domain_gap_picture
+from raereid.sheets import LABEL_W, PAD
 from raereid.tools.inputs import open_model, pick_evenly
-from raereid.tools.reconstruct import LABEL_W, PAD, reconstruct
+from raereid.tools.reconstruct import reconstruct
 
 
 def test_reconstruct_shows_target_and_source_queries_next_to_their_reconstructions(tiny_runs, tmp_path, capsys):

@@ -15,9 +15,9 @@ from raereid.config import load_config
 from raereid.config.variants import VARIANTS, get_variant
 from raereid.engine import objective
 from raereid.engine.checkpoint import load_checkpoint, save_checkpoint
-from raereid.engine.model_io import load_model
 from raereid.engine.runtime import setup_runtime
 from raereid.errors import TrainingError
+from raereid.inference.model_io import load_model
 
 METRIC_KEYS = {"variant", "learner", "source", "target", "mAP", "rank1", "rank5", "rank10", "mINP", "iterations",
                "seconds", "val"}
@@ -128,7 +128,7 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tiny_bench: Path, tmp_pat
             out.loss = out.loss + out.terms["ce_source"]
         return out
 
-    monkeypatch.setattr("raereid.engine.objective.generator_step", poisoned)
+    monkeypatch.setattr("raereid.adapt.objective.generator_step", poisoned)
     with pytest.raises(TrainingError, match="non-finite at iteration 4 \\(ce_source=nan\\)") as info:
         _train(tiny_bench, tmp_path, "baseline", 6, "train.checkpoint_every=2")
     assert "last good checkpoint" in info.value.what

@@ -17,10 +17,10 @@ from raereid.cli.main import main
 from raereid.config import load_config
 from raereid.data.registry import discover, load_dataset
 from raereid.data.translated import translated_files, write_translated_dataset
-from raereid.engine import translate as engine
 from raereid.engine.checkpoint import load_checkpoint
 from raereid.errors import ConfigError
-from raereid.models.translator import PatchDiscriminator, ResnetGenerator, patch_size
+from raereid.translator import training
+from raereid.translator.network import PatchDiscriminator, ResnetGenerator, patch_size
 
 ITERATIONS = 4
 
@@ -86,20 +86,20 @@ def test_translation_keeps_names_ids_cameras_and_sizes(tiny_bench: Path, straigh
 def test_sigint_saves_exits_130_and_resume_is_exact(tiny_bench: Path, tmp_path: Path, straight: Path,
                                                     monkeypatch: pytest.MonkeyPatch,
                                                     capsys: pytest.CaptureFixture) -> None:
-    real = engine.TranslatorTrainer.run_step
+    real = training.TranslatorTrainer.run_step
 
-    def interrupted_step(self: engine.TranslatorTrainer) -> dict[str, float]:
+    def interrupted_step(self: training.TranslatorTrainer) -> dict[str, float]:
         if self.iteration == 2:
             os.kill(os.getpid(), signal.SIGINT)  # caught by the CheckpointHook: save, then stop
         return real(self)
 
-    monkeypatch.setattr(engine.TranslatorTrainer, "run_step", interrupted_step)
+    monkeypatch.setattr(training.TranslatorTrainer, "run_step", interrupted_step)
     out = tmp_path / "out"
     assert main(["translate", *tiny_translate(tiny_bench), "--output", str(out)]) == 130
     assert "--resume" in capsys.readouterr().err
     stopped = int(load_checkpoint(out / "translator" / "checkpoints" / "last.pt")["iteration"])
     assert 2 <= stopped < ITERATIONS and not (out / "DukeMTMC-reID").exists()
-    monkeypatch.setattr(engine.TranslatorTrainer, "run_step", real)
+    monkeypatch.setattr(training.TranslatorTrainer, "run_step", real)
     assert main(["translate", *tiny_translate(tiny_bench), "--output", str(out), "--resume"]) == 0
     written = [line for line in capsys.readouterr().err.splitlines() if line.startswith("[raereid] translate ")]
     total = len(translated_files(load_dataset("dukemtmcreid", tiny_bench)))

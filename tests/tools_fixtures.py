@@ -33,9 +33,9 @@ class TinyRuns:
 
 @functools.cache
 def _train(base: str) -> TinyRuns:
+    from raereid.adapt.trainer import Trainer
     from raereid.config import load_config
     from raereid.engine.runtime import setup_runtime
-    from raereid.engine.trainer import Trainer
     from raereid.synth import generate
 
     torch.set_num_threads(1)

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from raereid._version import __version__
+
 if TYPE_CHECKING:
     from raereid.tools.feature_extractor import FeatureExtractor
 
-__version__ = "0.1.0"
 __all__ = ["FeatureExtractor", "__version__"]
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from raereid.config.schema import Config
-    from raereid.engine.model_io import TrainedModel
+    from raereid.inference.model_io import TrainedModel
 
 DEVICE_HELP = "auto | cpu | cuda | cuda:N"
 CHECKPOINT_HELP = "model.pt or checkpoints/last.pt written by raereid train"

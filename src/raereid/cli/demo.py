@@ -101,14 +101,15 @@ def run(args: argparse.Namespace) -> int:
     from raereid.cli.train import train
     from raereid.config import config_to_dict, load_config
     from raereid.data.registry import load_dataset
-    from raereid.engine.model_io import load_model
     from raereid.engine.run_folder import RunFolder, record_command, shell_command
     from raereid.engine.runtime import setup_runtime
     from raereid.errors import ConfigError
+    from raereid.inference.model_io import load_model
     from raereid.report.build import write_report
     from raereid.report.command import equivalent_train_command
+    from raereid.sheets import reconstruction_sheet
     from raereid.synth import generate
-    from raereid.tools.reconstruct import reconstruct, reconstruction_sheet
+    from raereid.tools.reconstruct import reconstruct
 
     started = time.perf_counter()
     if args.adapt_iterations < 1:

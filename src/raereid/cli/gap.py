@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from raereid.cli.common import open_model_and_root
     from raereid.data.registry import load_dataset
     from raereid.errors import ConfigError
-    from raereid.tools.gap import domain_gap_picture
+    from raereid.inference.domain_gap import domain_gap_picture
     from raereid.tools.inputs import open_model, split_records
 
     if args.per_domain < 2:

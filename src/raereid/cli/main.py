@@ -7,7 +7,7 @@ import importlib
 import sys
 import traceback
 
-from raereid import __version__
+from raereid._version import __version__
 from raereid.cli.common import HelpFormatter
 from raereid.errors import RaeReidError
 

@@ -30,8 +30,9 @@ def run(args: argparse.Namespace) -> int:
     from raereid.config.variants import variant_names
     from raereid.data.registry import load_dataset
     from raereid.errors import ConfigError, DatasetError
+    from raereid.sheets import reconstruction_sheet
     from raereid.tools.inputs import pick_evenly, resolve_images
-    from raereid.tools.reconstruct import reconstruct, reconstruction_sheet
+    from raereid.tools.reconstruct import reconstruct
 
     if args.num < 1:
         raise ConfigError("--num must be at least 1", fix="pass a positive number of images per group")

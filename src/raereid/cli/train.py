@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from raereid.adapt.trainer import Trainer
     from raereid.config.schema import Config
     from raereid.engine.runtime import Runtime
-    from raereid.engine.trainer import Trainer
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -62,22 +62,22 @@ def overrides_from_args(args: argparse.Namespace) -> list[str | tuple[str, str]]
 
 def extra_hooks(cfg: Config) -> list:
     """The hooks `raereid train` adds to the engine's: the domain-gap picture when `train.gap_picture`."""
-    from raereid.tools.gap import DomainGapHook
+    from raereid.adapt.gap_hook import DomainGapHook
 
     return [DomainGapHook()] if cfg.train.gap_picture else []
 
 
 def build_trainer(cfg: Config, runtime: Runtime, resume: bool = False) -> Trainer:
     """One stage's Trainer, as `raereid train` builds it (the engine's hooks plus `extra_hooks`)."""
-    from raereid.engine.trainer import Trainer
+    from raereid.adapt.trainer import Trainer
 
     return Trainer(cfg, runtime, resume=resume, hooks=extra_hooks(cfg))
 
 
 def train(cfg: Config, runtime: Runtime, resume: bool = False, started: Callable[[], None] = lambda: None) -> dict:
-    """`raereid train`'s run: the source stage, then adaptation (engine/recipe.py); the last stage's metrics.
+    """`raereid train`'s run: the source stage, then adaptation (adapt/recipe.py); the last stage's metrics.
     `started` runs once the first stage's data and config are checked."""
-    from raereid.engine.recipe import train_stages
+    from raereid.adapt.recipe import train_stages
 
     return train_stages(cfg, runtime, resume=resume, hooks=extra_hooks, started=started)
 
@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
 
     command = os.environ.get(COMMAND_ENV) or shell_command(args._argv)
     if args.nproc > 1:
-        from raereid.engine.launch import launch_torchrun
+        from raereid.cli.launch import launch_torchrun
 
         os.environ[COMMAND_ENV] = command  # the processes torchrun starts record the user's command, not theirs
         try:
@@ -110,8 +110,8 @@ def run(args: argparse.Namespace) -> int:
         finally:
             os.environ.pop(COMMAND_ENV, None)
 
+    from raereid.adapt.trainer import Interrupted
     from raereid.engine.runtime import setup_runtime, shutdown
-    from raereid.engine.trainer import Interrupted
 
     runtime = setup_runtime(cfg.train.device)
     try:

@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"raereid translate: no --config, so the paper-scale defaults: {t.iterations:,} iterations at "
               f"{t.height}x{t.width} (on a CPU: --config translate-synthetic)", file=sys.stderr)
     from raereid.engine.train_loop import Interrupted
-    from raereid.tools.translate import run_translation
+    from raereid.translator.apply import run_translation
 
     try:
         manifest = run_translation(cfg, args.out, resume=args.resume)

@@ -1,3 +1,4 @@
-"""The training engine: the checkpointed hook loop (train_loop), Algorithm 1 (trainer) and its parts (build,
-objective, pseudo, relabel, hooks), the image translator's training (translate), the run folder (run_folder),
-checkpoints and model loading. Nothing is imported here, so `import raereid.engine.x` loads only what x needs."""
+"""The loop and run infrastructure any trainer uses: the checkpointed hook loop (train_loop) and its shared hooks,
+the log and TensorBoard (monitor), checkpoints (checkpoint), the run folder's file names (run_folder), devices and
+processes (runtime) and the learning-rate schedule (schedule). Algorithm 1 is `raereid.adapt`, the CycleGAN
+translator `raereid.translator`. Nothing is imported here, so `import raereid.engine.x` loads only what x needs."""

@@ -4,8 +4,7 @@
 A checkpoint holds only tensors and plain Python values, so loading never runs code from the
 file; a file holding anything else (a malicious pickle) is refused with a clear error.
 Format 2 keeps a learner's trainable modules under "learner_modules" and the pseudo-label stage under
-"pseudo"; format 1 kept the classifier learner's target classifiers inside "model" (read for inference and
-train.init with those dropped; not resumable).
+"pseudo"; a file of another format is refused.
 """
 
 from __future__ import annotations
@@ -14,6 +13,7 @@ import os
 import pickle
 import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,8 +21,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from raereid.errors import CheckpointError
-from raereid.learners.classifier import FORMER_MODEL_PREFIXES
+from raereid.config.loader import upgrade_keys
+from raereid.config.schema import Config, flat_values
+from raereid.errors import CheckpointError, ConfigError
 
 FORMAT = "raereid-checkpoint"
 VERSION = 2
@@ -93,6 +94,9 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     if state.get("version", 0) > VERSION:
         raise CheckpointError(f"checkpoint format {state['version']} is newer than this raereid understands",
                               where=path, fix="upgrade raereid")
+    if state.get("version", 0) < VERSION:
+        raise CheckpointError(f"checkpoint format {state.get('version', 0)} is older than this raereid reads "
+                              f"(format {VERSION})", where=path, fix="train it again with this raereid")
     return state
 
 
@@ -135,24 +139,24 @@ class ModelRecord:
     def from_state(cls, state: dict[str, Any], path: str | Path) -> ModelRecord:
         """The record of a loaded checkpoint; CheckpointError naming the missing key if it is not an RAE's."""
         try:
-            model = state["model"]
-            if state.get("version", 1) < 2:  # format 1 kept the classifier learner's target classifiers in the model
-                model = {k: v for k, v in model.items() if not k.startswith(FORMER_MODEL_PREFIXES)}
             return cls(state["config"], str(state["variant"]), int(state["num_source_ids"]), tuple(state["input_size"]),
-                       model, int(state.get("iteration", 0)))
+                       state["model"], int(state.get("iteration", 0)))
         except KeyError as exc:
             raise CheckpointError(f"checkpoint lacks {exc}", where=path,
                                   fix="pass a checkpoint written by raereid train") from None
 
 
-def check_resumable_format(state: dict[str, Any], path: str | Path) -> None:
-    """Refuse to resume a checkpoint of format 1 (its target classifiers sat in the model; their optimiser state cannot
-    be mapped onto today's layout)."""
-    if state.get("version", 1) < 2:
-        raise CheckpointError(
-            f"this checkpoint was written by an older raereid (checkpoint format {state.get('version', 1)}, before the "
-            "classifier learner owned its target classifiers) and cannot be resumed",
+def check_resumable(cfg: Config, saved: dict, path: Path,
+                    may_change: Callable[[str], bool]) -> None:
+    """Refuse to resume with a config that changes what is trained: every key but those `may_change` accepts must
+    equal the checkpoint's (a key the checkpoint lacks had its default; renamed keys count under their new name)."""
+    now = flat_values(cfg)
+    before = {**flat_values(Config()), **flat_values(upgrade_keys(saved))}
+    changed = [k for k in now if not may_change(k) and before.get(k) != now[k]]
+    if changed:
+        diffs = ", ".join(f"{k}: {before.get(k)!r} -> {now[k]!r}" for k in changed[:4])
+        raise ConfigError(
+            f"--resume with a different configuration ({diffs})",
             where=path,
-            fix=f"start a new run from its weights in another --out folder with --set train.init={path}, "
-            "or train again",
+            fix="resume with the same config and overrides, or start a new run in another --out folder",
         )

@@ -1,7 +1,7 @@
 """What every pseudo-label learner implements: how labels (source ids, target pseudo-labels) become
 the identity terms of a training step, and what it rebuilds after each clustering.
 
-The step (`engine/objective.py`) calls `branch_terms` once per trained descriptor (a `Branch`: the
+The step (`adapt/objective.py`) calls `branch_terms` once per trained descriptor (a `Branch`: the
 encoder's, and the fused one for `full`), at the place where the paper's Eq. 3-7 / 22-23 sit; the
 relabelling hook calls `on_clustering` with the new pseudo-labels; the trainer calls `update` after
 the optimiser step (momentum updates of memories). A learner's trainable modules (the classifier
@@ -27,7 +27,7 @@ from raereid.models.rae import RAE
 Gather = Callable[[torch.Tensor], torch.Tensor]
 Term = tuple[str, torch.Tensor, float]  # (logged name, value, weight in the total loss)
 
-# The descriptor kind (engine/features.py) each branch is trained on.
+# The descriptor kind (inference/features.py) each branch is trained on.
 BRANCH_FEATURES = {"encoder": "encoder", "fused": "final"}
 
 

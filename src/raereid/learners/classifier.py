@@ -23,10 +23,8 @@ from raereid.learners.registry import register_learner
 from raereid.models.heads import Classifier
 from raereid.models.rae import SALTS
 
-# Branch -> (module name in `modules()`, dropout salt). The names are also the state-dict prefixes these
-# classifiers had inside the model in checkpoints of format 1 (engine/checkpoint.py drops them there).
+# Branch -> (module name in `modules()`, dropout salt).
 TARGET_HEADS = {"encoder": ("target_head", "target"), "fused": ("fused_target_head", "fused_target")}
-FORMER_MODEL_PREFIXES = tuple(f"{name}." for name, _ in TARGET_HEADS.values())
 
 
 def source_classifier_terms(learner: Learner, branch: Branch, labels: Labels) -> list[Term]:

@@ -6,12 +6,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from raereid import __version__
+from raereid._version import __version__
 from raereid.data.records import ReidDataset
 from raereid.data.registry import load_dataset
-from raereid.engine.model_io import TrainedModel
 from raereid.engine.run_folder import GAP_PICTURE, RunFolder
 from raereid.errors import DatasetError
+from raereid.inference.model_io import TrainedModel
 from raereid.report.curves import curve_figures, read_scalars, run_colours
 from raereid.report.page import Report, render
 from raereid.report.pictures import Picture, domain_gap, reconstructions

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from raereid.data.records import ReidDataset
-from raereid.engine.model_io import TrainedModel
 from raereid.engine.run_folder import RunFolder
+from raereid.inference.model_io import TrainedModel
+from raereid.sheets import reconstruction_sheet
 from raereid.tools.inputs import pick_evenly
-from raereid.tools.reconstruct import reconstruct, reconstruction_sheet
+from raereid.tools.reconstruct import reconstruct
 
 
 @dataclass

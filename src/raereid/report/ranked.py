@@ -10,7 +10,7 @@ from PIL import Image
 
 from raereid.data.images import load_rgb
 from raereid.data.records import ReidDataset
-from raereid.engine.model_io import TrainedModel
+from raereid.inference.model_io import TrainedModel
 from raereid.tools.inputs import describe
 from raereid.tools.ranking import CELL, RankedQuery, rank_dataset, standard_sheets
 

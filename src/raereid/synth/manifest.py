@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from raereid import __version__
+from raereid._version import __version__
 from raereid.synth.identities import ATTRIBUTES
 from raereid.synth.layouts import LAYOUTS
 from raereid.synth.plan import SPLITS, DomainPlan, Shot

@@ -7,10 +7,10 @@ import time
 import torch
 
 from raereid.data.records import ReidDataset
-from raereid.engine.evaluate import evaluate_model
-from raereid.engine.model_io import TrainedModel
 from raereid.engine.runtime import Runtime
 from raereid.errors import DatasetError
+from raereid.inference.evaluate import evaluate_model
+from raereid.inference.model_io import TrainedModel
 from raereid.tools.inputs import dataset_name
 
 METRIC_KEYS = ("mAP", "rank1", "rank5", "rank10", "mINP")

@@ -29,8 +29,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from raereid.engine.model_io import TrainedModel
 from raereid.errors import ConfigError, RaeReidError
+from raereid.inference.model_io import TrainedModel
 from raereid.models.rae import RAE
 from raereid.pixels import IMAGENET_MEAN, IMAGENET_STD
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from raereid.data.records import ImageRecord
-from raereid.engine.model_io import TrainedModel
 from raereid.errors import DatasetError
+from raereid.inference.model_io import TrainedModel
 from raereid.tools.inputs import describe
 
 

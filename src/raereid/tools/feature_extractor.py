@@ -16,8 +16,8 @@ from PIL import Image
 
 from raereid.data.images import as_rgb, load_rgb
 from raereid.data.transforms import test_transform
-from raereid.engine.features import l2_normalize
 from raereid.errors import CheckpointError, ConfigError, InputError, PathError
+from raereid.inference.features import l2_normalize
 from raereid.tools.inputs import open_model
 
 ImageLike = str | Path | Image.Image | np.ndarray

@@ -21,8 +21,8 @@ import torch
 from torch import nn
 
 from raereid.data.records import ImageRecord
-from raereid.engine.model_io import TrainedModel
 from raereid.errors import CheckpointError, DatasetError
+from raereid.inference.model_io import TrainedModel
 from raereid.tools.inputs import describe
 from raereid.tools.ranking import RankedQuery
 

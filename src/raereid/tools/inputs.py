@@ -18,10 +18,10 @@ from raereid.data.files import is_image_name, list_images
 from raereid.data.image_folder import read_image_folder
 from raereid.data.records import ImageRecord, ReidDataset
 from raereid.data.registry import canonical_name, load_dataset, names_below, read_folder
-from raereid.engine.features import extract, l2_normalize
-from raereid.engine.model_io import TrainedModel, load_model
 from raereid.engine.runtime import Runtime, resolve_device
 from raereid.errors import DatasetError
+from raereid.inference.features import extract, l2_normalize
+from raereid.inference.model_io import TrainedModel, load_model
 
 SPLITS = ("all", "train", "query", "gallery", "test")
 

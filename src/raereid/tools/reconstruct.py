@@ -1,13 +1,10 @@
-"""Pictures of images next to their reconstructions Dec(Enc(I)): the source-style images RAE is built on."""
+"""Reconstructions Dec(Enc(I)) of images: the source-style images RAE is built on (their picture: `raereid.sheets`)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, ImageDraw
 
 from raereid.config.variants import variant_names
 from raereid.data.images import load_rgb
@@ -15,9 +12,6 @@ from raereid.data.transforms import test_transform
 from raereid.errors import ConfigError
 from raereid.models.rae import RAE
 from raereid.pixels import to_unit_range
-
-PAD = 4
-LABEL_W = 110
 
 
 def _to_uint8(batch: torch.Tensor) -> list[np.ndarray]:
@@ -45,24 +39,3 @@ def reconstruct(model: RAE, paths: list[str], height: int, width: int,
         model.train(was_training)
     recon = F.interpolate(recon, size=(height, width), mode="bilinear", align_corners=False)
     return _to_uint8(to_unit_range(images)), _to_uint8(recon)
-
-
-def reconstruction_sheet(rows: dict[str, tuple[list[np.ndarray], list[np.ndarray]]], out: str | Path,
-                         captions: tuple[str, str] = ("images", "Dec(Enc(I))")) -> Path:
-    """One PNG: for each named group, a row of originals above a row of their reconstructions (or translations)."""
-    groups = list(rows.items())
-    h, w = groups[0][1][0][0].shape[:2]
-    cols = max(len(originals) for _, (originals, _) in groups)
-    sheet = Image.new("RGB", (LABEL_W + cols * (w + PAD) + PAD, len(groups) * 2 * (h + PAD) + PAD), "white")
-    draw = ImageDraw.Draw(sheet)
-    y = PAD
-    for name, (originals, recons) in groups:
-        for label, images in ((f"{name}\n{captions[0]}", originals), (f"{name}\n{captions[1]}", recons)):
-            draw.multiline_text((PAD, y + h // 2 - 12), label, fill="black")
-            for c, img in enumerate(images):
-                sheet.paste(Image.fromarray(img), (LABEL_W + c * (w + PAD), y))
-            y += h + PAD
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(out)
-    return out

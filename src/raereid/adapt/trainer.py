@@ -1,10 +1,10 @@
 """Algorithm 1 for every variant (`raereid.config.variants.VARIANTS`) and every pseudo-label learner.
 
-The Trainer builds a run from a Config (engine/build.py), then runs the checkpointed hook loop of
+The Trainer builds a run from a Config (adapt/build.py), then runs the checkpointed hook loop of
 engine/train_loop.py: each step draws a PK batch from the source (true ids) and the target (pseudo
-ids), updates Enc / Dec / P / heads on Eq. 9 + 17 + 21 (engine/objective.py, identity terms from the
+ids), updates Enc / Dec / P / heads on Eq. 9 + 17 + 21 (adapt/objective.py, identity terms from the
 learner), then the discriminators on their own losses. Relabelling, logging, evaluation and
-checkpoints are hooks (engine/relabel.py, engine/hooks.py).
+checkpoints are hooks (adapt/relabel.py, engine/hooks.py).
 """
 
 from __future__ import annotations
@@ -17,22 +17,22 @@ import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from raereid.adapt.build import Optimizers, build_networks, epoch_loaders, iterations_per_epoch, load_domains
+from raereid.adapt.objective import DiscriminatorStepModule, StepModule
+from raereid.adapt.pseudo import PseudoLabelStage
+from raereid.adapt.relabel import RelabelContext, RelabelHook
+from raereid.adapt.resume import RESUMABLE_CHANGES, init_from
 from raereid.config.loader import config_to_dict
 from raereid.config.schema import Config
 from raereid.config.variants import run_variant
 from raereid.data.transforms import train_transform
 from raereid.engine import checkpoint as ckpt
-from raereid.engine.build import Optimizers, build_networks, epoch_loaders, iterations_per_epoch, load_domains
-from raereid.engine.evaluate import evaluate_model, reconstruction_quality, spread
 from raereid.engine.hooks import CallbackHook, CheckpointHook, DiscriminatorWatch, EvalHook, ProgressHook
-from raereid.engine.objective import DiscriminatorStepModule, StepModule
-from raereid.engine.pseudo import PseudoLabelStage
-from raereid.engine.relabel import RelabelContext, RelabelHook
 from raereid.engine.run_folder import MODEL
 from raereid.engine.runtime import Runtime, seed_everything
 from raereid.engine.schedule import apply_lr
-from raereid.engine.state import check_resumable, init_from
 from raereid.engine.train_loop import CheckpointedLoop, Hook, Interrupted
+from raereid.inference.evaluate import evaluate_model, reconstruction_quality, spread
 from raereid.learners import Labels, build_learner
 from raereid.models.dsbn import bn_domain
 
@@ -119,8 +119,7 @@ class Trainer(CheckpointedLoop):
 
     def _resume(self) -> None:
         state = ckpt.load_checkpoint(self.ckpt_path)
-        ckpt.check_resumable_format(state, self.ckpt_path)
-        check_resumable(self.cfg, state["config"], self.ckpt_path)
+        ckpt.check_resumable(self.cfg, state["config"], self.ckpt_path, RESUMABLE_CHANGES.__contains__)
         self.learner.load_modules(state["learner_modules"])
         self.on_new_modules()
         ckpt.load_module_state(self.model, state["model"], "model", self.ckpt_path)

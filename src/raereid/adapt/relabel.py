@@ -13,13 +13,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from raereid.adapt.adabn import adapt_batch_norm
+from raereid.adapt.build import Domains
+from raereid.adapt.pseudo import PseudoLabelStage, label_quality
 from raereid.config.schema import DataConfig
-from raereid.engine.adabn import adapt_batch_norm
-from raereid.engine.build import Domains
-from raereid.engine.features import extract
-from raereid.engine.pseudo import PseudoLabelStage, label_quality
 from raereid.engine.runtime import Runtime
 from raereid.engine.train_loop import CheckpointedLoop, Hook
+from raereid.inference.features import extract
 from raereid.learners import ClusterRound, Learner
 from raereid.models.dsbn import bn_domain
 from raereid.models.rae import RAE

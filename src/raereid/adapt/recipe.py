@@ -13,13 +13,13 @@ import copy
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from raereid.adapt.resume import RESUMABLE_CHANGES
+from raereid.adapt.trainer import Trainer
 from raereid.config.schema import Config
-from raereid.engine.checkpoint import load_checkpoint
+from raereid.engine.checkpoint import check_resumable, load_checkpoint
 from raereid.engine.run_folder import RunFolder
 from raereid.engine.runtime import Runtime
-from raereid.engine.state import check_resumable
 from raereid.engine.train_loop import Hook
-from raereid.engine.trainer import Trainer
 from raereid.errors import ConfigError
 
 SOURCE_VARIANT = "direct"
@@ -63,7 +63,7 @@ def _finished(stage: Config, next_stage: Config) -> bool:
     if not folder.model.is_file():
         return False
     state = load_checkpoint(folder.model)
-    check_resumable(stage, state["config"], folder.model)
+    check_resumable(stage, state["config"], folder.model, RESUMABLE_CHANGES.__contains__)
     if int(state["iteration"]) >= stage.optim.iterations:
         return True
     if RunFolder(next_stage.train.output).last.is_file():

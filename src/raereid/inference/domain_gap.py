@@ -10,21 +10,16 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from raereid.config.schema import Config
 from raereid.data.records import ImageRecord
-from raereid.engine.features import extract, l2_normalize
 from raereid.engine.runtime import Runtime
-from raereid.engine.train_loop import Hook
 from raereid.errors import DatasetError
+from raereid.inference.features import extract, l2_normalize
 from raereid.models.rae import RAE
-
-if TYPE_CHECKING:
-    from raereid.engine.trainer import Trainer
 
 SOURCE_COLOUR, TARGET_COLOUR = "#1f77b4", "#ff7f0e"
 
@@ -135,27 +130,3 @@ def domain_gap_picture(
                "models": stats}
     out.with_suffix(".json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return out
-
-
-class DomainGapHook(Hook):
-    """After training: OUTPUT/domain_gap.png, t-SNE of source and target descriptors of the `train.init`
-    model (before) and of the trained one (after); main process only."""
-
-    loop: Trainer
-
-    def after_train(self) -> None:
-        from raereid.engine.model_io import load_model
-
-        t = self.loop
-        if not t.runtime.is_main:
-            return
-        models: dict[str, RAE] = {}
-        if t.cfg.train.init:
-            models[f"before: {Path(t.cfg.train.init).parent.name or 'init'}"] = load_model(t.cfg.train.init,
-                                                                                           t.runtime.device).model
-        models[f"after: {t.variant.name}"] = t.model
-        source, target = t.domains.source, t.domains.target
-        path = domain_gap_picture(models, source.query + source.gallery or source.train,
-                                  target.query + target.gallery or target.train, t.cfg, t.folder.gap_picture,
-                                  per_domain=300, names=(source.name, target.name))
-        t.monitor.info(f"domain-gap picture: {path}")

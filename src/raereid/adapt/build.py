@@ -12,13 +12,13 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from raereid.adapt.checks import check_datasets
 from raereid.config.schema import Config, OptimConfig
 from raereid.config.variants import Variant
 from raereid.data.loaders import ImageDataset, train_loader
 from raereid.data.records import ReidDataset, relabel
 from raereid.data.registry import load_dataset
 from raereid.data.samplers import PKBatchSampler
-from raereid.engine.checks import check_datasets
 from raereid.engine.runtime import Runtime
 from raereid.errors import ConfigError, DatasetError
 from raereid.learners import Learner

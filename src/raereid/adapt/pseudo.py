@@ -2,7 +2,7 @@
 
 `PseudoLabelStage` holds the label generator (any registered one), the current labels, their checkpoint
 state (the labels and what the generator learned, e.g. DBSCAN's adaptive eps_) and the labels the target
-PK sampler draws from (the learner's `sampling_labels`). The relabelling hook (engine/relabel.py) asks it
+PK sampler draws from (the learner's `sampling_labels`). The relabelling hook (adapt/relabel.py) asks it
 for new labels at each epoch; the trainer checkpoints `state()` as one entry.
 """
 

@@ -12,9 +12,9 @@ from raereid.config.schema import Config
 from raereid.data.loaders import ImageDataset, test_loader
 from raereid.data.records import ImageRecord, ReidDataset
 from raereid.data.transforms import test_transform
-from raereid.engine.features import extract, l2_normalize
 from raereid.engine.runtime import Runtime
 from raereid.evaluation import evaluate_features, evaluate_rank
+from raereid.inference.features import extract, l2_normalize
 from raereid.models.rae import RAE
 
 

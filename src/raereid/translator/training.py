@@ -4,7 +4,7 @@
 generators on LSGAN + cycle (lambda_cycle) + identity (lambda_identity * lambda_cycle) L1 losses, then
 both PatchGAN discriminators on real images vs generated ones (from an image pool); Adam for both.
 Progress, checkpoints and SIGINT/SIGTERM are the RAE trainer's hooks, so `--resume` continues exactly.
-Applying the trained generator to images is `raereid.tools.translate`.
+Applying the trained generator to images is `raereid.translator.apply`.
 """
 
 from __future__ import annotations
@@ -28,10 +28,9 @@ from raereid.engine import checkpoint as ckpt
 from raereid.engine.hooks import CallbackHook, CheckpointHook, DiscriminatorWatch, ProgressHook
 from raereid.engine.run_folder import TRANSLATOR
 from raereid.engine.runtime import Runtime, seed_everything
-from raereid.engine.state import check_resumable
 from raereid.engine.train_loop import CheckpointedLoop, Hook
 from raereid.errors import ConfigError
-from raereid.models.translator import CycleGAN, ImagePool, init_weights
+from raereid.translator.network import CycleGAN, ImagePool, init_weights
 
 KIND = "translator"
 # translate.* keys a resumed run may change: they do not change what is trained up to the stopping point.
@@ -102,7 +101,7 @@ class TranslatorTrainer(CheckpointedLoop):
             raise ConfigError("--resume: the checkpoint is not a translator's", where=self.ckpt_path,
                               fix="resume with the output folder of raereid translate, or start a new run in "
                                   "another --out")
-        check_resumable(self.cfg, state["config"], self.ckpt_path, may_change=_translator_may_change)
+        ckpt.check_resumable(self.cfg, state["config"], self.ckpt_path, _translator_may_change)
         ckpt.load_module_state(self.nets, state["networks"], "translator", self.ckpt_path)
         self.opt_g.load_state_dict(state["optimizers"]["generators"])
         self.opt_d.load_state_dict(state["optimizers"]["discriminators"])

@@ -1,40 +1,21 @@
-"""Starting a run from saved weights: `--resume` (the same run, exactly where it stopped) and
-`train.init` (another run's weights, e.g. direct transfer, as the starting point)."""
+"""Starting an adaptation run from saved weights: what `--resume` may change (the same run, exactly where it
+stopped; the check itself is `engine.checkpoint.check_resumable`) and `train.init` (another run's weights, e.g.
+direct transfer, as the starting point)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
-
-from raereid.config.loader import upgrade_keys
-from raereid.config.schema import Config, flat_values
 from raereid.engine import checkpoint as ckpt
 from raereid.errors import ConfigError
 from raereid.models.dsbn import match_bn_layout
 from raereid.models.rae import RAE, Discriminators
 
-# Keys that may differ between a run and its resumption (they do not change what is trained).
+# Keys that may differ between a run and its resumption (they do not change what is trained): the `may_change` of
+# `check_resumable` for the RAE trainer and the recipe.
 RESUMABLE_CHANGES = {
     "data.root", "data.workers", "data.test_batch_size", "data.verify_images", "data.cache_images", "train.device",
     "train.eval_every", "train.checkpoint_every", "train.log_every", "train.output", "train.gap_picture",
     "optim.iterations", "source.iterations", "train.eval_split", "train.psnr_images",
 }
-
-
-def check_resumable(cfg: Config, saved: dict, path: Path,
-                    may_change: Callable[[str], bool] = RESUMABLE_CHANGES.__contains__) -> None:
-    """Refuse to resume with a config that changes what is trained: every key but those `may_change` accepts must
-    equal the checkpoint's (a key the checkpoint lacks had its default; renamed keys count under their new name)."""
-    now = flat_values(cfg)
-    before = {**flat_values(Config()), **flat_values(upgrade_keys(saved))}
-    changed = [k for k in now if not may_change(k) and before.get(k) != now[k]]
-    if changed:
-        diffs = ", ".join(f"{k}: {before.get(k)!r} -> {now[k]!r}" for k in changed[:4])
-        raise ConfigError(
-            f"--resume with a different configuration ({diffs})",
-            where=path,
-            fix="resume with the same config and overrides, or start a new run in another --out folder",
-        )
 
 
 def init_from(model: RAE, discs: Discriminators, path: str, backbone: str) -> tuple[str, bool]:

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from raereid import __version__
+from raereid._version import __version__
 from raereid.config.schema import Config
 from raereid.data.images import load_rgb
 from raereid.data.records import ReidDataset
@@ -26,10 +26,10 @@ from raereid.data.translated import (
 from raereid.data.unpaired import to_pil, translator_transform
 from raereid.engine.run_folder import TRANSLATIONS, TRANSLATOR
 from raereid.engine.runtime import Runtime, resolve_device
-from raereid.engine.translate import TranslatorTrainer
 from raereid.errors import DatasetError
 from raereid.progress import progress
-from raereid.tools.reconstruct import reconstruction_sheet
+from raereid.sheets import reconstruction_sheet
+from raereid.translator.training import TranslatorTrainer
 
 TRANSLATOR_DIR = "translator"  # OUT/translator/ is the translator's run folder
 SHEET_HEIGHT = 128  # small inputs are enlarged to this height in the picture
