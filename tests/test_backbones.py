@@ -11,6 +11,7 @@ from conftest import tiny_overrides
 from torch import nn
 
 from raereid.adapt.build import Optimizers
+from raereid.adapt.checks import check_names
 from raereid.cli.main import main
 from raereid.cli.train import build_trainer
 from raereid.config import load_config
@@ -187,7 +188,7 @@ def test_a_plugin_backbone_is_usable_by_name(tiny_bench: Path, tmp_path: Path) -
     with pytest.raises(ConfigError, match="already registered"):
         register_backbone("plugin_tiny")(lambda pretrained, last_stride: Backbone(Tiny(1), 24))
     with pytest.raises(ConfigError, match="has no ImageNet weights"):
-        load_config("synthetic", ["model.backbone=plugin_tiny", "model.pretrained=imagenet"])
+        check_names(load_config("synthetic", ["model.backbone=plugin_tiny", "model.pretrained=imagenet"]))
     diff = _train_and_export(tiny_bench, tmp_path, "model.backbone=plugin_tiny", "model.last_stride=1",
                              "model.pooling=max")
     assert open_model(tmp_path / "run" / "model.pt").model.map_size == (16, 8) and diff <= 1e-4
@@ -195,4 +196,4 @@ def test_a_plugin_backbone_is_usable_by_name(tiny_bench: Path, tmp_path: Path) -
 
 def test_unknown_backbone_lists_the_registry_and_timm() -> None:
     with pytest.raises(ConfigError, match=r"unknown backbone 'vgg11'.*resnet50_ibn_a.*timm:NAME"):
-        load_config("synthetic", ["model.backbone=vgg11"])
+        check_names(load_config("synthetic", ["model.backbone=vgg11"]))

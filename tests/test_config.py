@@ -113,6 +113,7 @@ def test_variants() -> None:
 def test_learner_keys_moved_to_their_own_section_and_old_ones_still_work(tmp_path: Path) -> None:
     """cluster.learner / temperature / memory_momentum / hybrid_momentum are now learner.*: the old spelling in a
     file or --set warns and sets the new key; in a checkpoint's config it is read silently; resuming sees no change."""
+    from raereid.adapt.checks import check_names
     from raereid.adapt.resume import RESUMABLE_CHANGES
     from raereid.engine.checkpoint import check_resumable
 
@@ -129,7 +130,7 @@ def test_learner_keys_moved_to_their_own_section_and_old_ones_still_work(tmp_pat
     assert "cluster.temperature is now learner.temperature (in " + str(tmp_path) in str(caught[1].message)
     assert (from_file.learner.name, from_file.learner.temperature) == ("hybrid", 0.07)
     with pytest.raises(ConfigError, match="learner.name") as info, pytest.warns(FutureWarning):
-        load_config(None, ["cluster.learner=nope"])
+        check_names(load_config(None, ["cluster.learner=nope"]))
     assert "--set cluster.learner=nope" in info.value.where
     saved = config_to_dict(cfg)
     old = {**saved, "cluster": {**saved["cluster"], "learner": "memory", "memory_momentum": 0.3}}

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from raereid.adapt.checks import REGISTRIES, check_names, name_rules
 from raereid.cli.main import main
 from raereid.config import config_from_dict, config_to_dict, list_presets, load_config
 from raereid.config.schema import Config
@@ -85,10 +86,25 @@ def test_flags_are_named_as_typed(capsys: pytest.CaptureFixture, tmp_path: Path)
 
 def test_cross_rule_names_both_keys_and_origins() -> None:
     with pytest.raises(ConfigError, match="convnet_small has no ImageNet weights") as info:
-        load_config("duke2market", ["model.backbone=convnet_small"])
+        check_names(load_config("duke2market", ["model.backbone=convnet_small"]))
     assert info.value.where == ("model.backbone from --set model.backbone=convnet_small; "
                                 "model.pretrained from preset duke2market")
-    load_config("duke2market", ["model.backbone=convnet_small", "model.pretrained=none"])
+    check_names(load_config("duke2market", ["model.backbone=convnet_small", "model.pretrained=none"]))
+
+
+def test_registry_names_are_checked_after_loading_by_the_names_stage() -> None:
+    """config imports none of the packages it configures: load_config takes any backbone, learner or label generator
+    name, and check_names (run by every command right after loading, and by the trainer) refuses an unknown one,
+    with the message of any other rule."""
+    names = {key for key, rule in RULES.items() if rule.stage == "names"}
+    assert names == set(REGISTRIES) == {"model.backbone", "cluster.method", "learner.name"}
+    cfg = load_config("synthetic", ["learner.name=nope"])
+    with pytest.raises(ConfigError, match="unknown learner 'nope' for learner.name: expected one of the registered "
+                                          "learners: classifier, hybrid, memory") as info:
+        check_names(cfg)
+    assert info.value.where == "--set learner.name=nope"
+    for key, rule in name_rules().items():
+        assert rule.ok(flat_values(Config())[key]) and not any(map(rule.ok, rule.bad)), key
 
 
 def test_origins_are_recorded() -> None:

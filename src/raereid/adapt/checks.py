@@ -1,15 +1,69 @@
-"""Checks of a config against the datasets it trains on, made once they are listed and before any image is read.
+"""Checks of a config made before any image is read: the names it takes from registries, and what depends on the
+datasets it trains on.
 
-`load_config` checks each value alone; what depends on the data (identities in the source, images in
-the target) or on the number of processes is checked here, called by the trainer at start.
+`load_config` checks each value alone. `check_names` is the "names" stage, run right after loading (by the
+commands that load a config, and by the trainer): the backbone, learner and label generator must be registered
+(config cannot ask, it does not import the packages it configures). What depends on the data (identities in the
+source, images in the target) or on the number of processes is `check_datasets`, called by the trainer at start.
 """
 
 from __future__ import annotations
 
-from raereid.config.schema import Config
-from raereid.config.validation import origin, validate_config
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from typing import Any
+
+from raereid.clustering import available_label_generators
+from raereid.config.rules import CrossRule, Rule
+from raereid.config.schema import Config, flat_values
+from raereid.config.validation import RULES, check_cross_rule, origin, rule_error, validate_config
 from raereid.data.records import ReidDataset
 from raereid.errors import ConfigError, DatasetError
+from raereid.learners import available_learners
+from raereid.models.backbones import TIMM_PREFIX, backbone_names, has_imagenet_weights, is_backbone
+
+
+def _registered(names: Callable[[], Iterable[str]]) -> Callable[[Any], bool]:
+    return lambda v: isinstance(v, str) and v in set(names())
+
+
+# The registry behind each "names" rule of RULES: (whether a value is registered, the names to list).
+REGISTRIES: dict[str, tuple[Callable[[Any], bool], Callable[[], Iterable[str]]]] = {
+    "model.backbone": (is_backbone, lambda: [*backbone_names(), f"{TIMM_PREFIX}NAME"]),
+    "cluster.method": (_registered(available_label_generators), available_label_generators),
+    "learner.name": (_registered(available_learners), available_learners),
+}
+
+
+def _weights_exist(cfg: Config) -> str | None:
+    if cfg.model.pretrained == "imagenet" and not has_imagenet_weights(cfg.model.backbone):
+        return f"model.backbone={cfg.model.backbone} has no ImageNet weights but model.pretrained=imagenet"
+    return None
+
+
+NAME_CROSS_RULES = [
+    CrossRule(("model.backbone", "model.pretrained"), _weights_exist,
+              "set model.pretrained=none (random initialisation) or to a weights file of this network, "
+              "or pick a torchvision backbone"),
+]
+
+
+def name_rules() -> dict[str, Rule]:
+    """The "names" rules of RULES, each reading its registry: what `check_names` applies and `config --list` shows."""
+    return {key: replace(rule, ok=REGISTRIES[key][0], names=REGISTRIES[key][1])
+            for key, rule in RULES.items() if rule.stage == "names"}
+
+
+def check_names(cfg: Config) -> Config:
+    """The "names" stage: every registry name of `cfg` is registered (its plugins are imported by then) and the
+    backbone has the weights asked for; the first violation raises the ConfigError the load stage would."""
+    values = flat_values(cfg)
+    for key, rule in name_rules().items():
+        if not rule.ok(values[key]):
+            raise rule_error(key, values[key], rule, origin(cfg, key))
+    for cross in NAME_CROSS_RULES:
+        check_cross_rule(cfg, cross)
+    return cfg
 
 
 def check_datasets(cfg: Config, source: ReidDataset, target: ReidDataset, use_target: bool,
@@ -17,9 +71,9 @@ def check_datasets(cfg: Config, source: ReidDataset, target: ReidDataset, use_ta
     """Refuse a source without two identities, a k-means asking for more clusters than target images, a P x K
     batch that does not split over the processes, and train.eval_split=val for a target without that split; a P
     above the source's identities is allowed (every batch then holds all of them, see PKBatchSampler). The
-    config's own ranges are checked again first, for a Config built or changed in code rather than by
+    config's own ranges and names are checked again first, for a Config built or changed in code rather than by
     load_config."""
-    validate_config(cfg)
+    check_names(validate_config(cfg))
     ids = len({r.pid for r in source.train})
     if ids < 2:
         raise DatasetError(

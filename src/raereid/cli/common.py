@@ -185,12 +185,14 @@ def flag_overrides(args: argparse.Namespace, flags: Mapping[str, str]) -> list[t
 
 
 def command_config(args: argparse.Namespace, command: str, flags: Mapping[str, str]) -> Config:
-    """The config of a command: --config, then its flags, then --set (which win); keys it does not read refused."""
+    """The config of a command: --config, then its flags, then --set (which win); keys it does not read refused;
+    checked (ranges, then the registries' names) before anything is read or written."""
+    from raereid.adapt.checks import check_names
     from raereid.config import load_config
 
     overrides = [*flag_overrides(args, flags), *args.overrides]
     refuse_unused(command, overrides)
-    return load_config(args.config, overrides)
+    return check_names(load_config(args.config, overrides))
 
 
 def print_presets(command: str | None = None) -> int:

@@ -24,6 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from raereid.adapt.checks import name_rules
     from raereid.cli.common import command_config, print_config, print_presets
     from raereid.config.keys import format_key_table, key_table
     from raereid.errors import ConfigError
@@ -33,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     if args.show is None:
         if args.overrides:
             raise ConfigError("--set needs --show", fix="raereid config --show PRESET_OR_FILE --set KEY=VALUE")
-        rows = key_table(args.list)
+        rows = key_table(args.list, name_rules())
         if not rows:
             raise ConfigError(f"no config key matches {args.list!r}", fix="raereid config --list shows every key")
         print(format_key_table(rows))

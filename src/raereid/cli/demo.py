@@ -96,6 +96,7 @@ def format_table(rows: list[dict]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from raereid.adapt.checks import check_names
     from raereid.cli import paths
     from raereid.cli.common import refuse_unused, spelled
     from raereid.cli.train import train
@@ -130,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
             overrides += [f"train.init={RunFolder(out / 'direct').model.resolve()}",
                           f"optim.iterations={args.adapt_iterations}"]
         overrides_of[name] = overrides + list(args.overrides)
-        configs[name] = cfg = load_config(preset, overrides_of[name])
+        configs[name] = cfg = check_names(load_config(preset, overrides_of[name]))
         paths.output_folder(cfg.train.output, "--out", entries=paths.RUN_ENTRIES)
     if not (data / "synth.json").is_file():
         print(f"[demo] generating the synthetic benchmark ({args.scale}) in {data}", flush=True)

@@ -13,12 +13,16 @@ import inspect
 import io
 import tokenize
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from raereid.config import schema
 from raereid.config.schema import Config, flat_values
+
+if TYPE_CHECKING:
+    from raereid.config.rules import Rule
 
 
 @dataclass(frozen=True)
@@ -69,13 +73,15 @@ def meaning(key: str) -> str:
     return schema_comments().get(key) or (rule.hint if rule is not None else "")
 
 
-def key_table(pattern: str = "") -> list[KeyInfo]:
-    """Every key (in schema order) whose section is `pattern` or whose name, rule or meaning contains it."""
+def key_table(pattern: str = "", rules: Mapping[str, Rule] | None = None) -> list[KeyInfo]:
+    """Every key (in schema order) whose section is `pattern` or whose name, rule or meaning contains it; its rule from
+    `rules` (default: RULES; `raereid config --list` adds the registries' names, `raereid.adapt.checks.name_rules`)."""
     from raereid.config.validation import RULES
 
+    rules = RULES if rules is None else {**RULES, **rules}
     rows = []
     for key, default in flat_values(Config()).items():
-        rule = RULES.get(key)
+        rule = rules.get(key)
         info = KeyInfo(key, default, rule.expectation() if rule is not None else "", meaning(key))
         text = " ".join((info.key, info.rule, info.meaning)).lower()
         if not pattern or key.split(".")[0] == pattern or pattern.lower() in text:

@@ -1,6 +1,6 @@
 """The rule library of config validation: what a value of one key may be (`Rule`) and the constructors
-the `RULES` table of `validation.py` is written with (at_least, probability, choice, registered, ...),
-plus `CrossRule`, a check of several keys together.
+the `RULES` table of `validation.py` is written with (at_least, probability, choice, registered,
+registry_name, ...), plus `CrossRule`, a check of several keys together.
 """
 
 from __future__ import annotations
@@ -19,8 +19,10 @@ class Rule:
     """What a value of one key must be: `ok(value)`, the same in words, and values it refuses.
 
     `bad` are values as typed after `--set KEY=` that this rule refuses; the table-driven test feeds
-    each of them through `raereid train`. `stage` is "load" for checks made by `load_config` and
-    "start" for those that need the filesystem, made when a command starts (`raereid.cli.paths`).
+    each of them through `raereid train`. `stage` is "load" for checks made by `load_config`, "names" for names
+    from the registries of the packages config configures (backbones, learners, label generators: checked right
+    after loading by `raereid.adapt.checks.check_names`, which reads those registries) and "start" for those that
+    need the filesystem, made when a command starts (`raereid.cli.paths`).
     """
 
     ok: Callable[[Any], bool]
@@ -106,6 +108,12 @@ def registered(names: Callable[[], Iterable[str]], noun: str, hint: str = "", an
         return isinstance(v, str) and (v.lower() if any_case else v) in set(names())
 
     return Rule(ok, f"one of the registered {noun}s", ("no-such-name",), hint, noun=noun, names=names)
+
+
+def registry_name(noun: str, hint: str = "", bad: tuple[str, ...] = ("no-such-name",)) -> Rule:
+    """A name from a registry of a package above config (backbones, learners, label generators): the "names" stage
+    checks it, with that registry's names (`raereid.adapt.checks.check_names`)."""
+    return Rule(text().ok, f"one of the registered {noun}s", bad, hint, stage="names", noun=noun)
 
 
 def text(hint: str = "") -> Rule:

@@ -1,7 +1,9 @@
 """Range checks of every config key, in one table, run by `load_config` after the type checks.
 
 `RULES` maps each `section.key` of `schema.py` to a `Rule` (positive_int, probability, choice, ...:
-the rule library, `rules.py`); `CROSS_RULES` hold the checks that involve several keys. A bad value
+the rule library, `rules.py`); `CROSS_RULES` hold the checks that involve several keys. The names a
+registry above config holds (backbones, learners, label generators) are the "names" stage's, checked
+right after loading by `raereid.adapt.checks.check_names`, so config imports none of them. A bad value
 stops with a `ConfigError` that names the key, the value, where it came from (the YAML file,
 `preset NAME`, `--set ...`, a checkpoint) and the fix. A new config key needs one line in `RULES`:
 `tests/test_validation.py` fails for any key without one.
@@ -33,6 +35,7 @@ from raereid.config.rules import (
     positive_int,
     probability,
     registered,
+    registry_name,
     text,
     weights,
 )
@@ -41,34 +44,6 @@ from raereid.errors import ConfigError
 from raereid.plugins import is_plugin
 
 ORIGINS_ATTR = "_origins"  # where each key's value came from, kept on the Config that load_config returns
-
-
-def backbone(hint: str = "") -> Rule:
-    """A registered backbone (read from the registry when checked), or timm:NAME (timm checks NAME at start)."""
-
-    def ok(v: Any) -> bool:
-        from raereid.models.backbones import is_backbone
-
-        return is_backbone(v)
-
-    def names() -> Iterable[str]:
-        from raereid.models.backbones import TIMM_PREFIX, backbone_names
-
-        return [*backbone_names(), f"{TIMM_PREFIX}NAME"]
-
-    return Rule(ok, "one of the registered backbones", ("no-such-name", "timm:"), hint, noun="backbone", names=names)
-
-
-def _label_generators() -> Iterable[str]:
-    from raereid.clustering import available_label_generators
-
-    return available_label_generators()
-
-
-def _learners() -> Iterable[str]:
-    from raereid.learners import available_learners
-
-    return available_learners()
 
 
 def _variants() -> Iterable[str]:
@@ -95,7 +70,8 @@ RULES: dict[str, Rule] = {
     "data.test_batch_size": positive_int("images per batch when extracting descriptors"),
     "data.verify_images": flag(),
     "data.cache_images": flag(),
-    "model.backbone": backbone("timm:NAME is any timm model with a feature map; add one with @register_backbone"),
+    "model.backbone": registry_name("backbone", "timm:NAME is any timm model with a feature map; add one with "
+                                    "@register_backbone", bad=("no-such-name", "timm:")),
     "model.pretrained": weights(),
     "model.last_stride": int_choice(1, 2, hint="stride of the backbone's last stage (the paper's: 1)"),
     "model.pooling": choice("avg", "max", "gem",
@@ -142,7 +118,7 @@ RULES: dict[str, Rule] = {
     "source.decoder": flag(),
     "source.decoder_grad_scale": interval(0.0, 1.0,
                                           hint="0: the source stage trains Enc with its identity losses only"),
-    "cluster.method": registered(_label_generators, "pseudo-label method", "add one with @register_label_generator"),
+    "cluster.method": registry_name("pseudo-label method", "add one with @register_label_generator"),
     "cluster.eps": eps_or_auto("DBSCAN radius on the Jaccard distance"),
     "cluster.rho": interval(0.0, 1.0, low_open=True, hint="share of the smallest distances averaged into eps=auto"),
     "cluster.min_samples": positive_int("DBSCAN's neighbours of a core point"),
@@ -152,7 +128,7 @@ RULES: dict[str, Rule] = {
     "cluster.feature": choice("final", "encoder"),
     "cluster.reliability_gap": interval(0.0, 1.0, high_open=True,
                                         hint="eps -/+ this gap for SpCL's reliability criterion, 0 = off"),
-    "learner.name": registered(_learners, "learner", "add one with @register_learner (raereid/learners)"),
+    "learner.name": registry_name("learner", "add one with @register_learner (raereid/learners)"),
     "learner.temperature": positive("InfoNCE temperature of the memory / hybrid learners (Cluster Contrast: 0.05)"),
     "learner.memory_momentum": interval(0.0, 1.0, high_open=True, hint="weight of the old centroid; 1 never moves it"),
     "learner.hybrid_momentum": interval(0.0, 1.0, high_open=True, hint="weight of the old entry; 1 never moves it"),
@@ -202,14 +178,6 @@ RULES: dict[str, Rule] = {
 }
 
 
-def _weights_exist(cfg: Config) -> str | None:
-    from raereid.models.backbones import has_imagenet_weights
-
-    if cfg.model.pretrained == "imagenet" and not has_imagenet_weights(cfg.model.backbone):
-        return f"model.backbone={cfg.model.backbone} has no ImageNet weights but model.pretrained=imagenet"
-    return None
-
-
 def _reliability_needs_dbscan(cfg: Config) -> str | None:
     if cfg.cluster.reliability_gap > 0 and cfg.cluster.method != "dbscan":
         return (f"cluster.reliability_gap={cfg.cluster.reliability_gap} needs DBSCAN's eps, "
@@ -227,9 +195,6 @@ def _translate_size(cfg: Config) -> str | None:
 
 
 CROSS_RULES: list[CrossRule] = [
-    CrossRule(("model.backbone", "model.pretrained"), _weights_exist,
-              "set model.pretrained=none (random initialisation) or to a weights file of this network, "
-              "or pick a torchvision backbone"),
     CrossRule(("cluster.reliability_gap", "cluster.method"), _reliability_needs_dbscan,
               "set cluster.method=dbscan, or cluster.reliability_gap=0 (off)"),
     CrossRule(("translate.height", "translate.width", "translate.downsamplings"), _translate_size,
@@ -272,11 +237,16 @@ def validate_config(cfg: Config) -> Config:
         if rule is not None and rule.stage == "load" and not rule.ok(value):
             raise rule_error(key, value, rule, origin(cfg, key))
     for cross in CROSS_RULES:
-        problem = cross.problem(cfg)
-        if problem:
-            where = "; ".join(f"{k} from {origin(cfg, k)}" for k in cross.keys)
-            raise ConfigError(problem, where=where, fix=cross.fix)
+        check_cross_rule(cfg, cross)
     return cfg
+
+
+def check_cross_rule(cfg: Config, cross: CrossRule) -> None:
+    """Raise the ConfigError of `cross` if `cfg` breaks it: the problem, every key's origin and the fix."""
+    problem = cross.problem(cfg)
+    if problem:
+        where = "; ".join(f"{k} from {origin(cfg, k)}" for k in cross.keys)
+        raise ConfigError(problem, where=where, fix=cross.fix)
 
 
 def missing_rules(cfg: Config | None = None) -> list[str]:
