@@ -66,7 +66,7 @@ def plan(spec: TableSpec, draws: dict[str, str], out: Path, seeds: tuple[int, ..
         def args(config: str, variant: str, folder: Path, seed: int, source: str | None, sets: list[str], *,
                  root: str = root, translated: str = translated) -> tuple:
             texts = [(source or "").replace(TRANSLATED, translated), *(s.replace(TRANSLATED, translated) for s in sets)]
-            return (*train, "--config", config, "--data-root", root, "--variant", variant, "--output", str(folder),
+            return (*train, "--config", config, "--data-root", root, "--variant", variant, "--out", str(folder),
                     "--seed", str(seed), *(("--source", texts[0]) if source else ()), *_sets(texts[1:]))
 
         def needs(source: str | None, sets: list[str], *, draw: str = draw) -> tuple[str, ...]:
@@ -88,7 +88,7 @@ def plan(spec: TableSpec, draws: dict[str, str], out: Path, seeds: tuple[int, ..
         if spec.translate and any(f"translate {draw}" in job.needs for job in (*stages, *rows)):
             t = spec.translate
             argv = (sys.executable, "-m", "raereid", "translate", "--config", t.config, "--data-root", root,
-                    "--source", t.source, *(("--target", t.target) if t.target else ()), "--output", translated,
+                    "--source", t.source, *(("--target", t.target) if t.target else ()), "--out", translated,
                     *_sets(t.sets))
             translates.append(Job(f"translate {draw}", "translate", Path(translated), argv, (), "translate.json",
                                   "translator/checkpoints/last.pt"))

@@ -38,14 +38,13 @@ BASE = [
     "cluster.num_clusters=4", "train.eval_every=0", "train.log_every=1", "train.iters_per_epoch=4",
     "train.gap_picture=false", "train.checkpoint_every=0",
 ]
-# name -> (variant, iterations, extra overrides); the learners are chosen by their old key (cluster.learner, now
-# learner.name, still read), so that the same script runs on commits from before and after the rename.
+# name -> (variant, iterations, extra overrides)
 RUNS: dict[str, tuple[str, int, list[str]]] = {
     "direct": ("direct", 8, []),
     "baseline": ("baseline", 8, []),
     "full-classifier": ("full", 8, []),
-    "full-memory": ("full", 8, ["cluster.learner=memory"]),
-    "full-hybrid": ("full", 8, ["cluster.learner=hybrid"]),
+    "full-memory": ("full", 8, ["learner.name=memory"]),
+    "full-hybrid": ("full", 8, ["learner.name=hybrid"]),
     "ft+prept+f": ("ft+prept+f", 8, []),
     "full-dsbn": ("full", 8, ["model.dsbn=true"]),
     "baseline-adabn": ("baseline", 8, ["train.adabn=true"]),

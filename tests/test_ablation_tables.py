@@ -124,7 +124,7 @@ def test_plan_stages_once_rows_after_translation_once_per_draw(tmp_path: Path) -
     assert "--config synthetic-memory" in ft and "cluster.rho=0.0032" in ft and "--source" not in ft
     assert by_key["translate A"].argv[3:] == ("translate", "--config", "translate-synthetic", "--data-root", "/data/a",
                                              "--source", "dukemtmcreid", "--target", "market1501",
-                                             "--output", str(out / "translated-A"))
+                                             "--out", str(out / "translated-A"))
 
 
 def test_plan_without_translated_rows_has_no_translate_job(tmp_path: Path) -> None:

@@ -134,5 +134,5 @@ def test_truncated_checkpoint_on_resume(capsys, tiny_bench, tmp_path) -> None:
 
 
 def test_debug_shows_traceback(capsys, tmp_path) -> None:
-    assert main(["--debug", "datasets", "--root", str(tmp_path / "x")]) == 2
+    assert main(["--debug", "datasets", "--data-root", str(tmp_path / "x")]) == 2
     assert "Traceback" in capsys.readouterr().err

@@ -1,5 +1,5 @@
-"""One CLI vocabulary: every sub-command's parser (cli/main.py COMMANDS) spells the shared flags the same way,
-hides the old spellings, and shows each flag's default in its help."""
+"""One CLI vocabulary: every sub-command's parser (cli/main.py COMMANDS) spells the shared flags the same way, has
+no second spelling of any, and shows each flag's default in its help."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ import pytest
 from raereid.cli.common import SetAction
 from raereid.cli.main import COMMANDS, build_parser
 
-OLD = ("--output", "--root", "--data", "--queries", "--config-file")  # accepted, never shown (but --config-file)
+OLD = ("--output", "--root", "--data", "--queries", "--config-file")  # spellings of the unreleased 0.1.0: gone
 # The shared flags each command must have: where it writes, where the datasets are, where a model runs.
 OUT = {"synth", "train", "translate", "demo", "extract", "rank", "reconstruct", "export", "index", "gap", "report"}
 DATA_ROOT = {"datasets", "train", "translate", "demo", "evaluate", "extract", "rank", "reconstruct", "gap", "report"}
 DEVICE = {"train", "translate", "evaluate", "extract", "rank", "reconstruct", "index", "search", "gap", "report"}
-CONFIG = {"train", "translate"}  # --config / --config-file, --print-config
+CONFIG = {"train", "translate"}  # --config, --print-config
 SET = {"train", "translate", "demo", "config"}  # --set KEY=VALUE or --set KEY VALUE
 LIST_PRESETS = {"train", "translate", "config"}
 
@@ -39,12 +39,13 @@ def test_shared_flags_are_spelled_alike(name):
     flags = {s for a in parser._actions for s in a.option_strings}
     shown = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", text))  # in the usage and the list of options
     for old in OLD:
-        if old != "--config-file":
-            assert old not in shown, f"raereid {name} --help shows {old}"
+        assert old not in flags, f"raereid {name} still accepts {old}"
+    assert all(len([s for s in a.option_strings if s.startswith("--")]) <= 1 for a in parser._actions), \
+        f"raereid {name}: a flag with two long spellings"
     for flag, commands in (("--out", OUT), ("--data-root", DATA_ROOT), ("--device", DEVICE)):
         assert (flag in flags) == (name in commands), f"raereid {name}: {flag}"
         assert (flag in shown) == (name in commands)
-    for flag, commands in (("--config", CONFIG), ("--config-file", CONFIG), ("--print-config", CONFIG), ("--set", SET),
+    for flag, commands in (("--config", CONFIG), ("--print-config", CONFIG), ("--set", SET),
                            ("--list-presets", LIST_PRESETS)):
         assert (flag in flags) == (name in commands), f"raereid {name}: {flag}"
     assert all(isinstance(a, SetAction) for a in parser._actions if "--set" in a.option_strings)

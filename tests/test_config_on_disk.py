@@ -63,7 +63,7 @@ def test_print_config_prints_yaml_that_loads_back_and_reads_no_data(tmp_path, ca
     assert config_to_dict(cfg) == config_to_dict(expected)
     assert not (tmp_path / "run").exists()
 
-    argv = ["translate", "--config-file", "translate-synthetic", "--set", "translate.iterations=3", "--print-config"]
+    argv = ["translate", "--config", "translate-synthetic", "--set", "translate.iterations=3", "--print-config"]
     assert main(argv) == 0
     assert yaml.safe_load(capsys.readouterr().out)["translate"]["iterations"] == 3
 
@@ -139,7 +139,7 @@ def test_list_presets_one_line_each_grouped_by_command(capsys):
 
 def test_translator_writes_its_config_and_translate_says_when_it_is_paper_scale(tiny_bench, tmp_path, capsys):
     out = tmp_path / "t"
-    argv = ["translate", "--config", "translate-synthetic", "--data-root", str(tiny_bench), "--output", str(out),
+    argv = ["translate", "--config", "translate-synthetic", "--data-root", str(tiny_bench), "--out", str(out),
             *_sets("translate.iterations=2", "translate.batch_size=2", "translate.sample_images=2")]
     assert main(argv) == 0
     written = yaml.safe_load((out / "translator" / "config.yaml").read_text())
@@ -149,14 +149,11 @@ def test_translator_writes_its_config_and_translate_says_when_it_is_paper_scale(
     assert "no --config, so the paper-scale defaults: 80,000 iterations at 256x128" in capsys.readouterr().err
 
 
-def test_old_flag_spellings_still_work_and_errors_name_what_was_typed(tmp_path, capsys):
+def test_errors_name_the_flag_that_set_the_value(tmp_path, capsys):
     (tmp_path / "afile").write_text("x")
-    assert main(["train", "--config", "synthetic", "--output", str(tmp_path / "afile")]) == 2
-    assert "train.output (from --output " in capsys.readouterr().err
     assert main(["train", "--config", "synthetic", "--out", str(tmp_path / "afile")]) == 2
     assert "train.output (from --out " in capsys.readouterr().err
     (tmp_path / "empty").mkdir()
-    for flag in ("--root", "--data-root"):
-        assert main(["datasets", flag, str(tmp_path / "empty")]) == 2
-        assert "no dataset found" in capsys.readouterr().err
+    assert main(["datasets", "--data-root", str(tmp_path / "empty")]) == 2
+    assert "no dataset found" in capsys.readouterr().err
     assert Path(tmp_path / "afile").read_text() == "x"

@@ -123,7 +123,7 @@ def test_image_modes_become_rgb(tmp_path: Path, mode: str) -> None:
 
 
 def test_cli_error_exit_code_and_message(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    assert main(["datasets", "--root", str(tmp_path / "missing")]) == 2
+    assert main(["datasets", "--data-root", str(tmp_path / "missing")]) == 2
     err = capsys.readouterr().err
     assert "error: data root is not a folder" in err and "Traceback" not in err and "fix:" in err
 

@@ -20,7 +20,7 @@ TINY = (
 
 def test_demo_end_to_end(tmp_path: Path, capsys) -> None:
     out, data = tmp_path / "out", tmp_path / "data"
-    args = ["demo", "--scale", "tiny", "--out", str(out), "--data", str(data), "--runs",
+    args = ["demo", "--scale", "tiny", "--out", str(out), "--data-root", str(data), "--runs",
             "baseline,full@synthetic-memory"]
     assert main(args + [a for kv in TINY for a in ("--set", kv)]) == 0
     printed = capsys.readouterr().out

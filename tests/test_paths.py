@@ -47,37 +47,37 @@ def _train(place: Path, *extra: str) -> list[str]:
 
 
 def test_train_output_that_is_a_file_or_below_one(capsys, place) -> None:
-    _refused(capsys, place, _train(place, "--output", str(place / "afile")), "train.output (from --output",
+    _refused(capsys, place, _train(place, "--out", str(place / "afile")), "train.output (from --out",
              "is an existing file")
-    _refused(capsys, place, _train(place, "--output", str(place / "afile" / "run")), "afile is a file, so")
+    _refused(capsys, place, _train(place, "--out", str(place / "afile" / "run")), "afile is a file, so")
 
 
 def test_train_output_inside_the_dataset_tree(capsys, place) -> None:
-    _refused(capsys, place, _train(place, "--output", str(place / "data" / "runs" / "x")), "is inside the data root")
+    _refused(capsys, place, _train(place, "--out", str(place / "data" / "runs" / "x")), "is inside the data root")
     _refused(capsys, place, _train(place, "--target", str(place / "data" / "cams"), "--data-root", str(place),
-                                   "--output", str(place / "data" / "cams" / "out")), "inside the data root")
+                                   "--out", str(place / "data" / "cams" / "out")), "inside the data root")
 
 
 def test_train_paths_read_at_start(capsys, place) -> None:
-    err = _refused(capsys, place, _train(place, "--output", str(place / "o"), "--set", f"train.init={place / 'run'}"),
+    err = _refused(capsys, place, _train(place, "--out", str(place / "o"), "--set", f"train.init={place / 'run'}"),
                    "train.init (from --set", "the checkpoint is a folder")
     assert str(place / "run" / "model.pt") in err  # the file it probably meant
-    _refused(capsys, place, _train(place, "--output", str(place / "o"), "--set", f"train.init={place / 'none.pt'}"),
+    _refused(capsys, place, _train(place, "--out", str(place / "o"), "--set", f"train.init={place / 'none.pt'}"),
              "checkpoint not found")
-    _refused(capsys, place, _train(place, "--output", str(place / "o"), "--set", f"model.pretrained={place / 'w.pth'}"),
+    _refused(capsys, place, _train(place, "--out", str(place / "o"), "--set", f"model.pretrained={place / 'w.pth'}"),
              "weights file not found (model.pretrained")
 
 
 def test_resume_into_a_run_whose_checkpoint_is_a_folder(capsys, place) -> None:
     (place / "run" / "checkpoints" / "last.pt").mkdir()
-    _refused(capsys, place, _train(place, "--output", str(place / "run"), "--resume"),
+    _refused(capsys, place, _train(place, "--out", str(place / "run"), "--resume"),
              "last.pt is a folder where raereid writes a file")
 
 
 def test_unwritable_output(capsys, place, monkeypatch) -> None:
     real = os.access
     monkeypatch.setattr(os, "access", lambda p, mode: False if Path(p) == place else real(p, mode))
-    _refused(capsys, place, _train(place, "--output", str(place / "new")), "no permission to write in")
+    _refused(capsys, place, _train(place, "--out", str(place / "new")), "no permission to write in")
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
@@ -85,7 +85,7 @@ def test_read_only_folder(capsys, place) -> None:
     locked = place / "locked"
     locked.mkdir(mode=0o500)
     try:
-        _refused(capsys, place, _train(place, "--output", str(locked / "run")), "no permission")
+        _refused(capsys, place, _train(place, "--out", str(locked / "run")), "no permission")
     finally:
         locked.chmod(0o700)
 
@@ -135,4 +135,4 @@ def test_helpers_return_the_path_as_given(tmp_path) -> None:
     assert not (tmp_path / "a").exists()
     with pytest.raises(PathError, match="is a folder where raereid writes a file"):
         (tmp_path / "run" / "model.pt").mkdir(parents=True)
-        paths.output_folder(tmp_path / "run", "--output", entries=paths.RUN_ENTRIES)
+        paths.output_folder(tmp_path / "run", "--out", entries=paths.RUN_ENTRIES)

@@ -115,7 +115,7 @@ def test_a_failing_plugin_is_a_clear_error_naming_the_module_and_the_fix(tmp_pat
     ]
     for given, what, detail in cases:
         argv = [a for g in given for a in ("--import", g)]
-        assert main(["datasets", *argv, "--root", str(tmp_path)]) == 2, given
+        assert main(["datasets", *argv, "--data-root", str(tmp_path)]) == 2, given
         err = capsys.readouterr().err
         assert what in err and detail in err and "fix:" in err and "Traceback" not in err, err
     assert "broken_plugin" not in sys.modules

@@ -36,7 +36,7 @@ def test_market2msmt_at_full_size(tmp_path: Path, capsys: pytest.CaptureFixture)
     sets = [*smoke.SMOKE_OVERRIDES, *smoke.PAPER_RATES, "optim.iterations=1", "source.iterations=1",
             "train.iters_per_epoch=1",
             "cluster.num_clusters=2", "cluster.min_samples=2", "train.gap_picture=false"]
-    argv = ["train", "--config", "market2msmt", "--data-root", str(data), "--output", str(out),
+    argv = ["train", "--config", "market2msmt", "--data-root", str(data), "--out", str(out),
             *[a for kv in sets for a in ("--set", kv)]]
     assert main(argv) == 0
     err = capsys.readouterr().err

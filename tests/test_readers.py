@@ -106,7 +106,7 @@ def test_datasets_json_cli(tmp_path: Path, capsys: pytest.CaptureFixture) -> Non
     market_tree(tmp_path)
     duke_tree(tmp_path)
     msmt_tree(tmp_path)
-    assert main(["datasets", "--root", str(tmp_path), "--json"]) == 0
+    assert main(["datasets", "--data-root", str(tmp_path), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert set(out) == {"market1501", "dukemtmcreid", "msmt17"}
     assert out["market1501"]["gallery"] == {"ids": 3, "images": 5, "cameras": 4}
@@ -115,5 +115,5 @@ def test_datasets_json_cli(tmp_path: Path, capsys: pytest.CaptureFixture) -> Non
 
 def test_datasets_table_cli(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     market_tree(tmp_path)
-    assert main(["datasets", "--root", str(tmp_path)]) == 0
+    assert main(["datasets", "--data-root", str(tmp_path)]) == 0
     assert "market1501" in capsys.readouterr().out

@@ -23,7 +23,7 @@ from raereid.report.build import write_report
 from raereid.report.command import equivalent_train_command
 from raereid.report.runs import ReportError
 
-FAST = ["--topk", "2", "--queries", "1", "--extremes", "1", "--device", "cpu"]
+FAST = ["--topk", "2", "--num-queries", "1", "--extremes", "1", "--device", "cpu"]
 
 
 def _rows(doc) -> list:

@@ -81,7 +81,7 @@ def test_readers_and_datasets_command_match_the_manifest(bench):
     assert {ds.layout for ds in datasets.values()} == {"Market-1501", "DukeMTMC-reID"}
     stdout = io.StringIO()
     with contextlib.redirect_stdout(stdout):
-        assert main(["datasets", "--root", str(bench), "--json"]) == 0
+        assert main(["datasets", "--data-root", str(bench), "--json"]) == 0
     assert json.loads(stdout.getvalue()) == manifest["datasets"]
 
 

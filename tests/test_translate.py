@@ -50,7 +50,7 @@ def one_thread():
 def straight(tiny_bench: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One uninterrupted translation of the tiny benchmark's Duke-style source into the Market style."""
     out = tmp_path_factory.mktemp("translate") / "straight"
-    assert main(["translate", *tiny_translate(tiny_bench), "--output", str(out)]) == 0
+    assert main(["translate", *tiny_translate(tiny_bench), "--out", str(out)]) == 0
     return out
 
 
@@ -95,12 +95,12 @@ def test_sigint_saves_exits_130_and_resume_is_exact(tiny_bench: Path, tmp_path: 
 
     monkeypatch.setattr(training.TranslatorTrainer, "run_step", interrupted_step)
     out = tmp_path / "out"
-    assert main(["translate", *tiny_translate(tiny_bench), "--output", str(out)]) == 130
+    assert main(["translate", *tiny_translate(tiny_bench), "--out", str(out)]) == 130
     assert "--resume" in capsys.readouterr().err
     stopped = int(load_checkpoint(out / "translator" / "checkpoints" / "last.pt")["iteration"])
     assert 2 <= stopped < ITERATIONS and not (out / "DukeMTMC-reID").exists()
     monkeypatch.setattr(training.TranslatorTrainer, "run_step", real)
-    assert main(["translate", *tiny_translate(tiny_bench), "--output", str(out), "--resume"]) == 0
+    assert main(["translate", *tiny_translate(tiny_bench), "--out", str(out), "--resume"]) == 0
     written = [line for line in capsys.readouterr().err.splitlines() if line.startswith("[raereid] translate ")]
     total = len(translated_files(load_dataset("dukemtmcreid", tiny_bench)))
     assert written and written[-1].startswith(f"[raereid] translate {total}/{total} (100%)"), written  # no tqdm bar
@@ -114,7 +114,7 @@ def test_sigint_saves_exits_130_and_resume_is_exact(tiny_bench: Path, tmp_path: 
 
 def test_resume_with_another_translator_config_is_refused(tiny_bench: Path, straight: Path,
                                                           capsys: pytest.CaptureFixture) -> None:
-    assert main(["translate", *tiny_translate(tiny_bench, "translate.lambda_cycle=5"), "--output", str(straight),
+    assert main(["translate", *tiny_translate(tiny_bench, "translate.lambda_cycle=5"), "--out", str(straight),
                  "--resume"]) == 2
     assert "--resume with a different configuration (translate.lambda_cycle: 10.0 -> 5.0)" in capsys.readouterr().err
 
@@ -155,27 +155,27 @@ def test_bad_inputs_exit_2_with_a_clear_message(tiny_bench: Path, straight: Path
                                                 capsys: pytest.CaptureFixture) -> None:
     base = tiny_translate(tiny_bench)
     duke = tiny_bench / "DukeMTMC-reID"
-    assert "source dataset 'nowhere' not found" in _bad([*base, "--source", "nowhere", "--output", str(tmp_path / "o")],
+    assert "source dataset 'nowhere' not found" in _bad([*base, "--source", "nowhere", "--out", str(tmp_path / "o")],
                                                         capsys)
-    assert "--target NAME" in _bad([*base, "--target", "elsewhere", "--output", str(tmp_path / "o")], capsys)
-    assert "no msmt17 dataset found" in _bad([*base, "--source", "msmt17", "--output", str(tmp_path / "o")], capsys)
-    assert "inside the source dataset folder" in _bad([*base, "--output", str(duke / "translated")], capsys)
-    assert "inside the source dataset folder" in _bad([*base, "--output", str(duke)], capsys)
-    assert "would overwrite the source dataset" in _bad([*base, "--output", str(tiny_bench)], capsys)
+    assert "--target NAME" in _bad([*base, "--target", "elsewhere", "--out", str(tmp_path / "o")], capsys)
+    assert "no msmt17 dataset found" in _bad([*base, "--source", "msmt17", "--out", str(tmp_path / "o")], capsys)
+    assert "inside the source dataset folder" in _bad([*base, "--out", str(duke / "translated")], capsys)
+    assert "inside the source dataset folder" in _bad([*base, "--out", str(duke)], capsys)
+    assert "would overwrite the source dataset" in _bad([*base, "--out", str(tiny_bench)], capsys)
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert "is not a dataset" in _bad([*base, "--source", str(empty), "--output", str(tmp_path / "o")], capsys)
+    assert "is not a dataset" in _bad([*base, "--source", str(empty), "--out", str(tmp_path / "o")], capsys)
     (empty / "notes.txt").write_text("not a dataset")
-    assert "is not a dataset" in _bad([*base, "--source", str(empty / "notes.txt"), "--output", str(tmp_path / "o")],
+    assert "is not a dataset" in _bad([*base, "--source", str(empty / "notes.txt"), "--out", str(tmp_path / "o")],
                                       capsys)
     write_image(tmp_path / "photos" / "a.jpg")
-    assert "not a re-ID dataset with identities" in _bad([*base, "--source", str(tmp_path / "photos"), "--output",
+    assert "not a re-ID dataset with identities" in _bad([*base, "--source", str(tmp_path / "photos"), "--out",
                                                           str(tmp_path / "o")], capsys)
     (tmp_path / "file").write_text("x")
-    assert "existing file" in _bad([*base, "--output", str(tmp_path / "file")], capsys)
-    assert "already holds DukeMTMC-reID" in _bad([*base, "--output", str(straight)], capsys)
-    assert "same dataset" in _bad([*base, "--target", "dukemtmcreid", "--output", str(tmp_path / "o")], capsys)
-    assert "multiples of 2**translate.downsamplings" in _bad([*base, "--set", "translate.height=31", "--output",
+    assert "existing file" in _bad([*base, "--out", str(tmp_path / "file")], capsys)
+    assert "already holds DukeMTMC-reID" in _bad([*base, "--out", str(straight)], capsys)
+    assert "same dataset" in _bad([*base, "--target", "dukemtmcreid", "--out", str(tmp_path / "o")], capsys)
+    assert "multiples of 2**translate.downsamplings" in _bad([*base, "--set", "translate.height=31", "--out",
                                                               str(tmp_path / "o")], capsys)
     assert not (tmp_path / "o").exists()
 

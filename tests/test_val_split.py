@@ -60,12 +60,12 @@ def test_val_split_on_disk_and_counted(bench: Path, capsys: pytest.CaptureFixtur
     msmt = bench / "MSMT17_V1"
     for name in ("list_val_query.txt", "list_val_gallery.txt"):
         assert all((msmt / "test" / line.split()[0]).is_file() for line in (msmt / name).read_text().splitlines())
-    assert main(["datasets", "--root", str(bench), "--json"]) == 0
+    assert main(["datasets", "--data-root", str(bench), "--json"]) == 0
     counted = json.loads(capsys.readouterr().out)
     assert counted == manifest["datasets"]
     for name, splits in counted.items():
         assert splits["val_query"]["ids"] == splits["val_gallery"]["ids"] == manifest["details"][name]["val_ids"]
-    assert main(["datasets", "--root", str(bench)]) == 0
+    assert main(["datasets", "--data-root", str(bench)]) == 0
     header = capsys.readouterr().out.splitlines()[0]
     assert "val_query (ids/imgs/cams)" in header and "val_gallery (ids/imgs/cams)" in header
 
@@ -171,6 +171,6 @@ def test_list_files_validation_split(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert [r.pid for r in ds.evaluation_split("val").query] == [12]
     assert ds.stats()["val_gallery"] == {"ids": 2, "images": 2, "cameras": 1}
     market_tree(tmp_path)
-    assert main(["datasets", "--root", str(tmp_path)]) == 0
+    assert main(["datasets", "--data-root", str(tmp_path)]) == 0
     rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[2:]}
     assert rows["market1501"].rstrip().endswith("-") and not rows["mycams"].rstrip().endswith("-")

@@ -52,7 +52,7 @@ def test_bad_value_exits_2_naming_the_key(key: str, bad: str, tmp_path: Path, ca
     """Through the command line, as a user types it; a value no check caught would fail here on the missing
     data root instead, without naming the key."""
     out = tmp_path / "out"
-    argv = ["train", "--config", "synthetic", "--data-root", str(tmp_path / "no-data"), "--output", str(out),
+    argv = ["train", "--config", "synthetic", "--data-root", str(tmp_path / "no-data"), "--out", str(out),
             "--set", f"{key}={bad}"]
     code = main(argv)
     err = capsys.readouterr().err
@@ -80,7 +80,7 @@ def test_message_names_value_origin_and_fix(tmp_path: Path) -> None:
 
 
 def test_flags_are_named_as_typed(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
-    assert main(["train", "--config", "synthetic", "--seed", "-1", "--output", str(tmp_path / "o")]) == 2
+    assert main(["train", "--config", "synthetic", "--seed", "-1", "--out", str(tmp_path / "o")]) == 2
     assert "where: --seed -1" in capsys.readouterr().err
 
 
@@ -108,9 +108,9 @@ def test_registry_names_are_checked_after_loading_by_the_names_stage() -> None:
 
 
 def test_origins_are_recorded() -> None:
-    cfg = load_config("synthetic", ["optim.iterations=7", ("train.output=/tmp/x", "--output /tmp/x")])
+    cfg = load_config("synthetic", ["optim.iterations=7", ("train.output=/tmp/x", "--out /tmp/x")])
     assert origin(cfg, "optim.iterations") == "--set optim.iterations=7"
-    assert origin(cfg, "train.output") == "--output /tmp/x"
+    assert origin(cfg, "train.output") == "--out /tmp/x"
     assert origin(cfg, "model.backbone") == "preset synthetic"
     assert origin(cfg, "data.flip") == "preset duke2market"  # synthetic builds on the paper preset
     assert origin(cfg, "train.seed").startswith("default")

@@ -31,12 +31,12 @@ from raereid.engine.hooks import CallbackHook, CheckpointHook, DiscriminatorWatc
 from raereid.engine.run_folder import MODEL
 from raereid.engine.runtime import Runtime, seed_everything
 from raereid.engine.schedule import apply_lr
-from raereid.engine.train_loop import CheckpointedLoop, Hook, Interrupted
+from raereid.engine.train_loop import CheckpointedLoop, Hook
 from raereid.inference.evaluate import evaluate_model, reconstruction_quality, spread
 from raereid.learners import Labels, build_learner
 from raereid.models.dsbn import bn_domain
 
-__all__ = ["Trainer", "Interrupted"]
+__all__ = ["Trainer"]
 METRIC_KEYS = ("mAP", "rank1", "rank5", "rank10", "mINP")
 RECONSTRUCTION_KEYS = ("psnr_source", "ssim_source", "psnr_target", "ssim_target")
 

@@ -1,6 +1,6 @@
 """What the commands share: one spelling per flag (--out, --data-root, --device, --checkpoint, --config, --set),
-the help format (defaults shown, old spellings accepted but hidden), the config keys each command reads, and
-the preamble of the commands that open a trained model.
+the help format (defaults shown), the config keys each command reads, and the preamble of the commands that open a
+trained model.
 
 Light on purpose: `raereid --help` imports every command module, so torch is imported only inside functions.
 """
@@ -23,7 +23,7 @@ CHECKPOINT_HELP = "model.pt or checkpoints/last.pt written by raereid train"
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """Descriptions as written; every flag's default at the end of its help (unless None, False or empty, or the help
-    already says it); old spellings of a flag (`hidden_aliases` of its action) left out of the help."""
+    already says it)."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
@@ -32,39 +32,10 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
             return text
         return f"{text} (default: %(default)s)"
 
-    def _format_action_invocation(self, action: argparse.Action) -> str:
-        hidden = getattr(action, "hidden_aliases", ())
-        if not hidden:
-            return super()._format_action_invocation(action)
-        shown = action.option_strings
-        action.option_strings = [s for s in shown if s not in hidden]
-        try:
-            return super()._format_action_invocation(action)
-        finally:
-            action.option_strings = shown
 
-
-class _Spelled(argparse.Action):
-    """Store the value and the spelling typed (`--output` for `--out`), so messages name what the user wrote."""
-
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
-                 option_string: str | None = None) -> None:
-        setattr(namespace, self.dest, values)
-        namespace.spelled = {**getattr(namespace, "spelled", {}), self.dest: option_string}
-
-
-def add_flag(parser: argparse.ArgumentParser, name: str, *hidden: str, **kwargs: Any) -> argparse.Action:
-    """`parser.add_argument(name, ...)` that also accepts the old spellings `hidden`, left out of the help."""
-    if hidden and "action" not in kwargs:
-        kwargs["action"] = _Spelled
-    action = parser.add_argument(name, *hidden, **kwargs)
-    action.hidden_aliases = hidden  # type: ignore[attr-defined]
-    return action
-
-
-def spelled(args: argparse.Namespace, dest: str) -> str:
-    """The flag of `dest` as the user typed it (its canonical spelling if not recorded)."""
-    return getattr(args, "spelled", {}).get(dest) or "--" + dest.replace("_", "-")
+def flag_of(dest: str) -> str:
+    """The command-line flag that sets `dest` (`data_root` -> `--data-root`)."""
+    return "--" + dest.replace("_", "-")
 
 
 def add_checkpoint_argument(parser: argparse.ArgumentParser, required: bool = True,
@@ -83,17 +54,16 @@ def add_model_arguments(parser: argparse.ArgumentParser, checkpoint_help: str = 
     add_device_argument(parser)
 
 
-def add_output_argument(parser: argparse.ArgumentParser, help: str, required: bool = False, default: str | None = None,
-                        old: Sequence[str] = ()) -> None:
-    """--out, the file or folder a command writes (`old`: earlier spellings still accepted, e.g. --output)."""
-    add_flag(parser, "--out", *old, dest="out", required=required, default=default, help=help)
+def add_output_argument(parser: argparse.ArgumentParser, help: str, required: bool = False,
+                        default: str | None = None) -> None:
+    """--out, the file or folder a command writes."""
+    parser.add_argument("--out", dest="out", required=required, default=default, help=help)
 
 
 def add_data_root_argument(parser: argparse.ArgumentParser, help: str = "folder holding the datasets (default: the "
-                           "checkpoint's data.root)", required: bool = False, default: str | None = None,
-                           old: Sequence[str] = ()) -> None:
-    """--data-root, the folder holding the datasets (`old`: earlier spellings still accepted, e.g. --root)."""
-    add_flag(parser, "--data-root", *old, dest="data_root", required=required, default=default, help=help)
+                           "checkpoint's data.root)", required: bool = False, default: str | None = None) -> None:
+    """--data-root, the folder holding the datasets."""
+    parser.add_argument("--data-root", dest="data_root", required=required, default=default, help=help)
 
 
 class SetAction(argparse.Action):
@@ -123,8 +93,8 @@ def add_set_argument(parser: argparse.ArgumentParser, what: str = "override a co
 
 
 def add_config_arguments(parser: argparse.ArgumentParser, command: str, config_help: str) -> None:
-    """--config (alias --config-file), --list-presets, --set and --print-config of a command that builds a config."""
-    parser.add_argument("--config", "--config-file", metavar="PRESET_OR_FILE", help=config_help)
+    """--config, --list-presets, --set and --print-config of a command that builds a config."""
+    parser.add_argument("--config", metavar="PRESET_OR_FILE", help=config_help)
     parser.add_argument("--list-presets", action="store_true", help=f"print the presets of raereid {command} and exit")
     add_set_argument(parser)
     parser.add_argument("--print-config", action="store_true",
@@ -161,7 +131,7 @@ USES: dict[str, Uses] = {
 def refuse_unused(command: str, overrides: Sequence[str | tuple[str, str]]) -> None:
     """A --set (or flag) of a key `command` does not read would change nothing: refuse it, naming the keys it reads.
     Unknown keys are left to `load_config`, which suggests the closest."""
-    from raereid.config.loader import RENAMED, parse_override
+    from raereid.config.loader import parse_override
     from raereid.config.schema import Config, flat_values
     from raereid.errors import ConfigError
 
@@ -169,7 +139,6 @@ def refuse_unused(command: str, overrides: Sequence[str | tuple[str, str]]) -> N
     for item in overrides:
         text, where = (item, f"--set {item}") if isinstance(item, str) else item
         key = parse_override(text)[0]
-        key = RENAMED.get(key, key)
         if key in known and not uses.reads(key):
             name = key.split(".")[1]
             alike = [k for k in known if k.split(".")[1] == name and uses.reads(k)]
@@ -180,7 +149,7 @@ def refuse_unused(command: str, overrides: Sequence[str | tuple[str, str]]) -> N
 
 def flag_overrides(args: argparse.Namespace, flags: Mapping[str, str]) -> list[tuple[str, str]]:
     """The given flags of `flags` ({config key: dest}) as (key=value, how it was typed) overrides."""
-    return [(f"{key}={getattr(args, dest)}", f"{spelled(args, dest)} {getattr(args, dest)}")
+    return [(f"{key}={getattr(args, dest)}", f"{flag_of(dest)} {getattr(args, dest)}")
             for key, dest in flags.items() if getattr(args, dest, None) is not None]
 
 

@@ -14,8 +14,7 @@ from raereid.errors import DatasetError
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from raereid.cli.common import add_data_root_argument
 
-    add_data_root_argument(parser, "folder holding the datasets (or a dataset folder itself)", required=True,
-                           old=("--root",))
+    add_data_root_argument(parser, "folder holding the datasets (or a dataset folder itself)", required=True)
     parser.add_argument("--json", action="store_true", help="print one JSON object keyed by dataset name")
     parser.add_argument("--verify", action="store_true", help="also decode every image and report corrupt files")
 

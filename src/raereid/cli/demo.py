@@ -31,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     add_output_argument(parser, "output folder", default="demo_output")
     add_data_root_argument(parser, "benchmark folder (a data root); generated there if absent",
-                           default="demo_output/data", old=("--data",))
+                           default="demo_output/data")
     parser.add_argument("--scale", default="small", choices=("tiny", "small", "medium"), help="benchmark scale")
     parser.add_argument("--seed", type=int, default=0, help="random seed of the benchmark and of every run")
     parser.add_argument("--runs", default=",".join(RUNS[1:]),
@@ -98,7 +98,7 @@ def format_table(rows: list[dict]) -> str:
 def run(args: argparse.Namespace) -> int:
     from raereid.adapt.checks import check_names
     from raereid.cli import paths
-    from raereid.cli.common import refuse_unused, spelled
+    from raereid.cli.common import refuse_unused
     from raereid.cli.train import train
     from raereid.config import config_to_dict, load_config
     from raereid.data.registry import load_dataset
@@ -117,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--adapt-iterations must be at least 1, got {args.adapt_iterations}",
                           fix="pass e.g. --adapt-iterations 250")
     refuse_unused("demo", args.overrides)
-    paths.output_folder(args.data_root, spelled(args, "data_root"))
+    paths.output_folder(args.data_root, "--data-root")
     paths.output_folder(args.out, "--out", paths.inputs(data_root=args.data_root))
     out, data = Path(args.out), Path(args.data_root).resolve()  # checkpoints record an absolute data root
     runs = parse_runs(args.runs)

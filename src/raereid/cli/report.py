@@ -16,13 +16,13 @@ import time
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from raereid.cli.common import add_data_root_argument, add_device_argument, add_flag, add_output_argument
+    from raereid.cli.common import add_data_root_argument, add_device_argument, add_output_argument
 
     parser.add_argument("runs", nargs="+", metavar="RUN_DIR",
                         help="run folders (raereid train --out), or folders of runs")
     add_output_argument(parser, "output folder; the page is OUT/index.html", default="report")
     parser.add_argument("--topk", type=int, default=10, help="gallery images per ranked list")
-    add_flag(parser, "--num-queries", "--queries", type=int, default=8, help="queries ranked by every run")
+    parser.add_argument("--num-queries", type=int, default=8, help="queries ranked by every run")
     parser.add_argument("--extremes", type=int, default=5, help="best and worst queries per run")
     add_data_root_argument(parser, "folder holding the datasets (default: each checkpoint's data.root)")
     parser.add_argument("--allow-mixed-targets", action="store_true",

@@ -39,8 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", help="labeled source dataset (data.source)")
     parser.add_argument("--target", help="unlabeled target dataset, a name or a folder of images (data.target)")
     parser.add_argument("--variant", help=f"{' | '.join(VARIANTS)} (train.variant)")
-    common.add_output_argument(parser, f"run folder (train.output; default: the config's, {paper.train.output})",
-                               old=("--output",))
+    common.add_output_argument(parser, f"run folder (train.output; default: the config's, {paper.train.output})")
     parser.add_argument("--seed", type=int, help="random seed (train.seed)")
     common.add_device_argument(parser, None, f"{common.DEVICE_HELP} (train.device; default: the config's, "
                                f"{paper.train.device})")
@@ -110,8 +109,8 @@ def run(args: argparse.Namespace) -> int:
         finally:
             os.environ.pop(COMMAND_ENV, None)
 
-    from raereid.adapt.trainer import Interrupted
     from raereid.engine.runtime import setup_runtime, shutdown
+    from raereid.engine.train_loop import Interrupted
 
     runtime = setup_runtime(cfg.train.device)
     try:

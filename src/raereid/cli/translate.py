@@ -27,8 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target",
                         help="dataset whose style to translate into, a name or a folder of images (data.target)")
     common.add_output_argument(parser, "folder to write OUT/<source folder>/, translations.png, translate.json and "
-                               "translator/ (the translator's run folder, with its config.yaml) into",
-                               old=("--output",))
+                               "translator/ (the translator's run folder, with its config.yaml) into")
     parser.add_argument("--seed", type=int, help="random seed (train.seed)")
     common.add_device_argument(parser, None, f"{common.DEVICE_HELP} (train.device; default: the config's, auto)")
     parser.add_argument("--resume", action="store_true",

@@ -10,7 +10,6 @@ import dataclasses
 import difflib
 import types
 import typing
-import warnings
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -24,24 +23,6 @@ from raereid.plugins import KEY as PLUGINS_KEY
 from raereid.plugins import import_plugins
 
 PRESET_PACKAGE = "raereid.config.presets"
-# Keys that moved, old spelling -> new one. Files and --set may still use the old spelling (with a FutureWarning
-# saying what to write now); checkpoints that stored it are read silently.
-RENAMED = {"cluster.learner": "learner.name", "cluster.temperature": "learner.temperature",
-           "cluster.memory_momentum": "learner.memory_momentum", "cluster.hybrid_momentum": "learner.hybrid_momentum"}
-
-
-def upgrade_keys(data: dict) -> dict:
-    """A copy of a nested config dict with renamed keys under their current names (the current name wins if both are
-    set)."""
-    out = {section: dict(values) if isinstance(values, dict) else values for section, values in data.items()}
-    for old, new in RENAMED.items():
-        (section, key), (new_section, new_key) = old.split("."), new.split(".")
-        if isinstance(out.get(section), dict) and key in out[section]:
-            value = out[section].pop(key)
-            out.setdefault(new_section, {}).setdefault(new_key, value)
-    return out
-
-
 def list_presets() -> list[str]:
     """Names of the presets shipped with the package."""
     return sorted(p.name[:-5] for p in resources.files(PRESET_PACKAGE).iterdir() if p.name.endswith(".yaml"))
@@ -166,10 +147,6 @@ def apply_mapping(cfg: Config, data: dict, where: str, origins: dict[str, str] |
 def set_value(cfg: Config, dotted: str, value: Any, where: str = "--set",
               origins: dict[str, str] | None = None) -> None:
     """Set `section.key` to `value` after type checking; record `where` in `origins`."""
-    if dotted in RENAMED:
-        warnings.warn(f"config key {dotted} is now {RENAMED[dotted]} (in {where}); the old name still works for now",
-                      FutureWarning, stacklevel=2)
-        dotted = RENAMED[dotted]
     parts = dotted.split(".")
     if len(parts) != 2:
         named = [k for k in flat_values(cfg) if k.rpartition(".")[2] == dotted]
@@ -249,8 +226,8 @@ def config_to_dict(cfg: Config) -> dict:
 
 
 def config_from_dict(data: dict, where: str = "checkpoint") -> Config:
-    """A config from `config_to_dict` output (a checkpoint's, renamed keys upgraded), type- and range-checked."""
+    """A config from `config_to_dict` output (a checkpoint's), type- and range-checked."""
     cfg = Config()
     origins: dict[str, str] = {}
-    apply_mapping(cfg, upgrade_keys(data), where, origins)
+    apply_mapping(cfg, data, where, origins)
     return _validated(cfg, origins)

@@ -21,7 +21,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from raereid.config.loader import upgrade_keys
 from raereid.config.schema import Config, flat_values
 from raereid.errors import CheckpointError, ConfigError
 
@@ -149,9 +148,9 @@ class ModelRecord:
 def check_resumable(cfg: Config, saved: dict, path: Path,
                     may_change: Callable[[str], bool]) -> None:
     """Refuse to resume with a config that changes what is trained: every key but those `may_change` accepts must
-    equal the checkpoint's (a key the checkpoint lacks had its default; renamed keys count under their new name)."""
+    equal the checkpoint's (a key the checkpoint lacks had its default)."""
     now = flat_values(cfg)
-    before = {**flat_values(Config()), **flat_values(upgrade_keys(saved))}
+    before = {**flat_values(Config()), **flat_values(saved)}
     changed = [k for k in now if not may_change(k) and before.get(k) != now[k]]
     if changed:
         diffs = ", ".join(f"{k}: {before.get(k)!r} -> {now[k]!r}" for k in changed[:4])

@@ -3,7 +3,7 @@ records in each run's command.txt; engine/run_folder.py writes and reads that fi
 
 from __future__ import annotations
 
-from raereid.config.loader import config_to_dict, load_config, upgrade_keys
+from raereid.config.loader import config_to_dict, load_config
 from raereid.config.schema import flat_values
 
 FLAGS = {"train.variant": "--variant", "data.root": "--data-root", "train.output": "--out"}  # always written
@@ -21,7 +21,7 @@ def _as_override(value: object) -> str:
 def equivalent_train_command(config: dict, preset: str) -> list[str]:
     """`train --config PRESET ...` rebuilding `config`: the variant, data root and output as `raereid train`'s own
     flags, then a --set for each other key that differs from the preset."""
-    base, flat = flat_values(config_to_dict(load_config(preset))), flat_values(upgrade_keys(config))
+    base, flat = flat_values(config_to_dict(load_config(preset))), flat_values(config)
     argv = ["train", "--config", preset]
     argv += [arg for dotted, flag in FLAGS.items() for arg in (flag, _as_override(flat[dotted]))]
     for dotted, value in flat.items():

@@ -10,7 +10,6 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from raereid.config.loader import upgrade_keys
 from raereid.engine.checkpoint import ModelRecord, load_checkpoint
 from raereid.engine.run_folder import LAST, MARKERS, METRICS, MODEL, RunFolder, read_command
 from raereid.errors import RaeReidError
@@ -97,7 +96,7 @@ def read_run(folder: Path, name: str | None = None) -> Run:
     found = files.checkpoints()
     if found:
         record = ModelRecord.from_state(load_checkpoint(found[0]), found[0])
-        run.checkpoint, run.config, run.iteration = found[0], upgrade_keys(record.config), record.iteration
+        run.checkpoint, run.config, run.iteration = found[0], record.config, record.iteration
         if found[0] == files.last:
             run.notes.append(f"no {MODEL}: ranked lists and pictures use {LAST} (iteration {run.iteration})")
     else:
