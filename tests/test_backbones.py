@@ -12,8 +12,8 @@ from torch import nn
 
 from raereid.adapt.build import Optimizers
 from raereid.adapt.checks import check_names
+from raereid.adapt.trainer import Trainer
 from raereid.cli.main import main
-from raereid.cli.train import build_trainer
 from raereid.config import load_config
 from raereid.config.variants import get_variant
 from raereid.engine.runtime import setup_runtime
@@ -139,7 +139,7 @@ def test_gem_exponent_trains_at_the_encoders_rate() -> None:
 def _train_and_export(tiny_bench: Path, tmp_path: Path, *extra: str, variant: str = "full") -> float:
     """Two iterations of `variant` on the tiny benchmark, then raereid export; the ONNX parity."""
     cfg = load_config("synthetic", tiny_overrides(tiny_bench, tmp_path / "run", variant, 2, *extra))
-    build_trainer(cfg, setup_runtime("cpu")).train()
+    Trainer(cfg, setup_runtime("cpu")).train()
     out = tmp_path / "m.onnx"
     assert main(["export", "--checkpoint", str(tmp_path / "run" / "model.pt"), "--out", str(out)]) == 0
     return parity(open_model(tmp_path / "run" / "model.pt"), out)

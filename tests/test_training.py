@@ -9,11 +9,11 @@ import pytest
 import torch
 from conftest import tiny_overrides
 
+from raereid.adapt import objective
+from raereid.adapt.recipe import train_stages
 from raereid.cli.main import main
-from raereid.cli.train import train
 from raereid.config import load_config
 from raereid.config.variants import VARIANTS, get_variant
-from raereid.engine import objective
 from raereid.engine.checkpoint import load_checkpoint, save_checkpoint
 from raereid.engine.runtime import setup_runtime
 from raereid.errors import TrainingError
@@ -27,7 +27,7 @@ RECONSTRUCTION_KEYS = {"psnr_source", "ssim_source", "psnr_target", "ssim_target
 def _train(root: Path, out: Path, variant: str = "full", iterations: int = 4, *extra: str,
            resume: bool = False) -> dict:
     cfg = load_config("synthetic", tiny_overrides(root, out, variant, iterations, *extra))
-    return train(cfg, setup_runtime("cpu"), resume=resume)
+    return train_stages(cfg, setup_runtime("cpu"), resume=resume)  # the library call: every config key honoured
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))

@@ -134,12 +134,12 @@ def test_msmt17_and_market_layouts_are_mirrored(tmp_path: Path) -> None:
 
 
 def test_translated_source_trains_ft_prept_f(tiny_bench: Path, straight: Path, tmp_path: Path) -> None:
-    from raereid.cli.train import build_trainer
+    from raereid.adapt.trainer import Trainer
     from raereid.engine.runtime import setup_runtime
 
     overrides = tiny_overrides(tiny_bench, tmp_path, "ft+prept+f", 2, f"data.source={straight / 'DukeMTMC-reID'}",
                                "train.gap_picture=false")
-    metrics = build_trainer(load_config("synthetic", overrides), setup_runtime("cpu")).train()
+    metrics = Trainer(load_config("synthetic", overrides), setup_runtime("cpu")).train()
     assert metrics["iterations"] == 2 and metrics["variant"] == "ft+prept+f" and metrics["source"] == "dukemtmcreid"
     assert f"{straight / 'DukeMTMC-reID'}" in str(load_checkpoint(tmp_path / "model.pt")["config"]["data"]["source"])
 

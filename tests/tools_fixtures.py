@@ -16,7 +16,7 @@ import torch
 TINY = [
     "optim.iterations=4", "data.height=64", "data.width=32", "data.p=4", "data.k=2", "model.backbone=convnet_small",
     "model.last_stride=2", "model.pretrained=none", "train.eval_every=0", "data.verify_images=false",
-    "cluster.min_samples=2", "data.workers=0", "model.flip_test=false",
+    "cluster.min_samples=2", "data.workers=0", "model.flip_test=false", "train.gap_picture=false",
 ]
 
 

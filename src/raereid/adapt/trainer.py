@@ -18,6 +18,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from raereid.adapt.build import Optimizers, build_networks, epoch_loaders, iterations_per_epoch, load_domains
+from raereid.adapt.gap_hook import DomainGapHook
 from raereid.adapt.objective import DiscriminatorStepModule, StepModule
 from raereid.adapt.pseudo import PseudoLabelStage
 from raereid.adapt.relabel import RelabelContext, RelabelHook
@@ -45,7 +46,8 @@ class Trainer(CheckpointedLoop):
     """Builds data, model, learner and optimisers from a Config; `train()` runs to `optim.iterations`.
 
     `hooks` are appended after the built-in ones (relabelling, progress, discriminator watch, evaluation,
-    checkpoints); their `after_train` runs once the final model is saved."""
+    checkpoints, and the domain-gap picture when `train.gap_picture`); their `after_train` runs once the final model
+    is saved."""
 
     resume_only = ("optimizers", "scalers", "rng")
     diverged_fix = "lower the learning rates (optim.lr_*), set optim.grad_clip (e.g. 5), or train.amp=false"
@@ -79,9 +81,10 @@ class Trainer(CheckpointedLoop):
             context = RelabelContext(self.model, self.domains, runtime, cfg.data, cfg.cluster.feature, cfg.train.adabn,
                                      self.amp, self.pseudo, self.learner, self.on_new_modules, fusion_trained)
             relabel = [RelabelHook(context)]
+        gap = [DomainGapHook()] if cfg.train.gap_picture else []
         self.register_hooks(*relabel, ProgressHook(cfg.train.log_every), DiscriminatorWatch(),
                             EvalHook(cfg.train.eval_every), CheckpointHook(cfg.train.checkpoint_every),
-                            CallbackHook(after_train=self.finish), *hooks)
+                            CallbackHook(after_train=self.finish), *gap, *hooks)
 
     def wrap(self) -> None:
         """(Re)wrap the step and the discriminators in DDP; needed again when the learner's modules are replaced."""

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from raereid.adapt.trainer import Trainer
     from raereid.config.schema import Config
     from raereid.engine.runtime import Runtime
 
@@ -59,26 +58,12 @@ def overrides_from_args(args: argparse.Namespace) -> list[str | tuple[str, str]]
     return [*flag_overrides(args, FLAGS), *args.overrides]
 
 
-def extra_hooks(cfg: Config) -> list:
-    """The hooks `raereid train` adds to the engine's: the domain-gap picture when `train.gap_picture`."""
-    from raereid.adapt.gap_hook import DomainGapHook
-
-    return [DomainGapHook()] if cfg.train.gap_picture else []
-
-
-def build_trainer(cfg: Config, runtime: Runtime, resume: bool = False) -> Trainer:
-    """One stage's Trainer, as `raereid train` builds it (the engine's hooks plus `extra_hooks`)."""
-    from raereid.adapt.trainer import Trainer
-
-    return Trainer(cfg, runtime, resume=resume, hooks=extra_hooks(cfg))
-
-
 def train(cfg: Config, runtime: Runtime, resume: bool = False, started: Callable[[], None] = lambda: None) -> dict:
     """`raereid train`'s run: the source stage, then adaptation (adapt/recipe.py); the last stage's metrics.
     `started` runs once the first stage's data and config are checked."""
     from raereid.adapt.recipe import train_stages
 
-    return train_stages(cfg, runtime, resume=resume, hooks=extra_hooks, started=started)
+    return train_stages(cfg, runtime, resume=resume, started=started)
 
 
 def run(args: argparse.Namespace) -> int:
