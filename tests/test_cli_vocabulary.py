@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -83,3 +85,11 @@ def test_import_works_on_the_top_level_and_on_every_subparser():
     for name in COMMANDS:
         dests = {a.dest for a in _subparsers()[name]._actions}
         assert "sub_imports" in dests, name
+
+
+def test_the_parser_imports_no_torch():
+    """cli/main.py imports every command module statically: each keeps its heavy imports inside run(), so that
+    `raereid --help` stays fast."""
+    code = ("import sys; from raereid.cli.main import build_parser; build_parser(); "
+            "assert 'torch' not in sys.modules, 'torch was imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)

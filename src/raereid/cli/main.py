@@ -3,33 +3,50 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 import traceback
 
 from raereid._version import __version__
+from raereid.cli import (
+    config,
+    datasets,
+    demo,
+    evaluate,
+    export,
+    extract,
+    gap,
+    index,
+    rank,
+    reconstruct,
+    report,
+    search,
+    synth,
+    train,
+    translate,
+)
 from raereid.cli.common import HelpFormatter
 from raereid.errors import RaeReidError
 
-# sub-command name -> module in raereid.cli defining add_arguments(parser) and run(args) -> int
+# sub-command name -> (its module, defining add_arguments(parser) and run(args) -> int, importing nothing heavy at its
+# top so that `raereid --help` stays fast; the help line)
 COMMANDS = {
-    "datasets": ("datasets", "summarise every dataset found under a folder (Table I)"),
-    "synth": ("synth", "write the procedural cross-domain benchmark (synthetic Market/Duke-style datasets)"),
-    "train": ("train", "train a variant of RAE: the source stage, then adaptation (Algorithm 1)"),
-    "config": ("config", "every config key with its default, rule and meaning; a preset's resolved config"),
-    "translate": ("translate",
+    "datasets": (datasets, "summarise every dataset found under a folder (Table I)"),
+    "synth": (synth, "write the procedural cross-domain benchmark (synthetic Market/Duke-style datasets)"),
+    "train": (train, "train a variant of RAE: the source stage, then adaptation (Algorithm 1)"),
+    "config": (config, "every config key with its default, rule and meaning; a preset's resolved config"),
+    "translate": (translate,
                   "translate the source into the target's style with CycleGAN (Table IV's pre-pixel transfer)"),
-    "demo": ("demo", "on the CPU: the synthetic benchmark, the source stage (direct transfer), then the clustering "
+    "demo": (demo, "on the CPU: the synthetic benchmark, the source stage (direct transfer), then the clustering "
              "baseline and full RAE; results table, reconstructions, HTML report"),
-    "evaluate": ("evaluate", "mAP / mINP / rank-1/5/10 of a checkpoint on a dataset (optionally re-ranked)"),
-    "extract": ("extract", "descriptors of a folder, list file or dataset split into an .npz"),
-    "rank": ("rank", "pictures of ranked results (Fig. 4/5): query, top-k, green/red borders"),
-    "reconstruct": ("reconstruct", "picture of images next to their source-style reconstructions Dec(Enc(I))"),
-    "export": ("export", "export the inference pipeline (Algorithm 2) to ONNX, checked with onnxruntime"),
-    "index": ("index", "build a faiss search index over a gallery folder"),
-    "search": ("search", "query a gallery index with images: ranked table, optional picture"),
-    "gap": ("gap", "t-SNE picture of the domain gap before / after adaptation"),
-    "report": ("report", "one static HTML page of runs: metrics table, curves, ranked lists, pictures, configs"),
+    "evaluate": (evaluate, "mAP / mINP / rank-1/5/10 of a checkpoint on a dataset (optionally re-ranked)"),
+    "extract": (extract, "descriptors of a folder, list file or dataset split into an .npz"),
+    "rank": (rank, "pictures of ranked results (Fig. 4/5): query, top-k, green/red borders"),
+    "reconstruct": (reconstruct, "picture of images next to their source-style reconstructions Dec(Enc(I))"),
+    "export": (export, "export the inference pipeline (Algorithm 2) to ONNX, checked with onnxruntime"),
+    "index": (index, "build a faiss search index over a gallery folder"),
+    "search": (search, "query a gallery index with images: ranked table, optional picture"),
+    "gap": (gap, "t-SNE picture of the domain gap before / after adaptation"),
+    "report": (report, "one static HTML page of runs: metrics table, curves, ranked lists, pictures, configs"),
 }
 
 
@@ -69,8 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     parser.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE", help=IMPORT_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (module, help_text) in COMMANDS.items():
-        mod = importlib.import_module(f"raereid.cli.{module}")
+    for name, (mod, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=(mod.__doc__ or help_text).strip(),
                            formatter_class=HelpFormatter)
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show full tracebacks on errors")
