@@ -4,22 +4,37 @@ saved (`raereid.inference.domain_gap`)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from raereid.adapt.build import Domains
+from raereid.config.schema import Config
+from raereid.config.variants import Variant
+from raereid.engine.monitor import Monitor
+from raereid.engine.run_folder import RunFolder
+from raereid.engine.runtime import Runtime
 from raereid.engine.train_loop import Hook
 from raereid.inference.domain_gap import domain_gap_picture
 from raereid.inference.model_io import load_model
 from raereid.models.rae import RAE
 
-if TYPE_CHECKING:
-    from raereid.adapt.trainer import Trainer
+
+class GapRun(Protocol):
+    """What the hook reads of the run it draws (the Trainer)."""
+
+    cfg: Config
+    runtime: Runtime
+    variant: Variant
+    model: RAE
+    domains: Domains
+    folder: RunFolder
+    monitor: Monitor
 
 
 class DomainGapHook(Hook):
     """After training: OUTPUT/domain_gap.png, t-SNE of source and target descriptors of the `train.init`
     model (before) and of the trained one (after); main process only."""
 
-    loop: Trainer
+    loop: GapRun  # the Trainer: a checkpointed loop with these attributes
 
     def after_train(self) -> None:
         t = self.loop
