@@ -6,7 +6,6 @@ mean rank-1, and the file's optional columns (means over the seeds). A missing v
 
 from __future__ import annotations
 
-import json
 import re
 import statistics
 from dataclasses import dataclass
@@ -15,28 +14,23 @@ from pathlib import Path
 from ablation_plan import row_folder, translate_folder
 from ablation_spec import LOG_KEYS, SPLIT_KEYS, TOP_KEYS, TableSpec
 
+from raereid.engine.run_folder import METRICS
 from raereid.errors import PathError
+from raereid.inference.metrics import MetricsRecord, UnreadableMetrics
 
 DIGITS = {"psnr_source": 1, "psnr_target": 1, "ssim_source": 3, "ssim_target": 3, "ari_first": 2, "ari_last": 2}
 ARI = re.compile(r"\bARI (-?[0-9.]+)")
 
 
-def _number(value: object) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-
-
 def run_values(folder: Path, split: str) -> dict[str, float | None]:
     """mAP, rank1 and every optional column of one finished run; {} when its metrics.json is missing or unreadable."""
     try:
-        metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        record = MetricsRecord.read(folder / METRICS)
+    except UnreadableMetrics:
         return {}
-    if not isinstance(metrics, dict):
-        return {}
-    scores = metrics if split == "test" else metrics.get(split)
-    scores = scores if isinstance(scores, dict) else {}
-    values = {key: _number(scores.get(key)) for key in ("mAP", "rank1", *SPLIT_KEYS)}
-    values.update({key: _number(metrics.get(key)) for key in TOP_KEYS})
+    scores = record.split(split)
+    values = {key: scores.get(key) for key in ("mAP", "rank1", *SPLIT_KEYS)}
+    values.update({key: record.value(key) for key in TOP_KEYS})
     log = folder / "train.log"
     aris = [float(a) for a in ARI.findall(log.read_text(encoding="utf-8", errors="replace"))] if log.is_file() else []
     values.update(zip(LOG_KEYS, (aris[0], aris[-1]) if aris else (None, None)))

@@ -130,6 +130,21 @@ class Optimizers:
     def all(self) -> list[torch.optim.Optimizer]:
         return [o for o in (self.main, self.disc, self.target) if o is not None]
 
+    def step(self, loss: torch.Tensor, opts: list[torch.optim.Optimizer], scaler: torch.amp.GradScaler) -> None:
+        """One update of `opts` on `loss`: zero their gradients, back-propagate the (AMP-scaled) loss, clip the
+        gradients' norm to `optim.grad_clip` when it is > 0, step, update the scaler."""
+        for opt in opts:
+            opt.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        if self.cfg.grad_clip > 0:
+            for opt in opts:
+                scaler.unscale_(opt)
+            torch.nn.utils.clip_grad_norm_([p for opt in opts for g in opt.param_groups for p in g["params"]],
+                                           self.cfg.grad_clip)
+        for opt in opts:
+            scaler.step(opt)
+        scaler.update()
+
     def state_dict(self) -> dict:
         return {"main": self.main.state_dict(), "disc": self.disc.state_dict() if self.disc else None,
                 "target": self.target.state_dict() if self.target else None}

@@ -9,7 +9,6 @@ checkpoints are hooks (adapt/relabel.py, engine/hooks.py).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -18,6 +17,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from raereid.adapt.build import Optimizers, build_networks, epoch_loaders, iterations_per_epoch, load_domains
+from raereid.adapt.evaluator import RunEvaluator
 from raereid.adapt.gap_hook import DomainGapHook
 from raereid.adapt.objective import DiscriminatorStepModule, StepModule
 from raereid.adapt.pseudo import PseudoLabelStage
@@ -33,13 +33,9 @@ from raereid.engine.run_folder import MODEL
 from raereid.engine.runtime import Runtime, seed_everything
 from raereid.engine.schedule import apply_lr
 from raereid.engine.train_loop import CheckpointedLoop, Hook
-from raereid.inference.evaluate import evaluate_model, reconstruction_quality, spread
 from raereid.learners import Labels, build_learner
-from raereid.models.dsbn import bn_domain
 
 __all__ = ["Trainer"]
-METRIC_KEYS = ("mAP", "rank1", "rank5", "rank10", "mINP")
-RECONSTRUCTION_KEYS = ("psnr_source", "ssim_source", "psnr_target", "ssim_target")
 
 
 class Trainer(CheckpointedLoop):
@@ -69,7 +65,7 @@ class Trainer(CheckpointedLoop):
         self.optim = Optimizers(cfg, self.model, self.discs, self.learner, self.amp)
         self.wrap()
         self.pseudo = PseudoLabelStage(cfg.cluster, self.learner.sampling_labels) if self.variant.use_target else None
-        self.history: list[dict] = []
+        self.evaluator = RunEvaluator(cfg, runtime, self.domains)
         self._batches: Iterator | None = None
         fusion_trained = False
         if resume and self.ckpt_path.is_file():
@@ -116,7 +112,7 @@ class Trainer(CheckpointedLoop):
             "optimizers": self.optim.state_dict(),
             "scalers": self.optim.scaler_state(),
             "pseudo": None if self.pseudo is None else self.pseudo.state(),
-            "history": self.history,
+            "history": self.evaluator.history,
             **self.progress_state(),
         }
 
@@ -132,7 +128,7 @@ class Trainer(CheckpointedLoop):
         self.optim.load_scaler_state(state["scalers"])
         if self.pseudo is not None and state["pseudo"] is not None:
             self.pseudo.load_state(state["pseudo"])
-        self.history = list(state["history"])
+        self.evaluator.history = list(state["history"])
         self.restore_progress(state)
 
     def finite_modules(self) -> list[nn.Module]:
@@ -151,12 +147,9 @@ class Trainer(CheckpointedLoop):
 
     def finish(self) -> None:
         """After the last step: evaluate (unless just done), save the checkpoint and the final model."""
-        if not self._evaluated_now():
+        if not self.evaluator.evaluated_at(self.iteration):
             self.evaluate()
         super().finish()
-
-    def _evaluated_now(self) -> bool:
-        return bool(self.history) and self.history[-1]["iteration"] == self.iteration
 
     def _epoch_batches(self) -> Iterator:
         target_labels = None if self.pseudo is None else self.pseudo.sampling_labels()
@@ -182,13 +175,7 @@ class Trainer(CheckpointedLoop):
         with torch.autocast(device_type=dev.type, dtype=torch.float16, enabled=self.amp):
             out = self.step_module(xs, ys, xt, yt, sb.seed, seeds_t, index_t, clean)
         self.check_finite(out.loss, out.terms)
-        for opt in optim.generator():
-            opt.zero_grad(set_to_none=True)
-        optim.scaler.scale(out.loss).backward()
-        self._clip(optim.generator(), optim.scaler)
-        for opt in optim.generator():
-            optim.scaler.step(opt)
-        optim.scaler.update()
+        optim.step(out.loss, optim.generator(), optim.scaler)
         self.learner.update(out.embedded, Labels(ys, yt, index_t=index_t, gather=self.runtime.gather))
         terms = {k: float(v.detach()) for k, v in out.terms.items()}
         terms["total"] = float(out.loss.detach())
@@ -198,87 +185,17 @@ class Trainer(CheckpointedLoop):
                 loss_d, d_terms = self.disc_module(out)
             if loss_d is not None:
                 self.check_finite(loss_d, d_terms)
-                optim.disc.zero_grad(set_to_none=True)
-                optim.scaler_disc.scale(loss_d).backward()
-                self._clip([optim.disc], optim.scaler_disc)
-                optim.scaler_disc.step(optim.disc)
-                optim.scaler_disc.update()
+                optim.step(loss_d, [optim.disc], optim.scaler_disc)
                 terms.update({k: float(v.detach()) for k, v in d_terms.items()})
         terms["lr_encoder"] = optim.main.param_groups[0]["lr"]
         return terms
 
-    def _clip(self, opts: list[torch.optim.Optimizer], scaler: torch.amp.GradScaler) -> None:
-        if self.cfg.optim.grad_clip > 0:
-            for opt in opts:
-                scaler.unscale_(opt)
-            torch.nn.utils.clip_grad_norm_([p for opt in opts for g in opt.param_groups for p in g["params"]],
-                                           self.cfg.optim.grad_clip)
-
     # ------------------------------------------------------------- evaluation
     def evaluate(self) -> dict | None:
-        """Metrics now, logged and kept in the history: the target's test split (top level) and validation split
-        ("val") as `train.eval_split` asks, and for a model with a decoder the PSNR / SSIM of its reconstructions
-        of source and target test images; None when there is nothing to score."""
-        cfg, target, it = self.cfg, self.domains.target, self.iteration
-        splits = [s for s in ("test", "val") if cfg.train.eval_split in ("all", s) and target.has_split(s)]
-        if not splits:
-            self.monitor.warning(f"target {target.name!r} has no query/gallery split: nothing to evaluate")
-            return None
-        entry: dict[str, Any] = {"iteration": it}
-        for split in splits:
-            metrics = evaluate_model(self.model, target.evaluation_split(split), cfg, self.runtime)
-            if split == "test":
-                entry.update(metrics)
-            else:
-                entry[split] = metrics
-            self.monitor.info(
-                f"iteration {it}: target {target.name} ({split}) mAP {metrics['mAP']:.1f}  "
-                f"rank-1 {metrics['rank1']:.1f}  rank-5 {metrics['rank5']:.1f}  rank-10 {metrics['rank10']:.1f}  "
-                f"mINP {metrics['mINP']:.1f}"
-            )
-            self.monitor.scalars("eval" if split == "test" else f"eval_{split}", metrics, it)
-        if self.model.decoder is not None and cfg.train.psnr_images > 0:
-            quality = self.reconstruction_quality()
-            entry.update(quality)
-            self.monitor.info(f"iteration {it}: reconstructions "
-                              + ", ".join(f"{k} {v:.3g}" for k, v in quality.items()))
-            self.monitor.scalars("reconstruction", quality, it)
-        self.history.append(entry)
-        return entry
-
-    def reconstruction_quality(self) -> dict[str, float]:
-        """PSNR / SSIM of Dec(Enc(I)) on `train.psnr_images` test images of each domain (source batch norms for the
-        source's), as psnr_source, ssim_source, psnr_target, ssim_target."""
-        out: dict[str, float] = {}
-        for domain, data in (("source", self.domains.source), ("target", self.domains.target)):
-            records = spread(data.query + data.gallery, self.cfg.train.psnr_images)
-            if not records:
-                continue
-            with bn_domain(self.model, domain):
-                scores = self.runtime.broadcast(
-                    reconstruction_quality(self.model, records, self.cfg, self.runtime) if self.is_main else None)
-            out.update({f"{k}_{domain}": v for k, v in scores.items()})
-        return out
+        """Metrics now, logged and kept in the history (RunEvaluator.evaluate); None when there is nothing to score."""
+        return self.evaluator.evaluate(self.model, self.iteration, self.monitor)
 
     def result(self) -> dict[str, Any]:
         """The final metrics (None scores without a test split), also written to OUTPUT/metrics.json."""
-        final = self.history[-1] if self._evaluated_now() else None
-        result = {
-            "variant": self.variant.name,
-            "learner": self.learner.name,
-            "source": self.domains.source.name,
-            "target": self.domains.target.name,
-            **{k: (None if final is None or k not in final else round(float(final[k]), 4)) for k in METRIC_KEYS},
-            "iterations": self.iteration,
-            "seconds": round(self.elapsed(), 1),
-        }
-        if final is not None:
-            if "val" in final:
-                result["val"] = {k: round(float(final["val"][k]), 4) for k in METRIC_KEYS}
-            result.update({k: round(float(final[k]), 4) for k in RECONSTRUCTION_KEYS if k in final})
-        if self.is_main:
-            self.out.mkdir(parents=True, exist_ok=True)
-            tmp = self.folder.metrics.with_name(self.folder.metrics.name + ".tmp")
-            tmp.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-            tmp.replace(self.folder.metrics)
-        return result
+        return self.evaluator.result(self.variant.name, self.learner.name, self.iteration, self.elapsed(),
+                                     self.folder.metrics if self.is_main else None)

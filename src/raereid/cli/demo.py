@@ -58,7 +58,7 @@ def parse_runs(text: str) -> list[tuple[str, str, str]]:
 
 def train_process(name: str, preset: str, overrides: list[str], output: Path) -> dict:
     """`raereid train --config PRESET --set ...` on one thread, writing to `output`; its progress and warnings are
-    printed prefixed with `name`. Returns its metrics.json."""
+    printed prefixed with `name`. Returns its metrics.json (read as a MetricsRecord)."""
     from raereid.errors import TrainingError
 
     cmd = [sys.executable, "-m", "raereid", "train", "--config", preset,
@@ -77,8 +77,9 @@ def train_process(name: str, preset: str, overrides: list[str], output: Path) ->
         raise TrainingError(f"the {name} run failed (exit {proc.returncode}):\n" + "\n".join(tail),
                             fix="see its train.log")
     from raereid.engine.run_folder import RunFolder
+    from raereid.inference.metrics import MetricsRecord
 
-    return json.loads(RunFolder(output).metrics.read_text())
+    return MetricsRecord.read(RunFolder(output).metrics).to_json()
 
 
 def format_table(rows: list[dict]) -> str:

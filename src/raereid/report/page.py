@@ -28,13 +28,6 @@ COLUMNS = (("R1", "rank1"), ("R5", "rank5"), ("R10", "rank10"), ("mAP", "mAP"), 
            ("val mAP", "val.mAP"), ("PSNR s", "psnr_source"), ("PSNR t", "psnr_target"))
 
 
-def _metric(metrics: dict, key: str) -> float | None:
-    """The value at `key` ("a.b" looks into the object a), or None."""
-    for part in key.split("."):
-        metrics = metrics.get(part) if isinstance(metrics, dict) else None
-    return metrics
-
-
 STATIC = files("raereid.report").joinpath("static")  # package data: the page's style and script, inlined
 CSS = STATIC.joinpath("report.css").read_text(encoding="utf-8")
 SCRIPT = STATIC.joinpath("report.js").read_text(encoding="utf-8")
@@ -70,15 +63,15 @@ def _table(report: Report) -> str:
     heads += ['<th data-first="descending">iters</th>', '<th>time</th>']
     rows = []
     for run in report.runs:
-        m = run.metrics or {}
+        m = run.metrics
         cells = [
             f'<td class="text">{swatch(report.colours[run.name])}<a href="#{run_anchor(run)}">{e(run.name)}</a></td>',
             f'<td class="text">{e(run.variant)}</td>',
             f'<td class="text">{e(run.learner)}</td>',
             f'<td class="text">{e(run.source or "?")} &rarr; {e(run.target or "?")}</td>',
-            *(_number(_metric(m, key), "{:.1f}") for _, key in COLUMNS),
-            _number(m.get("iterations", run.iteration), "{}"),
-            _number(m.get("seconds"), "{:.0f}s"),
+            *(_number(m.value(key) if m else None, "{:.1f}") for _, key in COLUMNS),
+            _number(m.iterations if m and m.iterations is not None else run.iteration, "{}"),
+            _number(m.seconds if m else None, "{:.0f}s"),
         ]
         rows.append(f'<tr class="{"" if run.scored else "incomplete"}">{"".join(cells)}</tr>')
     notes = [f"<li><b>{e(run.name)}</b>: {e(run.notes[0])}</li>" for run in report.runs if not run.scored and run.notes]

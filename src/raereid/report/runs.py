@@ -6,16 +6,14 @@ A run folder is what `raereid train --out RUN` writes. A folder that is not a ru
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from raereid.engine.checkpoint import ModelRecord, load_checkpoint
 from raereid.engine.run_folder import LAST, MARKERS, METRICS, MODEL, RunFolder, read_command
 from raereid.errors import RaeReidError
+from raereid.inference.metrics import MetricsRecord, UnreadableMetrics
 from raereid.tools.inputs import dataset_name
-
-METRIC_KEYS = ("rank1", "rank5", "rank10", "mAP", "mINP")
 
 
 class ReportError(RaeReidError):
@@ -28,7 +26,7 @@ class Run:
 
     path: Path
     name: str
-    metrics: dict | None = None
+    metrics: MetricsRecord | None = None
     config: dict | None = None
     checkpoint: Path | None = None
     iteration: int | None = None
@@ -39,28 +37,29 @@ class Run:
     @property
     def scored(self) -> bool:
         """Whether the run has target scores (a metrics.json with an mAP)."""
-        return bool(self.metrics) and self.metrics.get("mAP") is not None
+        return self.metrics is not None and self.metrics.scored
 
     @property
     def variant(self) -> str:
-        return str((self.metrics or {}).get("variant") or (self.config or {}).get("train", {}).get("variant") or "?")
+        found = self.metrics.variant if self.metrics else None
+        return str(found or (self.config or {}).get("train", {}).get("variant") or "?")
 
     @property
     def learner(self) -> str:
         """The pseudo-label learner (learner.name); runs written before learners existed used the classifier."""
-        found = (self.metrics or {}).get("learner") or (self.config or {}).get("learner", {}).get("name")
+        found = (self.metrics.learner if self.metrics else None) or (self.config or {}).get("learner", {}).get("name")
         return str(found or ("classifier" if self.metrics or self.config else "?"))
 
     @property
     def source(self) -> str | None:
-        if self.metrics and self.metrics.get("source"):
-            return str(self.metrics["source"])
+        if self.metrics and self.metrics.source:
+            return self.metrics.source
         return dataset_name(self.config["data"]["source"]) if self.config else None
 
     @property
     def target(self) -> str | None:
-        if self.metrics and self.metrics.get("target"):
-            return str(self.metrics["target"])
+        if self.metrics and self.metrics.target:
+            return self.metrics.target
         return dataset_name(self.config["data"]["target"]) if self.config else None
 
     def data_root(self, override: str | Path | None = None) -> Path | None:
@@ -70,16 +69,12 @@ class Run:
         return Path(self.config["data"]["root"]).expanduser().resolve() if self.config else None
 
 
-def _read_metrics(path: Path) -> dict:
+def _read_metrics(path: Path) -> MetricsRecord:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ReportError(f"metrics.json cannot be read ({exc})", where=path,
+        return MetricsRecord.read(path)
+    except UnreadableMetrics as exc:
+        raise ReportError(str(exc), where=path,
                           fix="delete it to report the run as unfinished, or train the run again") from None
-    if not isinstance(data, dict):
-        raise ReportError("metrics.json is not a mapping of metric names to values", where=path,
-                          fix="delete it to report the run as unfinished, or train the run again")
-    return data
 
 
 def read_run(folder: Path, name: str | None = None) -> Run:
@@ -89,7 +84,7 @@ def read_run(folder: Path, name: str | None = None) -> Run:
     metrics = files.metrics
     if metrics.is_file():
         run.metrics = _read_metrics(metrics)
-        if run.metrics.get("mAP") is None:
+        if not run.metrics.scored:
             run.notes.append(f"{METRICS} holds no scores: the target has no query/gallery split to evaluate")
     else:
         run.notes.append(f"no {METRICS}: the run has not finished (still training, interrupted or crashed)")

@@ -10,10 +10,9 @@ from raereid.data.records import ReidDataset
 from raereid.engine.runtime import Runtime
 from raereid.errors import DatasetError
 from raereid.inference.evaluate import evaluate_model
+from raereid.inference.metrics import METRIC_KEYS, MetricsRecord
 from raereid.inference.model_io import TrainedModel
 from raereid.tools.inputs import dataset_name
-
-METRIC_KEYS = ("mAP", "rank1", "rank5", "rank10", "mINP")
 
 
 def evaluate_checkpoint(trained: TrainedModel, dataset: ReidDataset, use_rerank: bool = False,
@@ -33,15 +32,9 @@ def evaluate_checkpoint(trained: TrainedModel, dataset: ReidDataset, use_rerank:
     started = time.perf_counter()
     metrics = evaluate_model(trained.model, dataset, trained.cfg, Runtime(torch.device(device)), kind=descriptor,
                              use_rerank=use_rerank)
-    return {
-        "variant": trained.model.variant.name,
-        "learner": trained.cfg.learner.name,
-        "source": dataset_name(trained.cfg.data.source),
-        "target": dataset.name,
-        **{k: round(float(metrics[k]), 4) for k in METRIC_KEYS},
-        "iterations": trained.iteration,
-        "seconds": round(time.perf_counter() - started, 1),
-    }
+    return MetricsRecord(trained.model.variant.name, trained.cfg.learner.name, dataset_name(trained.cfg.data.source),
+                         dataset.name, scores={k: metrics[k] for k in METRIC_KEYS}, iterations=trained.iteration,
+                         seconds=time.perf_counter() - started).to_json()
 
 
 def format_metrics(result: dict, rerank: bool = False) -> str:
