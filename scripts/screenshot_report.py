@@ -1,6 +1,6 @@
 """Screenshot a report in headless Chromium, after checking it: no console errors, every image loaded.
 
-    python scripts/screenshot_report.py demo_output/report docs/demo-report.png
+    python scripts/screenshot_report.py demo_output/report docs/images/demo-report.png
 
 Writes the top `--max-height` CSS pixels of the page at `--width` as a 256-colour PNG (small enough for
 docs/). Exits 1, printing what went wrong, if the page has console errors or images that did not load.

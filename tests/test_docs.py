@@ -1,7 +1,7 @@
 """The docs stay true to the repository: no machine's absolute paths in the shipped text, every relative link of
-README.md, docs/*.md and benchmarks/tables/README.md leads to a file (and heading) that exists, and every
+README.md, docs/*.md and benchmarks/tables/README.md leads to a file (and heading) that exists, every
 `raereid COMMAND --flag` written in a code block of those files names a real subcommand and flags its parser
-accepts."""
+accepts, the README stays a front page that opens with the two commands, and docs/README.md links every page."""
 
 from __future__ import annotations
 
@@ -102,6 +102,24 @@ def test_documented_commands_use_real_subcommands_and_flags(doc: Path) -> None:
     problems = [p for line in command_lines(doc.read_text(encoding="utf-8"))
                 for p in check_command(line, parser, commands)]
     assert not problems, "\n".join(problems)
+
+
+def test_the_readme_is_a_front_page_that_starts_with_the_two_commands() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    first_block = FENCE.search(readme)
+    assert first_block and readme[:first_block.start()].strip() == "# raereid", "the README must open with the commands"
+    commands = [line.split("#")[0].strip() for line in first_block.group(1).splitlines()]
+    assert commands == ["bash scripts/demo.sh", "bash scripts/test.sh"], commands
+    lines = len(readme.splitlines())
+    assert lines <= 200, f"README.md has {lines} lines: it is the front page, the manual is docs/ (docs/README.md)"
+
+
+def test_the_docs_index_links_every_page() -> None:
+    index = (ROOT / "docs" / "README.md").read_text(encoding="utf-8")
+    linked = {(ROOT / "docs" / target.partition("#")[0]).resolve() for target in LINK.findall(index)}
+    pages = [p for p in sorted((ROOT / "docs").glob("*.md")) if p.name != "README.md"]
+    missing = [p.name for p in pages if p.resolve() not in linked]
+    assert not missing, f"docs/README.md (the index) does not link {missing}: add one line for each"
 
 
 def test_the_readme_quick_start_is_the_five_steps_with_real_flags() -> None:

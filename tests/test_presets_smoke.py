@@ -3,7 +3,7 @@ few images in the real layouts, through both stages (the source stage, then adap
 evaluation and model.pt, about a minute on 2 CPU cores.
 
 The CI runs market2msmt (its MSMT17 target is the layout no other training test reads); every preset
-at once, with the domain-gap picture, is `python scripts/smoke_presets.py` (README, Reliability).
+at once, with the domain-gap picture, is `python scripts/smoke_presets.py` (docs/reliability.md).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""README.md's quick start on real data and its own-camera walkthrough, run: every `raereid ...` command of the two
-sections is taken from README.md as written and run in-process (raereid.cli.main.main), in reading order, in a folder
-holding `DATA`: the tiny procedural benchmark in the real layouts (DukeMTMC-reID/, Market-1501-v15.09.15/), plus
-crops of it as the user's cameras. A README edit that breaks a command breaks these tests (test_docs.py only parses
+"""README.md's quick start on real data and docs/datasets.md's own-camera walkthrough, run: every `raereid ...` command
+of the two sections is taken from those files as written and run in-process (raereid.cli.main.main), in reading order,
+in a folder holding `DATA`: the tiny procedural benchmark in the real layouts (DukeMTMC-reID/, Market-1501-v15.09.15/),
+plus crops of it as the user's cameras. A doc edit that breaks a command breaks these tests (test_docs.py only parses
 the commands)."""
 
 from __future__ import annotations
@@ -20,24 +20,24 @@ from markdown_commands import FENCE, command_lines, commands_in_order, section
 
 from raereid.cli.main import main
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-QUICK_START = section(README, "Quick start on real data")
-OWN_CAMERAS = section(README, "Your own cameras")
+ROOT = Path(__file__).resolve().parents[1]
+QUICK_START = section((ROOT / "README.md").read_text(encoding="utf-8"), "Quick start on real data")
+OWN_CAMERAS = section((ROOT / "docs" / "datasets.md").read_text(encoding="utf-8"), "Your own cameras")
 MARKET = "DATA/Market-1501-v15.09.15"
 # Inline mentions that name a command rather than give one to run.
 MENTIONS = {"raereid datasets", "raereid export --input uint8-nhwc"}
-# Appended as --set to every `raereid train` line that trains. The README's presets are GPU-sized (ResNet-50 at
+# Appended as --set to every `raereid train` line that trains. The docs' presets are GPU-sized (ResNet-50 at
 # 256x128 from ImageNet weights, 12,000 + 20,000 iterations): here the model and data take conftest's tiny CPU sizes
 # (convnet_small from random weights at 64x32, small decoder and fusion) and each stage runs 2 iterations. What the
-# README's line gives (--data-root, --target, --out, its --set) and the preset's clustering stay as written.
+# docs' line gives (--data-root, --target, --out, its --set) and the preset's clustering stay as written.
 CPU = [kv for kv in tiny_overrides(Path("DATA"), Path("runs"), "full", 2)
        if not kv.startswith(("data.root", "train.output", "train.variant", "source.iterations", "cluster."))]
 CPU.append("source.iterations=2")
 
 
 def run(line: str, placeholders: dict[str, str] | None = None) -> str:
-    """Run one README command line in the current folder, its placeholders replaced; its stdout. The command must exit
-    0 and write the files its --out / --picture name."""
+    """Run one documented command line in the current folder, its placeholders replaced; its stdout. The command must
+    exit 0 and write the files its --out / --picture name."""
     argv = [(placeholders or {}).get(word, word) for word in shlex.split(line)][1:]
     if argv[0] == "train" and not {"--list-presets", "--print-config"} & set(argv):
         argv += [a for kv in CPU for a in ("--set", kv)]
