@@ -49,12 +49,29 @@ def test_gan_losses_at_zero_logits() -> None:
     assert losses.generator_loss(-big).item() == pytest.approx(20.0, abs=1e-6)
 
 
-def test_reconstruction_loss_is_the_squared_norm_per_image() -> None:
-    """Eq. 12 / 15: ||I - I_hat||^2 summed over an image's 3 x 4 x 4 values, averaged over the batch."""
+def test_reconstruction_loss_squared_reading_is_the_squared_norm_per_image() -> None:
+    """Eq. 12 / 15 read as ||I - I_hat||^2: summed over an image's 3 x 4 x 4 values, averaged over the batch."""
     a = torch.zeros(2, 3, 4, 4)
     b = torch.full((2, 3, 4, 4), 0.5)
     b[1] = 1.0  # image 0: 48 x 0.25 = 12; image 1: 48 x 1 = 48
-    assert losses.reconstruction_loss(a, b).item() == pytest.approx((12.0 + 48.0) / 2)
+    assert losses.reconstruction_loss(a, b, "squared").item() == pytest.approx((12.0 + 48.0) / 2)
+
+
+def test_reconstruction_loss_l2_reading_is_the_norm_per_image() -> None:
+    """Eq. 12 / 15 read as ||I - I_hat||_2, the glyph of Eq. 4's distance: the Euclidean norm of each image's
+    difference, averaged over the batch."""
+    a = torch.zeros(2, 3, 4, 4)
+    b = torch.full((2, 3, 4, 4), 0.5)
+    b[1] = 1.0  # image 0: sqrt(48 x 0.25) = sqrt(12); image 1: sqrt(48 x 1) = sqrt(48) = 2 sqrt(12)
+    assert losses.reconstruction_loss(a, b, "l2").item() == pytest.approx((12.0 ** 0.5 + 48.0 ** 0.5) / 2)
+    c = torch.zeros(1, 3, 2, 2)
+    c[0, 0, 0, 0], c[0, 1, 1, 1] = 3.0, 4.0  # a 3-4-5 triangle: norm 5
+    assert losses.reconstruction_loss(c, torch.zeros_like(c), "l2").item() == pytest.approx(5.0)
+    x = torch.zeros(1, 3, 2, 2, requires_grad=True)  # a perfect reconstruction: a finite (zero) gradient, not NaN
+    losses.reconstruction_loss(x, torch.zeros_like(x), "l2").backward()
+    assert torch.isfinite(x.grad).all()
+    with pytest.raises(ValueError, match="l2 or squared"):
+        losses.reconstruction_loss(a, b, "l1")
 
 
 @pytest.mark.parametrize("scale", [0.0, 0.25, 1.0])

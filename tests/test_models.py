@@ -15,6 +15,8 @@ from raereid.errors import CheckpointError, ConfigError
 from raereid.learners import Labels, build_learner
 from raereid.learners.classifier import ClassifierLearner
 from raereid.models import RAE, BilinearFusion, Classifier, Decoder, Discriminators, Encoder
+from raereid.models.recurrent_bn import add_recurrent_stats
+from raereid.pixels import from_unit_range
 
 SIZE = (64, 32)
 
@@ -86,20 +88,100 @@ def test_variants_build_only_their_modules() -> None:
     assert pt.decoder is not None and pt.fusion is None and discs.pixel is not None and discs.feature is None
 
 
-@pytest.mark.parametrize("scale", [0.0, 0.01, 1.0])
-def test_pixel_transfer_loss_reaches_encoder_scaled_by_decoder_grad_scale(scale: float) -> None:
-    """Dec always learns from its losses; Enc gets `loss.decoder_grad_scale` of their gradient (0 by default)."""
+def _encoder_grad(model: RAE) -> torch.Tensor:
+    return torch.cat([p.grad.flatten() if p.grad is not None else torch.zeros(p.numel())
+                      for p in model.encoder.parameters()])
+
+
+def _pixel_groups(out: StepOutput, loss: LossConfig) -> dict[str, torch.Tensor]:
+    return {d: loss.lambda_rec * out.terms[f"rec_{d}"] + loss.lambda_gan_pix * out.terms[f"gan_pix_{d}"]
+            for d in ("source", "target")}
+
+
+def _routed_step(variant: str, loss: LossConfig) -> tuple[RAE, Discriminators, StepOutput]:
+    """One generator step of a fresh `variant` model (same weights, centroids and dropout draws for every call)."""
+    model, discs = _model(variant)
+    discs.requires_grad_(False)
+    torch.manual_seed(3)
+    learner = _learner(model)
+    torch.manual_seed(4)
+    return model, discs, _step(model, discs, *_batch(), learner=learner, loss=loss)
+
+
+def _per_term_encoder_grads(variant: str, shares: float) -> dict[str, torch.Tensor]:
+    """Encoder gradients of each pixel group and of the rest of the step, every share at `shares` (no routing)."""
+    loss = LossConfig(source_pix_to_encoder=shares, target_pix_to_encoder=shares, fusion_to_encoder=shares)
+    model, _, out = _routed_step(variant, loss)
+    params = list(model.encoder.parameters())
+    groups = _pixel_groups(out, loss)
+
+    def grad(x: torch.Tensor) -> torch.Tensor:
+        grads = torch.autograd.grad(x, params, retain_graph=True, allow_unused=True)
+        return torch.cat([g.flatten() if g is not None else torch.zeros(p.numel()) for g, p in zip(grads, params)])
+
+    return {"rest": grad(out.loss - groups["source"] - groups["target"]), **{d: grad(v) for d, v in groups.items()}}
+
+
+def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
+    return torch.allclose(a, b, rtol=1e-4, atol=1e-5 * float(b.abs().max()))
+
+
+@pytest.mark.parametrize("source_share, target_share", [(0.0, 1.0), (0.0, 0.5), (1.0, 0.0), (0.0, 0.0), (0.5, 0.25)])
+def test_each_pixel_term_reaches_encoder_with_its_own_share(source_share: float, target_share: float) -> None:
+    """pt: Enc's gradient is the identity terms' + source_pix_to_encoder x Eq. 11-13's + target_pix_to_encoder x Eq.
+    14-16's (each taken with the whole gradient through Dec); Dec always learns from every pixel term."""
+    ref = _per_term_encoder_grads("pt", 1.0)
+    loss = LossConfig(source_pix_to_encoder=source_share, target_pix_to_encoder=target_share)
+    model, discs, out = _routed_step("pt", loss)
+    out.loss.backward()
+    assert _grad_norm(model.decoder) > 0 and _grad_norm(discs) == 0
+    expected = ref["rest"] + source_share * ref["source"] + target_share * ref["target"]
+    assert _close(_encoder_grad(model), expected)
+    assert float(ref["target"].abs().sum()) > 0 and float(ref["source"].abs().sum()) > 0
+    assert float(out.loss.detach()) == pytest.approx(float(sum(v * w for v, w in _weighted_terms(out, loss))), rel=1e-6)
+
+
+def _weighted_terms(out: StepOutput, loss: LossConfig) -> list[tuple[torch.Tensor, float]]:
+    """Every logged term with its weight in the step's loss (the routing adds a zero-valued term only)."""
+    weights = {"gan_feat": loss.lambda_gan_feat, "rec_source": loss.lambda_rec, "rec_target": loss.lambda_rec,
+               "gan_pix_source": loss.lambda_gan_pix, "gan_pix_target": loss.lambda_gan_pix}
+    return [(v, weights.get(k, loss.lambda_tri if k.startswith("tri") else 1.0)) for k, v in out.terms.items()]
+
+
+@pytest.mark.parametrize("source_share, target_share, fusion_share",
+                         [(0.0, 1.0, 0.0), (0.0, 1.0, 0.5), (1.0, 0.0, 1.0)])
+def test_fused_branch_keeps_its_share_when_pixel_terms_are_routed(source_share: float, target_share: float,
+                                                                  fusion_share: float) -> None:
+    """full: with every share at the fusion's, Dec's input passes that share of everything (no routing); routing the
+    pixel terms apart adds (share - fusion's) x each pixel group's whole gradient, and nothing else changes."""
+    ref = _per_term_encoder_grads("full", 1.0)
+    same = LossConfig(source_pix_to_encoder=fusion_share, target_pix_to_encoder=fusion_share,
+                      fusion_to_encoder=fusion_share)
+    model, _, out = _routed_step("full", same)
+    out.loss.backward()
+    unrouted = _encoder_grad(model)
+    loss = LossConfig(source_pix_to_encoder=source_share, target_pix_to_encoder=target_share,
+                      fusion_to_encoder=fusion_share)
+    model, _, out = _routed_step("full", loss)
+    out.loss.backward()
+    expected = unrouted + (source_share - fusion_share) * ref["source"] + (target_share - fusion_share) * ref["target"]
+    assert _close(_encoder_grad(model), expected)
+
+
+def test_pt_differs_from_the_baseline_under_the_paper_preset_and_not_when_detached() -> None:
+    """Table IV's +PT is its own row under the paper presets (Eq. 14-16 reach Enc); with every pixel share at 0 its
+    encoder gradient is the baseline's to the bit."""
+    from raereid.config import load_config
+
+    paper = load_config("duke2market").loss
+    detached = LossConfig(**{**vars(paper), "target_pix_to_encoder": 0.0, "source_pix_to_encoder": 0.0})
     grads = {}
-    for s in (1.0, scale):
-        model, discs = _model("pt")
-        discs.requires_grad_(False)
-        out = _step(model, discs, *_batch(), loss=LossConfig(decoder_grad_scale=s))
-        (out.terms["rec_target"] + out.terms["gan_pix_target"]).backward()
-        assert _grad_norm(model.decoder) > 0 and _grad_norm(discs) == 0
-        grads[s] = torch.cat([p.grad.flatten() for p in model.encoder.parameters() if p.grad is not None] or
-                             [torch.zeros(1)])
-    assert torch.allclose(grads[scale], scale * grads[1.0], rtol=1e-3, atol=1e-6 * float(grads[1.0].abs().max()))
-    assert (grads[scale].abs().sum() > 0) == (scale > 0)
+    for name, variant, loss in (("baseline", "baseline", paper), ("pt", "pt", paper), ("pt0", "pt", detached)):
+        model, _, out = _routed_step(variant, loss)
+        out.loss.backward()
+        grads[name] = _encoder_grad(model)
+    assert torch.equal(grads["pt0"], grads["baseline"])
+    assert float((grads["pt"] - grads["baseline"]).abs().max()) > 1e-3 * float(grads["baseline"].abs().max())
 
 
 def test_feature_gan_reaches_encoder_not_discriminator_step() -> None:
@@ -180,20 +262,44 @@ def test_local_pretrained_weights(tmp_path: Path) -> None:
         Encoder("vgg11", "none")
 
 
-def test_recurrent_pass_leaves_running_statistics_alone() -> None:
+def _running(model: RAE) -> dict[str, torch.Tensor]:
+    return {k: v.clone() for k, v in model.encoder.state_dict().items() if "running" in k or "num_batches" in k}
+
+
+def _changed(before: dict[str, torch.Tensor], model: RAE, prefix: str = "") -> bool:
+    now = model.encoder.state_dict()
+    return any(not torch.equal(v, now[prefix + k if prefix else k]) for k, v in before.items()
+               if "recurrent_" not in k)
+
+
+@pytest.mark.parametrize("mode", ["batch", "shared", "running", "own"])
+def test_recurrent_pass_batch_norm_modes(mode: str) -> None:
+    """model.recurrent_bn: which statistics normalise reconstructions in training and at inference, and which move."""
     model, _ = _model("full")
+    model.recurrent_bn = mode
+    if mode == "own":
+        add_recurrent_stats(model.encoder)
     model.train()
     xs = _batch()[0]
-    model.encoder(xs)
-    before = {k: v.clone() for k, v in model.encoder.state_dict().items() if "running" in k or "num_batches" in k}
-    recon = model.reconstruct(model.encoder(xs))
-    after_first = {k: v.clone() for k, v in model.encoder.state_dict().items() if k in before}
-    assert any(not torch.equal(before[k], after_first[k]) for k in before)  # the first pass updates them
-    model.recurrent(recon)
-    assert all(torch.equal(after_first[k], v) for k, v in model.encoder.state_dict().items() if k in before)
-    model.recurrent_updates_bn = True
-    model.recurrent(recon)
-    assert any(not torch.equal(after_first[k], v) for k, v in model.encoder.state_dict().items() if k in before)
+    recon = model.reconstruct(model.encoder(xs)).detach()
+    real = _running(model)
+    train_out = model.recurrent(recon)
+    assert _changed(real, model) == (mode == "shared")  # only "shared" lets reconstructions move real images' stats
+    model.eval()
+    eval_out = model.recurrent(recon)
+    if mode == "running":  # reconstructions are normalised alike in training and at inference
+        assert torch.allclose(train_out, eval_out, atol=1e-5)
+    if mode in ("batch", "shared"):  # training used the batch's statistics, inference the running ones
+        assert not torch.allclose(train_out, eval_out, atol=1e-3)
+    if mode == "own":  # their own statistics moved in training, and inference uses them
+        own = {k.replace("recurrent_", ""): v for k, v in model.encoder.state_dict().items() if "recurrent_" in k}
+        assert any(not torch.equal(own[k], real[k]) for k in real)
+        plain, _ = _model("full")
+        plain.load_state_dict({**{k: v for k, v in model.state_dict().items() if "recurrent_" not in k},
+                               **{f"encoder.{k}": v for k, v in own.items()}})
+        plain.eval()
+        assert torch.allclose(eval_out, plain.encoder(from_unit_range(torch.nn.functional.interpolate(
+            recon, size=SIZE, mode="bilinear", align_corners=False))), atol=1e-5)
 
 
 def test_fusion_l2_norm_gives_unit_descriptors() -> None:
@@ -203,3 +309,24 @@ def test_fusion_l2_norm_gives_unit_descriptors() -> None:
     z, u = plain(f1, f2), unit(f1, f2)
     assert torch.allclose(u.norm(dim=1), torch.ones(4), atol=1e-6)
     assert torch.allclose(u, z / z.norm(dim=1, keepdim=True), atol=1e-6)
+
+
+def test_reconstruction_statistics_start_from_the_loaded_ones(tmp_path: Path) -> None:
+    """recurrent_bn=own, started from a model without them (a source stage): they begin as its real images' ones."""
+    from raereid.engine.checkpoint import save_checkpoint
+    from raereid.adapt.resume import init_from
+
+    direct, _ = _model("direct")
+    for m in direct.encoder.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.normal_()
+    save_checkpoint({"model": direct.state_dict()}, tmp_path / "direct.pt")
+    model, discs = _model("full")
+    model.recurrent_bn = "own"
+    add_recurrent_stats(model.encoder)
+    init_from(model, discs, str(tmp_path / "direct.pt"), "resnet18")
+    state = model.encoder.state_dict()
+    stats = [k for k in state if "recurrent_running_mean" in k]
+    assert stats and all(torch.equal(state[k], state[k.replace("recurrent_", "")]) for k in stats)
+    assert all(torch.equal(state[k.replace("recurrent_", "")], direct.encoder.state_dict()[k.replace("recurrent_", "")])
+               for k in stats)

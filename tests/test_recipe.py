@@ -53,14 +53,15 @@ def _assert_same(a: Path, b: Path) -> None:
 
 def test_plan_stages(tmp_path: Path) -> None:
     base = ["source.iterations=7", "optim.iterations=5", f"train.output={tmp_path}", "source.lr_encoder=0.01",
-            "source.lr_other=0.02", "source.lr_step=3", "loss.decoder_grad_scale=0.5", "source.decoder_grad_scale=0.0"]
+            "source.lr_other=0.02", "source.lr_step=3", "loss.source_pix_to_encoder=0.5",
+            "source.source_pix_to_encoder=0.0"]
     source, adapt = plan_stages(load_config("synthetic", base + ["train.variant=full"]))
     assert source.train.variant == "direct" and source.train.output == str(tmp_path / "source")
     assert (source.optim.iterations, source.optim.lr_encoder, source.optim.lr_other, source.optim.lr_step) == (7, 0.01,
                                                                                                                0.02, 3)
-    assert source.loss.decoder_grad_scale == 0.0 and not source.train.gap_picture and not source.train.init
+    assert source.loss.source_pix_to_encoder == 0.0 and not source.train.gap_picture and not source.train.init
     assert adapt.train.variant == "full" and adapt.train.init == str(tmp_path / "source" / "model.pt")
-    assert (adapt.optim.iterations, adapt.loss.decoder_grad_scale, adapt.train.output) == (5, 0.5, str(tmp_path))
+    assert (adapt.optim.iterations, adapt.loss.source_pix_to_encoder, adapt.train.output) == (5, 0.5, str(tmp_path))
     [direct] = plan_stages(load_config("synthetic", base + ["train.variant=direct"]))
     assert direct.train.output == str(tmp_path) and direct.optim.iterations == 7 and direct.train.gap_picture
     init = tmp_path / "init.pt"

@@ -91,11 +91,11 @@ def test_resume_a_checkpoint_from_before_a_config_key_existed(tiny_bench: Path, 
     _train(tiny_bench, tmp_path, "full", 2, "train.checkpoint_every=1")
     last = tmp_path / "checkpoints" / "last.pt"
     state = load_checkpoint(last)
-    del state["config"]["model"]["recurrent_updates_bn"]  # as written by an older raereid
+    del state["config"]["model"]["flip_test"]  # as written by an older raereid
     save_checkpoint(state, last)
     assert _train(tiny_bench, tmp_path, "full", 3, "train.checkpoint_every=1", resume=True)["iterations"] == 3
-    with pytest.raises(Exception, match="recurrent_updates_bn"):  # unless the run now asks for another value
-        _train(tiny_bench, tmp_path, "full", 4, "model.recurrent_updates_bn=true", resume=True)
+    with pytest.raises(Exception, match="flip_test"):  # unless the run now asks for another value
+        _train(tiny_bench, tmp_path, "full", 4, "model.flip_test=true", resume=True)
 
 
 def test_full_clusters_the_fused_descriptor_once_fusion_is_trained(tiny_bench: Path, tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The losses of RAE: identity (cross-entropy, batch-hard triplet), GAN (Eq. 8, 13, 16), reconstruction.
+"""The losses of RAE: identity (cross-entropy, batch-hard triplet), GAN (Eq. 8, 13, 16), reconstruction (Eq. 12, 15).
 
 GAN losses use the non-saturating binary cross-entropy form: the discriminator learns
 real -> 1, fake -> 0; the generator side (Enc, Dec) is trained so that its outputs are scored 1.
@@ -53,7 +53,14 @@ def generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
 
 
-def reconstruction_loss(reconstruction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Eq. 12 / 15: the squared L2 norm of (I - I_hat) per image, a sum over its channels and pixels, averaged over
-    the batch (images in [-1, 1]); at 128x64 that is 24,576 times the per-pixel mean squared error."""
-    return (reconstruction.float() - target.float()).pow(2).flatten(1).sum(1).mean()
+def reconstruction_loss(reconstruction: torch.Tensor, target: torch.Tensor, norm: str) -> torch.Tensor:
+    """Eq. 12 / 15, "[||I - I_hat||2]" per image averaged over the batch (images in [-1, 1]), in one of its two
+    readings: `l2`, the Euclidean norm of the image's difference (the reading of the same glyph in Eq. 4's triplet
+    distance), or `squared`, its square (a sum over channels and pixels: at 128x64, 24,576 times the per-pixel mean
+    squared error). docs/interpretations.md argues the choice."""
+    diff = (reconstruction.float() - target.float()).flatten(1)
+    if norm == "squared":
+        return diff.pow(2).sum(1).mean()
+    if norm == "l2":
+        return torch.linalg.vector_norm(diff, dim=1).mean()
+    raise ValueError(f"unknown reconstruction norm {norm!r}: l2 or squared")

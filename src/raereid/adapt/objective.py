@@ -59,6 +59,40 @@ def scale_grad(x: torch.Tensor, scale: float) -> torch.Tensor:
     return x.detach() + scale * (x - x.detach())
 
 
+class _AddGradient(torch.autograd.Function):
+    """A zero scalar whose gradient with respect to `x` is `g` (times the incoming gradient, e.g. a loss scale)."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:  # noqa: ANN001 - autograd's context
+        ctx.save_for_backward(g)
+        return x.new_zeros(())
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:  # noqa: ANN001
+        (g,) = ctx.saved_tensors
+        return grad * g, None
+
+
+def _pixel_terms(out: StepOutput, discs: Discriminators, recon: torch.Tensor, real: torch.Tensor,
+                 ns: int, has_target: bool, cfg: LossConfig) -> dict[str, torch.Tensor]:
+    """Eq. 11-16 on the step's reconstructions, added to `out`; returns each domain's weighted pixel loss."""
+    groups: dict[str, torch.Tensor] = {}
+    domains = [("source", slice(None, ns))] + ([("target", slice(ns, None))] if has_target else [])
+    for domain, rows in domains:
+        rec = losses.reconstruction_loss(recon[rows], real[rows], cfg.reconstruction_norm)
+        out.add(f"rec_{domain}", rec, cfg.lambda_rec)
+        groups[domain] = cfg.lambda_rec * rec
+        if discs.pixel is not None:
+            gan = losses.generator_loss(discs.pixel(recon[rows]))
+            out.add(f"gan_pix_{domain}", gan, cfg.lambda_gan_pix)
+            groups[domain] = groups[domain] + cfg.lambda_gan_pix * gan
+    if discs.pixel is not None:
+        out.real_source, out.fake_source = real[:ns].detach(), recon[:ns].detach()
+        if has_target:
+            out.fake_target = recon[ns:].detach()
+    return groups
+
+
 def generator_step(
     model: RAE, discs: Discriminators, learner: Learner, xs: torch.Tensor, xt: torch.Tensor | None, labels: Labels,
     cfg: LossConfig, clean: torch.Tensor | None = None,
@@ -67,7 +101,9 @@ def generator_step(
     transfer, or an epoch whose clustering found fewer than two clusters). `clean` holds the same images before
     random erasing (source rows first), what Dec reconstructs; None or empty: the inputs themselves.
 
-    Every loss that passes through Dec reaches Enc's map with its gradient scaled by `loss.decoder_grad_scale`."""
+    Each loss that passes through Dec reaches the encoder's map with its own share of the gradient:
+    `loss.source_pix_to_encoder` (Eq. 11-13), `loss.target_pix_to_encoder` (Eq. 14-16) and `loss.fusion_to_encoder`
+    (Eq. 21's recurrent pass); Dec always learns from all of them."""
     variant = model.variant
     ns = xs.shape[0]
     images = xs if xt is None else torch.cat([xs, xt])
@@ -81,24 +117,32 @@ def generator_step(
             out.source_map, out.target_map = fmap[:ns].detach(), fmap[ns:].detach()
         if model.decoder is None:
             return out
-        recon = model.reconstruct(scale_grad(fmap, cfg.decoder_grad_scale))
-        real = model.reconstruction_target(images if clean is None or clean.numel() == 0 else clean)
+        # Dec's input passes `base` of every gradient back to the map; a pixel-transfer term's own share is routed apart
+        base = cfg.fusion_to_encoder if model.fusion is not None else cfg.source_pix_to_encoder
+        shares = {"source": cfg.source_pix_to_encoder, "target": cfg.target_pix_to_encoder}
+        present = ("source", "target") if xt is not None else ("source",)
+        extra = {d: shares[d] - base for d in present if variant.pixel_transfer and shares[d] != base}
+        dec_in = scale_grad(fmap, base)
+        if extra and not dec_in.requires_grad:
+            dec_in = dec_in.requires_grad_(True)
+        recon = model.reconstruct(dec_in)
         if variant.reconstructs:
-            out.add("rec_source", losses.reconstruction_loss(recon[:ns], real[:ns]), cfg.lambda_rec)
-            if discs.pixel is not None:
-                out.add("gan_pix_source", losses.generator_loss(discs.pixel(recon[:ns])), cfg.lambda_gan_pix)
-                out.real_source, out.fake_source = real[:ns].detach(), recon[:ns].detach()
-            if xt is not None:
-                rec = losses.reconstruction_loss(recon[ns:], real[ns:])
-                gan = losses.generator_loss(discs.pixel(recon[ns:])) if discs.pixel is not None else None
-                out.add("rec_target", rec, cfg.lambda_rec)
-                if gan is not None:
-                    out.add("gan_pix_target", gan, cfg.lambda_gan_pix)
-                    out.fake_target = recon[ns:].detach()
+            real = model.reconstruction_target(images if clean is None or clean.numel() == 0 else clean)
+            groups = _pixel_terms(out, discs, recon, real, ns, xt is not None, cfg)
+            if extra and fmap.requires_grad:
+                _route(out, fmap, dec_in, sum(extra[d] * groups[d] for d in extra))
         if model.fusion is not None:
             fused = model.fused(fmap, model.recurrent(recon))
             _branch(out, learner, Branch("fused", fused, model.fused_neck(fused), ns), labels)
     return out
+
+
+def _route(out: StepOutput, fmap: torch.Tensor, dec_in: torch.Tensor, loss: torch.Tensor) -> None:
+    """Add the gradient of `loss` with respect to Dec's input to the encoder map's gradient (one backward pass through
+    Dec and Dis_pix, then a zero-valued term in the step's loss): exact, also where Dec's batch norms mix the rows of
+    both domains."""
+    (grad,) = torch.autograd.grad(loss, dec_in, retain_graph=True)
+    out.loss = out.loss + _AddGradient.apply(fmap, grad.detach())
 
 
 def discriminator_step(discs: Discriminators, step: StepOutput,

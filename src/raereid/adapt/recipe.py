@@ -37,7 +37,7 @@ def source_stage_config(cfg: Config, output: str) -> Config:
     stage.train.variant, stage.train.output = SOURCE_VARIANT, output
     stage.optim.iterations, stage.optim.lr_step = src.iterations, src.lr_step
     stage.optim.lr_encoder, stage.optim.lr_other = src.lr_encoder, src.lr_other
-    stage.loss.decoder_grad_scale = src.decoder_grad_scale
+    stage.loss.source_pix_to_encoder = src.source_pix_to_encoder
     stage.train.adabn = False
     return stage
 

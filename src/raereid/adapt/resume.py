@@ -8,6 +8,7 @@ from raereid.engine import checkpoint as ckpt
 from raereid.errors import ConfigError
 from raereid.models.dsbn import match_bn_layout
 from raereid.models.rae import RAE, Discriminators
+from raereid.models.recurrent_bn import copy_recurrent_stats, has_recurrent_stats
 
 # Keys that may differ between a run and its resumption (they do not change what is trained): the `may_change` of
 # `check_resumable` for the RAE trainer and the recipe.
@@ -25,7 +26,7 @@ def init_from(model: RAE, discs: Discriminators, path: str, backbone: str) -> tu
     state = ckpt.load_checkpoint(path)
     own = model.state_dict()
     weights = match_bn_layout(state["model"], set(own))
-    encoder_keys = [k for k in own if k.startswith("encoder.")]
+    encoder_keys = [k for k in own if k.startswith("encoder.") and ".recurrent_" not in k]
     if any(k not in weights or weights[k].shape != own[k].shape for k in encoder_keys):
         raise ConfigError(
             "train.init checkpoint has another encoder architecture",
@@ -34,6 +35,8 @@ def init_from(model: RAE, discs: Discriminators, path: str, backbone: str) -> tu
         )
     usable = {k: v for k, v in weights.items() if k in own and v.shape == own[k].shape}
     model.load_state_dict(usable, strict=False)
+    if has_recurrent_stats(model.encoder) and not any(".recurrent_running_mean" in k for k in usable):
+        copy_recurrent_stats(model.encoder)  # reconstructions' statistics start as the loaded real images' ones
     disc_own = discs.state_dict()
     discs.load_state_dict(
         {k: v for k, v in state.get("discriminators", {}).items() if k in disc_own and v.shape == disc_own[k].shape},

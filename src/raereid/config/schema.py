@@ -46,7 +46,10 @@ class ModelConfig:
     fusion_out: int = 2048  # o, the fused descriptor's dimension
     fusion_power_norm: bool = False  # signed square root of the fused descriptor
     fusion_l2_norm: bool = False  # unit-norm fused descriptor for the losses too
-    recurrent_updates_bn: bool = False  # let Enc(Dec(F)) move the encoder's batch-norm running statistics
+    # batch norm of the recurrent pass Enc(Dec(F)): running (the encoder's running statistics of real images, in
+    # training as at inference) | own (batch statistics in training, kept in running statistics of its own for
+    # inference) | batch (batch statistics in training, real images' at inference) | shared (batch: and it moves them)
+    recurrent_bn: str = "running"
     flip_test: bool = False  # average descriptors of an image and its mirror at test time
     # domain-specific batch norm (source / target statistics and affine parameters; target at test time)
     dsbn: bool = False
@@ -61,10 +64,17 @@ class LossConfig:
     lambda_source: float = 1.0
     lambda_gan_feat: float = 10.0  # weight of the feature-level GAN term
     lambda_gan_pix: float = 10.0  # weight of the pixel-level GAN terms
-    # weight of Eq. 12 / 15: the squared L2 norm of (I - Dec(Enc(I))) per image, mean over the batch
-    lambda_rec: float = 1.0
+    lambda_rec: float = 1.0  # weight of Eq. 12 / 15, the reconstruction term
+    # Eq. 12 / 15's "||I - I_hat||2" per image: l2 (the Euclidean norm, as Eq. 4's distance) | squared (its square)
+    reconstruction_norm: str = "l2"
     pix_disc_sees_target: bool = False  # Dis_pix also learns to reject target reconstructions (Eq. 13: it does not)
-    decoder_grad_scale: float = 0.0  # share of the decoder losses' gradient reaching Enc (0: none; 1: Eq. 13 literally)
+    # share of the source pixel terms' gradient (Eq. 11-13) reaching the encoder's map through Dec (0: Dec alone)
+    source_pix_to_encoder: float = 0.0
+    # share of the target pixel terms' gradient (Eq. 14-16) reaching the encoder's map through Dec (1: the paper's
+    # "forcing the target features to reconstruct images with source-style")
+    target_pix_to_encoder: float = 1.0
+    # share of the fused branch's gradient (Eq. 21) reaching the encoder's map through Dec and the recurrent pass
+    fusion_to_encoder: float = 0.0
 
 
 @dataclass
@@ -95,8 +105,8 @@ class SourceConfig:
     lr_other: float = 0.5  # decoder and source classifier
     lr_step: int = 8000  # multiply the rates by optim.lr_gamma every lr_step iterations (0 = constant)
     decoder: bool = True  # train Dec and Dis_pix on the source too (kept for the variants that use a decoder)
-    # loss.decoder_grad_scale in this stage (0: Enc learns from its identity losses only)
-    decoder_grad_scale: float = 0.0
+    # loss.source_pix_to_encoder in this stage (0: Enc learns from its identity losses only)
+    source_pix_to_encoder: float = 0.0
 
 
 @dataclass

@@ -9,13 +9,9 @@ descriptor = pool(P(F, F_t2s)) for variants with fusion, pool(F) otherwise: glob
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
-
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from raereid.config.schema import ModelConfig
 from raereid.config.variants import Variant
@@ -27,24 +23,8 @@ from raereid.models.encoder import Encoder
 from raereid.models.fusion import BilinearFusion
 from raereid.models.heads import Classifier
 from raereid.models.pooling import fused_pooling, make_pooling
+from raereid.models.recurrent_bn import add_recurrent_stats, recurrent_bn_context
 from raereid.pixels import from_unit_range, to_unit_range
-
-
-@contextmanager
-def running_stats_frozen(module: nn.Module) -> Iterator[None]:
-    """Batch norms inside normalise with the batch's own statistics (in training) but leave their
-    running statistics, which real images must keep at inference, untouched."""
-    norms = [m for m in module.modules() if isinstance(m, _BatchNorm) and m.training and m.track_running_stats]
-    saved = [(m, m.momentum, m.num_batches_tracked.clone()) for m in norms]
-    for m in norms:
-        m.momentum = 0.0
-    try:
-        yield
-    finally:
-        for m, momentum, tracked in saved:
-            m.momentum = momentum
-            m.num_batches_tracked.copy_(tracked)
-
 
 # Distinct dropout streams per head, so one image's seed gives different masks in each classifier
 # ("target" and "fused_target" are the classifier learner's heads).
@@ -71,7 +51,7 @@ class RAE(nn.Module):
         super().__init__()
         self.variant = variant
         self.input_size = tuple(input_size)
-        self.recurrent_updates_bn = cfg.recurrent_updates_bn
+        self.recurrent_bn = cfg.recurrent_bn
         self.encoder = Encoder(cfg.backbone, cfg.pretrained, cfg.last_stride)
         channels = self.encoder.out_channels
         self.map_size = self.encoder.map_size(self.input_size)
@@ -89,6 +69,8 @@ class RAE(nn.Module):
             self.neck = convert_dsbn(self.neck)
             if self.fusion is not None:
                 self.fused_neck = convert_dsbn(self.fused_neck)
+        if self.fusion is not None and self.recurrent_bn == "own":
+            add_recurrent_stats(self.encoder)
 
     @property
     def reconstruction_size(self) -> tuple[int, int]:
@@ -111,12 +93,14 @@ class RAE(nn.Module):
     def recurrent(self, reconstruction: torch.Tensor) -> torch.Tensor:
         """F_x2s = Enc(I_x2s): the reconstruction, brought back to input size and normalisation, re-encoded.
 
-        Unless `model.recurrent_updates_bn`, this second pass does not move the encoder's batch-norm
-        running statistics: they are what real images are normalised with at inference (and for
-        clustering), and reconstructions have other statistics."""
-        upsampled = F.interpolate(reconstruction, size=self.input_size, mode="bilinear", align_corners=False)
-        with nullcontext() if self.recurrent_updates_bn else running_stats_frozen(self.encoder):
-            return self.encoder(from_unit_range(upsampled))
+        Its batch norms follow `model.recurrent_bn`: `running` normalises reconstructions with the encoder's running
+        statistics (real images'), in training as at inference; `own` with their batch's statistics in training,
+        accumulated in statistics of their own that inference uses; `batch` with their batch's statistics in training
+        but real images' at inference (the two differ), without moving them; `shared` like batch, moving them."""
+        upsampled = from_unit_range(F.interpolate(reconstruction, size=self.input_size, mode="bilinear",
+                                                  align_corners=False))
+        with recurrent_bn_context(self.encoder, self.recurrent_bn):
+            return self.encoder(upsampled)
 
     def fused(self, fmap: torch.Tensor, recurrent_map: torch.Tensor) -> torch.Tensor:
         assert self.fusion is not None, "this variant has no fusion"
