@@ -313,8 +313,8 @@ def test_fusion_l2_norm_gives_unit_descriptors() -> None:
 
 def test_reconstruction_statistics_start_from_the_loaded_ones(tmp_path: Path) -> None:
     """recurrent_bn=own, started from a model without them (a source stage): they begin as its real images' ones."""
-    from raereid.engine.checkpoint import save_checkpoint
     from raereid.adapt.resume import init_from
+    from raereid.engine.checkpoint import save_checkpoint
 
     direct, _ = _model("direct")
     for m in direct.encoder.modules():
