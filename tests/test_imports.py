@@ -31,7 +31,7 @@ NOT_IMPORTED_BY = {  # subpackage -> the subpackages it must not import
     "tools": {"synth", *TRAINERS, "cli", "report"},
     "report": {"synth", *TRAINERS, "cli"},
 }
-ROOT_ENTRY_POINTS = {"raereid", "raereid.__main__"}  # the package's face (FeatureExtractor) and `python -m raereid'
+ROOT_ENTRY_POINTS = {"raereid", "raereid.__main__"}  # the package's face (FeatureExtractor) and `python -m raereid`
 
 
 def _modules() -> dict[str, Path]:

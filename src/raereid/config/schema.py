@@ -125,7 +125,7 @@ class ClusterConfig:
 
 @dataclass
 class LearnerConfig:
-    """How pseudo-labels (and source ids) train the network (raereid.learners); before: cluster.learner, ..."""
+    """How pseudo-labels (and source ids) train the network (raereid.learners)."""
 
     name: str = "classifier"  # the paper's classifiers, or a registered learner (memory, hybrid, ...)
     temperature: float = 0.05  # memory / hybrid learners: InfoNCE temperature
