@@ -81,7 +81,7 @@ def test_odd_modes_formats_and_sizes_are_converted(capsys, tiny_bench, tmp_path)
 def test_empty_target_folder_and_single_image(capsys, tiny_bench, tmp_path) -> None:
     (tmp_path / "empty").mkdir()
     code, err = _train(capsys, tiny_bench, tmp_path / "out", f"data.target={tmp_path / 'empty'}")
-    _assert_clean_error(code, err, "unknown dataset", "empty")
+    _assert_clean_error(code, err, "holds no images", "empty")
     (tmp_path / "one").mkdir()
     (tmp_path / "one" / "x.jpg").write_bytes(JPEG_BYTES)
     code, err = _train(capsys, tiny_bench, tmp_path / "out", f"data.target={tmp_path / 'one'}")
@@ -131,6 +131,20 @@ def test_truncated_checkpoint_on_resume(capsys, tiny_bench, tmp_path) -> None:
     last.write_bytes(last.read_bytes()[:1000])
     code, err = _train(capsys, tiny_bench, tmp_path / "out", argv=("--resume",))
     _assert_clean_error(code, err, "truncated or corrupt", str(last))
+
+
+def test_files_that_are_no_checkpoint(capsys, tmp_path) -> None:
+    """A log, random bytes or an image passed as --checkpoint: what the file is, named, exit 2; never torch's advice
+    to load untrusted pickles with weights_only=False."""
+    rng = __import__("random").Random(0)
+    files = {"train.log": b"2024-01-01 INFO variant full\n", "noise.pt": bytes(rng.getrandbits(8) for _ in range(64)),
+             "pop.pt": b"\x80\x02}q\x00X\x01\x00\x00\x00aq\x01ctorch\n", "photo.jpg": JPEG_BYTES}
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+        code = main(["evaluate", "--checkpoint", str(tmp_path / name), "--device", "cpu"])
+        err = capsys.readouterr().err
+        _assert_clean_error(code, err, f"where: {tmp_path / name}")
+        assert "weights_only" not in err and "unexpected error" not in err, err
 
 
 def test_debug_shows_traceback(capsys, tmp_path) -> None:
