@@ -126,10 +126,10 @@ def test_init_from_checkpoint_of_another_architecture(capsys, tiny_bench, tmp_pa
 
 
 def test_truncated_checkpoint_on_resume(capsys, tiny_bench, tmp_path) -> None:
-    assert _train(capsys, tiny_bench, tmp_path / "out")[0] == 0
+    assert _train(capsys, tiny_bench, tmp_path / "out", argv=("--keep-last",))[0] == 0
     last = tmp_path / "out" / "checkpoints" / "last.pt"
     last.write_bytes(last.read_bytes()[:1000])
-    code, err = _train(capsys, tiny_bench, tmp_path / "out", argv=("--resume",))
+    code, err = _train(capsys, tiny_bench, tmp_path / "out", "optim.iterations=3", argv=("--resume",))
     _assert_clean_error(code, err, "truncated or corrupt", str(last))
 
 

@@ -155,5 +155,5 @@ def test_errors_name_the_flag_that_set_the_value(tmp_path, capsys):
     assert "train.output (from --out " in capsys.readouterr().err
     (tmp_path / "empty").mkdir()
     assert main(["datasets", "--data-root", str(tmp_path / "empty")]) == 2
-    assert "no dataset found" in capsys.readouterr().err
+    assert "no dataset and no images" in capsys.readouterr().err
     assert Path(tmp_path / "afile").read_text() == "x"

@@ -79,6 +79,6 @@ def test_training_into_a_pipe_prints_plain_lines(capsys, tiny_bench: Path, tmp_p
     assert main(["train", "--config", "synthetic", *sets]) == 0
     err = capsys.readouterr().err
     assert "\r" not in err and "it/s]" not in err
-    progress_lines = [line for line in err.splitlines() if line.startswith("[raereid] train ")]
+    progress_lines = [line for line in err.splitlines() if line.startswith("[raereid] adapt ")]  # the stage's name
     assert [line.split()[2] for line in progress_lines] == ["1/3", "2/3", "3/3"]
     assert "ce_source" in progress_lines[-1]

@@ -204,8 +204,11 @@ def load_config(source: str | None = None, overrides: list[str | tuple[str, str]
     command-line flag such as `--out`."""
     cfg = Config()
     origins: dict[str, str] = {}
-    for data, where in _read_chain(source) if source else []:
-        apply_mapping(cfg, data, where, origins)
+    chain = _read_chain(source) if source else []
+    for data, where in chain:  # a value from a base is credited to what the user named: "preset a (from b)"
+        named = chain[-1][1]
+        apply_mapping(cfg, data, where if where == named else f"{named} (from {where.removeprefix('preset ')})",
+                      origins)
     for item in overrides or []:
         text, where = (item, f"--set {item}") if isinstance(item, str) else item
         key, value = parse_override(text)

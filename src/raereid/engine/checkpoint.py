@@ -204,17 +204,24 @@ def is_state_dict(value: object) -> bool:
                                            for k, v in value.items())
 
 
-def check_resumable(cfg: Config, saved: dict, path: Path,
-                    may_change: Callable[[str], bool]) -> None:
+def _output_relative(values: dict[str, Any]) -> dict[str, Any]:
+    """`values` with the paths inside the run folder (train.init = OUTPUT/source/model.pt) written relative to it,
+    so a run resumed after its folder moved, or from another working folder, compares equal."""
+    out = str(values.get("train.output") or "").rstrip("/")
+    if not out:
+        return values
+    return {k: f"OUTPUT{v[len(out):]}" if k != "train.output" and isinstance(v, str) and (v == out or v.startswith(
+        out + "/")) else v for k, v in values.items()}
+
+
+def check_resumable(cfg: Config, saved: dict, path: Path, may_change: Callable[[str], bool],
+                    fix: str = "resume with the same config and overrides, or start a new run in another --out "
+                               "folder") -> None:
     """Refuse to resume with a config that changes what is trained: every key but those `may_change` accepts must
-    equal the checkpoint's (a key the checkpoint lacks had its default)."""
-    now = flat_values(cfg)
-    before = {**flat_values(Config()), **flat_values(saved)}
+    equal the checkpoint's (a key the checkpoint lacks had its default); `fix` is the refusal's advice."""
+    now = _output_relative(flat_values(cfg))
+    before = _output_relative({**flat_values(Config()), **flat_values(saved)})
     changed = [k for k in now if not may_change(k) and before.get(k) != now[k]]
     if changed:
         diffs = ", ".join(f"{k}: {before.get(k)!r} -> {now[k]!r}" for k in changed[:4])
-        raise ConfigError(
-            f"--resume with a different configuration ({diffs})",
-            where=path,
-            fix="resume with the same config and overrides, or start a new run in another --out folder",
-        )
+        raise ConfigError(f"--resume with a different configuration ({diffs})", where=path, fix=fix)
