@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +121,9 @@ class CheckpointedLoop(TrainLoop, ABC):
     later = 0  # iterations of the stages the command trains after this one (the whole command's ETA counts them)
     keep_last = True  # keep checkpoints/last.pt (the resume state, optimisers included) once the run has finished
     stop_requested = False  # SIGINT/SIGTERM arrived (maybe after the last step): the caller stops before its next stage
+    # The iterator over the current loaders (a subclass's run_step draws from it). Dropped when the loop ends, which
+    # stops their worker processes then: they ignore SIGTERM, so they must not wait for the interpreter's exit.
+    _batches: Iterator | None = None
 
     def __init__(self, iters_per_epoch: int, out: str | Path, final_name: str, is_main: bool = True):
         super().__init__(iters_per_epoch)
@@ -247,4 +250,5 @@ class CheckpointedLoop(TrainLoop, ABC):
             self.drop_resume_state()
             return result
         finally:
+            self._batches = None
             self.monitor.close()
