@@ -30,6 +30,7 @@ from raereid.cli import (
 )
 from raereid.cli.common import HelpFormatter
 from raereid.errors import RaeReidError
+from raereid.plugins import plugin_frame
 
 # sub-command name -> (its module, defining add_arguments(parser) and run(args) -> int, importing nothing heavy at its
 # top so that `raereid --help` stays fast; the help line)
@@ -162,6 +163,13 @@ def _main(argv: list[str] | None) -> int:
     except Exception as exc:  # noqa: BLE001 - a bug, or an input no check caught: one line, the traceback on request
         if args.debug:
             traceback.print_exc()
+        in_plugin = plugin_frame(exc)
+        if in_plugin is not None:  # the user's own code (--import, custom_imports): theirs to fix, named
+            file, line, function = in_plugin
+            print(f"raereid {args.command}: error in a plugin: {type(exc).__name__}: {exc}\n  where: {file}, line "
+                  f"{line}, in {function}\n  fix:   fix the plugin's code (raereid --debug {args.command} ... shows "
+                  "the traceback)", file=sys.stderr)
+            return 2
         print(f"raereid {args.command}: unexpected error: {type(exc).__name__}: {exc}\n  this is a bug in raereid "
               f"or an unchecked input: run again as raereid --debug {args.command} ... and report the traceback",
               file=sys.stderr)
