@@ -35,6 +35,7 @@ from raereid.engine.run_folder import MODEL
 from raereid.engine.runtime import Runtime, seed_everything
 from raereid.engine.schedule import apply_lr
 from raereid.engine.train_loop import CheckpointedLoop, Hook
+from raereid.errors import ConfigError
 from raereid.learners import Labels, build_learner
 
 __all__ = ["Trainer"]
@@ -72,6 +73,11 @@ class Trainer(CheckpointedLoop):
         self.evaluator = RunEvaluator(cfg, runtime, self.domains)
         self._batches: Iterator | None = None
         fusion_trained = False
+        if resume and not self.ckpt_path.is_file() and self.final_path.is_file():
+            raise ConfigError(f"the run in {self.out} has finished and its resume state (checkpoints/last.pt) was "
+                              "removed: there is nothing to continue", where=self.final_path,
+                              fix=f"train on from its weights in a new folder: train.init={self.final_path}; "
+                                  "keep_last=True (raereid train --keep-last) keeps the resume state of a run")
         if resume and self.ckpt_path.is_file():
             self._resume()
         elif cfg.train.init:
