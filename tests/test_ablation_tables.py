@@ -292,21 +292,3 @@ def test_end_to_end_on_the_tiny_benchmark(tiny_bench: Path, tmp_path: Path, caps
     assert ablation.main(args) == 2
     err = capsys.readouterr().err
     assert "different command or config" in err and "model.neck" in err and "rm -r" in err
-
-
-def test_a_failed_training_job_is_resumed_or_started_again_with_overwrite(tmp_path: Path, monkeypatch) -> None:
-    """raereid train refuses an --out holding a run: the runner retries a failed training job with --resume when it
-    has a checkpoint, with --overwrite when it stopped before one, and as is in a fresh folder."""
-    import ablation_run
-
-    called: list[list[str]] = []
-    monkeypatch.setattr(ablation_run.subprocess, "call", lambda argv, **kwargs: called.append(argv) or 1)
-    train = (sys.executable, "-m", "raereid", "train", "--config", "synthetic")
-    for name, files in (("fresh", ()), ("no-checkpoint", ("train.log", "config.yaml")),
-                        ("checkpoint", ("checkpoints/last.pt",)), ("source-done", ("source/model.pt",))):
-        folder = tmp_path / name
-        for file in files:
-            (folder / file).parent.mkdir(parents=True, exist_ok=True)
-            (folder / file).write_text("x")
-        assert ablation_run._run(Job(name, "row", folder, (*train, "--out", str(folder))), tmp_path) == "exit code 1"
-    assert [argv[len(train) + 2:] for argv in called] == [[], ["--overwrite"], ["--resume"], ["--resume"]]
