@@ -23,6 +23,7 @@ from typing import Any
 
 from ablation_plan import Job
 
+from raereid.engine.run_folder import RunFolder
 from raereid.errors import ConfigError
 
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -39,6 +40,9 @@ def _record(job: Job) -> dict:
 
 
 FOLDER_KEYS = ("train.output", "train.init")  # where a run is, not what it is (a run copied to another row)
+# Paths compared as absolute ones: raereid train writes them absolute into config.yaml since the runs of issue 30,
+# earlier runs hold them as typed (relative to the folder the script ran from, as its commands are today).
+PATH_KEYS = ("data.root", "data.source", "data.target", "model.pretrained")
 TRAIN = ("-m", "raereid", "train")  # a training command, after the interpreter: the only kind whose config is compared
 
 
@@ -94,7 +98,12 @@ def _config_changes(argv: tuple[str, ...], path: Path, version: tuple[int, int] 
         then = flat_values(load_config(str(path)))
     except (RaeReidError, OSError):
         return tuple(sorted(now))
+    now, then = _absolute(now), _absolute(then)
     return tuple(sorted(k for k in now if then.get(k) != now[k]))
+
+
+def _absolute(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: os.path.abspath(v) if k in PATH_KEYS and isinstance(v, str) and v else v for k, v in values.items()}
 
 
 def _what_runs(command: list[str]) -> list[str]:
@@ -149,6 +158,9 @@ def _write(job: Job, out: Path, failed: str | None, seconds: float | None = None
 def _run(job: Job, out: Path) -> str | None:
     """Run one job; None when it finished, else why it failed."""
     resume = ["--resume"] if (job.folder / job.resume_file).is_file() else []
+    if tuple(job.argv[1:4]) == TRAIN and not resume:  # a training run that failed: resume it, or start it again
+        folder = RunFolder(job.folder)
+        resume = ["--resume"] if folder.resumable() else ["--overwrite"] if folder.run_entries() else []
     _write(job, out, None)
     started = time.perf_counter()
     with open(job.folder / "stderr.log", "w", encoding="utf-8") as err:

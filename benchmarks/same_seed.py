@@ -104,10 +104,11 @@ def describe(run: Path) -> str:
     return " ".join(f"{k}={v}" for k, v in parts.items()) + " metrics=" + json.dumps(metrics, sort_keys=True)
 
 
-def train(data: Path, out: Path, variant: str, iterations: int, extra: list[str], resume: bool = False) -> None:
+def train(data: Path, out: Path, variant: str, iterations: int, extra: list[str], resume: bool = False,
+          keep_last: bool = False) -> None:
     sets = [f"data.root={data}", f"train.output={out}", f"train.variant={variant}", f"optim.iterations={iterations}",
             *BASE, *extra]
-    cmd = [sys.executable, "-m", "raereid", "train", "--config", "synthetic",
+    cmd = [sys.executable, "-m", "raereid", "train", "--config", "synthetic", *(["--keep-last"] if keep_last else []),
            *[a for kv in sets for a in ("--set", kv)], *(["--resume"] if resume else [])]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     done = subprocess.run(cmd, env=env, capture_output=True, text=True)
@@ -134,7 +135,7 @@ def main() -> None:
             print(f"{name}: {describe(out / name)}", flush=True)
     if "resumed" in wanted:
         variant, iterations, stop, extra = RESUMED
-        train(data, out / "resumed", variant, stop, [*extra, "train.checkpoint_every=1"])
+        train(data, out / "resumed", variant, stop, [*extra, "train.checkpoint_every=1"], keep_last=True)
         train(data, out / "resumed", variant, iterations, [*extra, "train.checkpoint_every=1"], resume=True)
         print(f"resumed: {describe(out / 'resumed')}", flush=True)
         train(data, out / "straight", variant, iterations, [*extra, "train.checkpoint_every=1"])

@@ -114,7 +114,7 @@ def train_command(preset: str, data: Path, out: Path, *extra: str) -> list[str]:
     if backbone.startswith("resnet"):
         sets += [*PAPER_RATES, f"model.pretrained={calibrated_weights(backbone, data.parent / 'weights')}"]
     return [sys.executable, "-m", "raereid", "train", "--config", preset, "--data-root", str(data), "--out", str(out),
-            *[a for kv in (*sets, *extra) for a in ("--set", kv)]]
+            "--overwrite", *[a for kv in (*sets, *extra) for a in ("--set", kv)]]  # --keep FOLDER: train them again
 
 
 def run_preset(preset: str, data: Path, out: Path, *extra: str) -> tuple[float, dict | str]:

@@ -104,10 +104,10 @@ def tiny_overrides(root: Path, out: Path, variant: str = "full", iterations: int
 
 
 def train_command(root: Path, out: Path, variant: str, iterations: int, *extra: str, nproc: int = 1,
-                  resume: bool = False) -> list[str]:
-    """`python -m raereid train` of `tiny_overrides` as a subprocess command line."""
+                  resume: bool = False, flags: tuple[str, ...] = ()) -> list[str]:
+    """`python -m raereid train` of `tiny_overrides` as a subprocess command line (`flags` such as --keep-last)."""
     sets = [a for kv in tiny_overrides(root, out, variant, iterations, *extra) for a in ("--set", kv)]
-    return [sys.executable, "-m", "raereid", "train", "--config", "synthetic", "--nproc", str(nproc), *sets,
+    return [sys.executable, "-m", "raereid", "train", "--config", "synthetic", "--nproc", str(nproc), *flags, *sets,
             *(["--resume"] if resume else [])]
 
 

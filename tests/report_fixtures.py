@@ -26,10 +26,11 @@ class ReportRuns:
 
 
 def train_cli(root: Path, out: Path, variant: str, iterations: int, *extra: str) -> Path:
-    """A tiny run through `raereid train` (in this process); returns its folder."""
+    """A tiny run through `raereid train` (in this process), its resume state kept (the report tests copy it as an
+    unfinished run); returns its folder."""
     sets = [arg for kv in tiny_overrides(root, out, variant, iterations, "train.iters_per_epoch=3",
                                          *extra) for arg in ("--set", kv)]
-    assert main(["train", "--config", "synthetic", *sets]) == 0
+    assert main(["train", "--config", "synthetic", "--keep-last", *sets]) == 0
     return out
 
 

@@ -155,5 +155,42 @@ def test_errors_name_the_flag_that_set_the_value(tmp_path, capsys):
     assert "train.output (from --out " in capsys.readouterr().err
     (tmp_path / "empty").mkdir()
     assert main(["datasets", "--data-root", str(tmp_path / "empty")]) == 2
-    assert "no dataset found" in capsys.readouterr().err
+    assert "no dataset and no images" in capsys.readouterr().err
     assert Path(tmp_path / "afile").read_text() == "x"
+
+
+def test_a_moved_run_folder_evaluates_and_trains_again_from_its_config_yaml(tiny_bench, tmp_path, monkeypatch, capsys,
+                                                                           one_thread):
+    """A two-stage run trained with relative paths (`--data-root DATA --out runs/x`), then moved to another folder:
+    `raereid evaluate --checkpoint` finds its data from anywhere (config.yaml and the checkpoints hold absolute
+    paths), and `--config MOVED/config.yaml` trains both stages again into a new folder of its own, to the same
+    weights. With train.init set, the log says the source stage was skipped."""
+    import shutil
+
+    (tmp_path / "work").mkdir()
+    shutil.copytree(tiny_bench, tmp_path / "work" / "DATA")
+    monkeypatch.chdir(tmp_path / "work")
+    sets = [kv for kv in tiny_overrides(Path("DATA"), Path("runs/x"), "full", 2, "source.iterations=2")
+            if not kv.startswith(("data.root=", "train.output="))]
+    assert main(["train", "--config", "synthetic", "--data-root", "DATA", "--out", "runs/x", *_sets(*sets)]) == 0
+    written = yaml.safe_load(Path("runs/x/config.yaml").read_text())
+    assert written["data"]["root"] == str(tmp_path / "work" / "DATA") and written["train"]["init"] == ""
+    assert written["train"]["output"] == str(tmp_path / "work" / "runs" / "x")
+    shutil.move("runs/x", tmp_path / "moved")
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    capsys.readouterr()
+    assert main(["evaluate", "--checkpoint", str(tmp_path / "moved" / "model.pt"), "--device", "cpu"]) == 0
+    assert "market1501" in capsys.readouterr().out
+    assert main(["train", "--config", str(tmp_path / "moved" / "config.yaml"), "--out", "again"]) == 0
+    again = tmp_path / "elsewhere" / "again"
+    assert (again / "source" / "model.pt").is_file()  # both stages trained again: the new folder stands alone
+    for name in ("source/model.pt", "model.pt"):
+        first, second = (load_checkpoint(folder / name)["model"] for folder in (tmp_path / "moved", again))
+        assert all(torch.equal(first[k], second[k]) for k in first), name
+    assert str(tmp_path / "moved" / "source") not in (again / "train.log").read_text()  # nothing read from there
+    source = str(again / "source" / "model.pt")
+    assert main(["train", "--config", str(again / "config.yaml"), "--out", "from-init", *_sets(f"train.init={source}")
+                 ]) == 0
+    assert f"source stage skipped: train.init is set ({source})" in Path("from-init/train.log").read_text()
+    assert not Path("from-init/source").exists()

@@ -39,12 +39,12 @@ SEED = int(os.environ.get("RAEREID_CRASH_SEED", "20241130"))
 MAX_DELAY = 1.5  # seconds after the first checkpoint; the remaining ~19 iterations take ~5 s here
 
 
-def _command(root: Path, out: Path, resume: bool = False) -> list[str]:
-    return train_command(root, out, "full", ITERATIONS, *RUN, resume=resume)
+def _command(root: Path, out: Path, resume: bool = False, *extra: str) -> list[str]:
+    return train_command(root, out, "full", ITERATIONS, *RUN, *extra, resume=resume)
 
 
-def _run(root: Path, out: Path, resume: bool = False) -> subprocess.CompletedProcess:
-    proc = subprocess.run(_command(root, out, resume), env=one_thread_env(), capture_output=True, text=True,
+def _run(root: Path, out: Path, resume: bool = False, *extra: str) -> subprocess.CompletedProcess:
+    proc = subprocess.run(_command(root, out, resume, *extra), env=one_thread_env(), capture_output=True, text=True,
                           timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc
@@ -54,12 +54,15 @@ def _delay(name: str) -> float:
     return random.Random(SEED ^ zlib.crc32(name.encode())).uniform(0.0, MAX_DELAY)
 
 
-def _start_and_signal(root: Path, out: Path, signum: int, delay: float) -> tuple[int, str]:
-    """Start a run, wait for its first checkpoint, sleep `delay`, send `signum`; (exit code, stderr)."""
+def _start_and_signal(root: Path, out: Path, signum: int, delay: float, *extra: str,
+                      group: bool = False) -> tuple[int, str]:
+    """Start a run, wait for its first checkpoint, sleep `delay`, send `signum` (to its whole process group, as
+    `setsid` + `kill -- -PGID`, SLURM or `timeout` do, when `group`); (exit code, stderr)."""
     log = out.parent / f"{out.name}.stderr"
     out.mkdir(parents=True)
     with open(log, "w") as err:
-        proc = subprocess.Popen(_command(root, out), env=one_thread_env(), stdout=subprocess.DEVNULL, stderr=err)
+        proc = subprocess.Popen(_command(root, out, False, *extra), env=one_thread_env(), stdout=subprocess.DEVNULL,
+                                stderr=err, start_new_session=group)
         try:
             last, deadline = out / "checkpoints" / "last.pt", time.monotonic() + 180
             while not last.exists():
@@ -68,7 +71,7 @@ def _start_and_signal(root: Path, out: Path, signum: int, delay: float) -> tuple
                 assert time.monotonic() < deadline, "no checkpoint within 180 s"
                 time.sleep(0.01)
             time.sleep(delay)
-            proc.send_signal(signum)
+            os.killpg(proc.pid, signum) if group else proc.send_signal(signum)
             code = proc.wait(timeout=120)
         finally:
             if proc.poll() is None:
@@ -112,7 +115,7 @@ def test_sigkill_at_a_random_moment_then_resume_is_exact(tiny_bench: Path, tmp_p
     (out / "checkpoints" / ".last.pt.killedmidwrite.tmp").write_bytes(b"PK\x03\x04 truncated")
     _run(tiny_bench, out, resume=True)
     _assert_same_result(reference, out, what)
-    assert sorted(os.listdir(out / "checkpoints")) == ["last.pt"], what
+    assert not (out / "checkpoints").exists(), what  # the temporary removed, and last.pt once the run finished
     log = (out / "train.log").read_text()
     assert f"resumed from {out / 'checkpoints' / 'last.pt'} at iteration {stopped}" in log
     assert "a partial checkpoint left by a killed run" in log
@@ -133,6 +136,22 @@ def test_sigterm_and_sigint_save_exit_130_and_resume_exactly(tiny_bench: Path, t
     assert sorted(os.listdir(out / "checkpoints")) == ["last.pt"], what  # no temporary file left behind
     assert not (out / "model.pt").exists(), what
     _run(tiny_bench, out, resume=True)
+    _assert_same_result(reference, out, what)
+
+
+def test_sigterm_to_the_process_group_with_workers_saves_exits_130_and_resumes_exactly(
+        tiny_bench: Path, tmp_path: Path, reference: Path) -> None:
+    """What a scheduler does (SLURM preemption, scancel, timeout): SIGTERM to every process of the job, DataLoader
+    workers (data.workers=2) included. The workers ignore it, the main process saves at the end of its step and
+    exits 130, and --resume ends where the uninterrupted run (no workers: augmentation is drawn per image) ends."""
+    out, delay = tmp_path / "preempted", _delay("group")
+    code, stderr = _start_and_signal(tiny_bench, out, signal.SIGTERM, delay, "data.workers=2", group=True)
+    assert code == 130, f"SIGTERM to the group {delay:.3f} s after the first checkpoint: exit {code}\n{stderr[-2000:]}"
+    stopped = _stopped_at(out)
+    what = f"group SIGTERM {delay:.3f} s after the first checkpoint, stopped at iteration {stopped}"
+    assert 0 < stopped < ITERATIONS and "killed by signal" not in stderr and "bug in raereid" not in stderr, what
+    assert f"interrupted at iteration {stopped}; checkpoint saved to" in stderr, what
+    _run(tiny_bench, out, True)  # data.workers may change on --resume (augmentation is drawn per image)
     _assert_same_result(reference, out, what)
 
 

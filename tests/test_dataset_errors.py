@@ -95,10 +95,19 @@ def test_list_bad_pid(tmp_path: Path) -> None:
     assert "pid 'one' is not an integer" in err.what and "path,pid,camid" in err.fix
 
 
-def test_empty_target_folder(tmp_path: Path) -> None:
-    (tmp_path / "empty").mkdir()
-    err = _error(load_dataset, "empty", tmp_path)
-    assert "unknown dataset" in err.what
+def test_empty_target_folder_and_misspelt_names(tmp_path: Path) -> None:
+    """An existing folder without images is said to be empty (by name or by path), not an unknown dataset; a name
+    close to a dataset or folder under the root gets a did-you-mean."""
+    (tmp_path / "empty" / "cam1").mkdir(parents=True)
+    (tmp_path / "empty" / "notes.txt").write_text("no crops yet")
+    for spec, root in (("empty", tmp_path), (str(tmp_path / "empty"), None)):
+        err = _error(load_dataset, spec, root)
+        assert "holds no images" in err.what and err.where == str(tmp_path / "empty") and "cam1/" in err.fix, err
+    write_image(tmp_path / "mycams" / "cam1" / "a.jpg")
+    market_tree(tmp_path)
+    assert "did you mean mycams?" in _error(load_dataset, "mycam", tmp_path).what
+    assert "did you mean market1501?" in _error(load_dataset, "market1510", tmp_path).what
+    assert "did you mean" not in _error(load_dataset, "zzz", tmp_path).what
 
 
 def test_corrupt_images_reported_by_path(tmp_path: Path) -> None:
@@ -132,3 +141,16 @@ def test_folder_of_datasets_is_not_an_unlabeled_target(tmp_path: Path) -> None:
     market_tree(tmp_path / "all")
     err = _error(load_dataset, str(tmp_path / "all"))
     assert "holds datasets (market1501) below it" in err.what and "--data-root" in err.fix
+
+
+def test_images_pillow_refuses_for_other_reasons_name_the_file(tmp_path: Path, monkeypatch) -> None:
+    """A decompression bomb (Pillow's DecompressionBombError is no OSError) is refused like a corrupt file: once,
+    by path, with Pillow's reason."""
+    from PIL import Image
+
+    big = write_image(tmp_path / "huge.jpg")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10)  # the 16x8 test JPEG is then over twice the limit
+    err = _error(load_rgb, big)
+    assert err.where == str(big) and "exceeds limit" in err.what and str(big) not in err.what
+    err = _error(verify_images, [str(big), str(big)])
+    assert "1 of 1 image(s) cannot be decoded" in err.what and err.what.count("huge.jpg") == 1

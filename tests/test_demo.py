@@ -38,7 +38,7 @@ def test_demo_end_to_end(tmp_path: Path, capsys) -> None:
     assert "AdaBN" in (out / "full-memory" / "train.log").read_text()
     assert (out / "reconstructions.png").stat().st_size > 0
     assert "initialised" in (out / "full-memory" / "train.log").read_text()  # adapted runs start from direct
-    assert "one thread each" in printed and "[full-memory] [raereid] train " in printed  # processes, progress prefixed
+    assert "one thread each" in printed and "[full-memory] [raereid] adapt " in printed  # processes, progress prefixed
     saved = load_checkpoint(out / "full-memory" / "model.pt")["config"]["data"]["root"]
     assert Path(saved).is_absolute() and Path(saved) == data.resolve()  # the tools find the data from any folder
     page = out / "report" / "index.html"  # the report of every run, its path printed

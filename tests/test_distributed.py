@@ -41,9 +41,10 @@ SGD = ("optim.optimizer=sgd", "optim.disc_optimizer=sgd", "optim.lr_encoder=0.01
        "optim.lr_discriminator=0.01", "loss.lambda_rec=0.00016276", "loss.label_smoothing=0.1")
 
 
-def _run(root: Path, out: Path, nproc: int, iterations: int = 8, *extra: str, variant: str = "full") -> dict:
+def _run(root: Path, out: Path, nproc: int, iterations: int = 8, *extra: str, variant: str = "full",
+         flags: tuple[str, ...] = ()) -> dict:
     run = ("train.checkpoint_every=4", f"train.iters_per_epoch={iterations}", "train.gap_picture=false", *SGD, *extra)
-    cmd = train_command(root, out, variant, iterations, *run, nproc=nproc)
+    cmd = train_command(root, out, variant, iterations, *run, nproc=nproc, flags=flags)
     proc = subprocess.run(cmd, env=one_thread_env(), capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads((out / "metrics.json").read_text())
@@ -71,7 +72,7 @@ def test_two_processes_match_one(tiny_bench: Path, tmp_path: Path, variant: str,
 
 
 def test_resume_with_another_world_size(tiny_bench: Path, tmp_path: Path) -> None:
-    _run(tiny_bench, tmp_path / "r", 2, 4, "train.iters_per_epoch=8")
+    _run(tiny_bench, tmp_path / "r", 2, 4, "train.iters_per_epoch=8", flags=("--keep-last",))  # to train it longer
     run = ("train.checkpoint_every=4", "train.iters_per_epoch=8", *SGD)
     proc = subprocess.run(train_command(tiny_bench, tmp_path / "r", "full", 8, *run, resume=True),
                           env=one_thread_env(), capture_output=True, text=True, timeout=600)

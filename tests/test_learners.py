@@ -182,10 +182,10 @@ def test_adabn_reestimates_target_statistics_only(tiny_bench: Path) -> None:
 
 
 def _train(root: Path, out: Path, variant: str, learner: str, iterations: int, *extra: str,
-           resume: bool = False) -> dict:
+           resume: bool = False, keep_last: bool = False) -> dict:
     cfg = load_config("synthetic", tiny_overrides(root, out, variant, iterations, f"learner.name={learner}",
                                                    "train.gap_picture=false", "train.checkpoint_every=1", *extra))
-    return Trainer(cfg, setup_runtime("cpu"), resume=resume).train()
+    return Trainer(cfg, setup_runtime("cpu"), resume=resume, keep_last=keep_last).train()
 
 
 @pytest.mark.parametrize(("learner", "variant", "extra"), [
@@ -201,7 +201,7 @@ def test_each_learner_trains_and_resumes_exactly(tiny_bench: Path, tmp_path: Pat
     assert straight["learner"] == learner and straight["iterations"] == 7
     log = (tmp_path / "a" / "train.log").read_text()
     assert f"learner {learner}" in log and log.count(" clusters, ") == 3
-    _train(tiny_bench, tmp_path / "b", variant, learner, 4, *run)  # stops mid-epoch
+    _train(tiny_bench, tmp_path / "b", variant, learner, 4, *run, keep_last=True)  # stops mid-epoch
     resumed = _train(tiny_bench, tmp_path / "b", variant, learner, 7, *run, resume=True)
     a, b = (load_checkpoint(tmp_path / d / "model.pt") for d in ("a", "b"))
     assert a["learner"].keys() == b["learner"].keys() and a["learner"]

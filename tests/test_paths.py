@@ -4,7 +4,9 @@ index. Exit code 2, a message naming the path and the fix, and nothing written."
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -136,3 +138,66 @@ def test_helpers_return_the_path_as_given(tmp_path) -> None:
     with pytest.raises(PathError, match="is a folder where raereid writes a file"):
         (tmp_path / "run" / "model.pt").mkdir(parents=True)
         paths.output_folder(tmp_path / "run", "--out", entries=paths.RUN_ENTRIES)
+
+
+def _snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file below `folder`: its bytes and modification time."""
+    return {str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.rglob("*")
+            if p.is_file()}
+
+
+def _tiny_train(bench: Path, out: Path, *flags: str, iterations: int = 2) -> list[str]:
+    from conftest import tiny_overrides
+
+    sets = tiny_overrides(bench, out, "baseline", iterations, "source.iterations=2", "train.gap_picture=false")
+    return ["train", "--config", "synthetic", *flags, *[a for kv in sets for a in ("--set", kv)]]
+
+
+def test_a_finished_run_is_never_trained_over_without_resume_or_overwrite(capsys, tiny_bench, tmp_path) -> None:
+    """Re-running the command of a finished two-stage run refuses (exit 2, the folder and both flags named) and
+    leaves every file byte-identical; --resume of it trains nothing; --overwrite starts again from scratch, its old
+    files gone; --resume and --overwrite together, and --resume where there is nothing to resume, refuse."""
+    out = tmp_path / "run"
+    assert main(_tiny_train(tiny_bench, out)) == 0
+    assert (out / "source" / "model.pt").is_file() and (out / "model.pt").is_file()
+    before = _snapshot(tmp_path)
+    err = _refused(capsys, tmp_path, _tiny_train(tiny_bench, out), f"{out} holds a finished run", "--resume",
+                   "--overwrite")
+    assert _snapshot(tmp_path) == before, err
+    assert main(_tiny_train(tiny_bench, out, "--resume")) == 0  # finished: nothing to train
+    assert "had already finished; nothing to train" in capsys.readouterr().err
+    assert _snapshot(tmp_path) == before
+    _refused(capsys, tmp_path, _tiny_train(tiny_bench, out, "--resume", "--overwrite"), "contradict each other")
+    _refused(capsys, tmp_path, _tiny_train(tiny_bench, tmp_path / "nothing", "--resume"),
+             f"nothing to resume in {tmp_path / 'nothing'}: it holds no run", "drop --resume")
+    (tmp_path / "started" / "source").mkdir(parents=True)  # a run killed before its first checkpoint
+    (tmp_path / "started" / "source" / "train.log").write_text("...")
+    _refused(capsys, tmp_path, _tiny_train(tiny_bench, tmp_path / "started"), "holds a started run (source/train.log)")
+    _refused(capsys, tmp_path, _tiny_train(tiny_bench, tmp_path / "started", "--resume"),
+             "stopped before its first checkpoint", "--overwrite")
+    (out / "notes.txt").write_text("mine")  # not a run's file: --overwrite leaves it
+    assert main(_tiny_train(tiny_bench, out, "--overwrite", iterations=3)) == 0
+    assert (out / "notes.txt").read_text() == "mine"
+    assert json.loads((out / "metrics.json").read_text())["iterations"] == 3
+    assert (out / "train.log").read_text().count("variant baseline") == 1  # the log of one run, not two
+    assert len((out / "command.txt").read_text().splitlines()) == 1
+
+
+def test_a_failed_training_job_is_resumed_or_started_again_with_overwrite(tmp_path: Path, monkeypatch) -> None:
+    """raereid train refuses an --out holding a run: the runner retries a failed training job with --resume when it
+    has a checkpoint, with --overwrite when it stopped before one, and as is in a fresh folder."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import ablation_run
+    from ablation_plan import Job
+
+    called: list[list[str]] = []
+    monkeypatch.setattr(ablation_run.subprocess, "call", lambda argv, **kwargs: called.append(argv) or 1)
+    train = (sys.executable, "-m", "raereid", "train", "--config", "synthetic")
+    for name, files in (("fresh", ()), ("no-checkpoint", ("train.log", "config.yaml")),
+                        ("checkpoint", ("checkpoints/last.pt",)), ("source-done", ("source/model.pt",))):
+        folder = tmp_path / name
+        for file in files:
+            (folder / file).parent.mkdir(parents=True, exist_ok=True)
+            (folder / file).write_text("x")
+        assert ablation_run._run(Job(name, "row", folder, (*train, "--out", str(folder))), tmp_path) == "exit code 1"
+    assert [argv[len(train) + 2:] for argv in called] == [[], ["--overwrite"], ["--resume"], ["--resume"]]

@@ -79,6 +79,57 @@ def test_training_into_a_pipe_prints_plain_lines(capsys, tiny_bench: Path, tmp_p
     assert main(["train", "--config", "synthetic", *sets]) == 0
     err = capsys.readouterr().err
     assert "\r" not in err and "it/s]" not in err
-    progress_lines = [line for line in err.splitlines() if line.startswith("[raereid] train ")]
+    progress_lines = [line for line in err.splitlines() if line.startswith("[raereid] adapt ")]  # the stage's name
     assert [line.split()[2] for line in progress_lines] == ["1/3", "2/3", "3/3"]
     assert "ce_source" in progress_lines[-1]
+
+
+def test_the_whole_runs_eta_counts_the_later_stages() -> None:
+    out, clock = io.StringIO(), Clock()
+    bar = PlainProgress(100, "source", stream=out, clock=clock, after=300)
+    for _ in range(10):
+        clock.now += 1.0
+        bar.update(1)
+    first = out.getvalue().splitlines()[0]
+    assert first == "[raereid] source 10/100 (10%)  1 it/s  elapsed 0:10  ETA 1:30, whole run 6:30+"
+
+
+def test_a_two_stage_run_logs_its_stages_the_preset_named_and_where_the_model_is(capsys, tiny_bench: Path,
+                                                                                 tmp_path: Path) -> None:
+    """`source N/M` then `adapt N/M`, the source stage's lines with the whole run's ETA; provenance credits the preset
+    the user named (`synthetic`, which builds on duke2market) and the recipe's own settings; a closing line gives the
+    model and the next command."""
+    out = tmp_path / "out"
+    sets = [a for kv in tiny_overrides(tiny_bench, out, "baseline", 3, "source.iterations=2",
+                                       "train.gap_picture=false") for a in ("--set", kv)]
+    assert main(["train", "--config", "synthetic", *sets]) == 0
+    err = capsys.readouterr().err
+    lines = err.splitlines()
+    assert [line.split()[2] for line in lines if line.startswith("[raereid] source ")] == ["1/2", "2/2"]
+    assert [line.split()[2] for line in lines if line.startswith("[raereid] adapt ")] == ["1/3", "2/3", "3/3"]
+    first = next(line for line in lines if line.startswith("[raereid] source 1/2"))
+    assert ", whole run " in first and "+" in first, first
+    assert "preset synthetic (from duke2market): " in err and "preset duke2market:" not in err
+    assert "the source stage (source.iterations): optim.iterations=2" in err
+    assert "adaptation starts from this run's source stage: initialised" in err
+    assert f"raereid train: done; the model is {out / 'model.pt'}" in err
+    assert f"next: raereid evaluate --checkpoint {out / 'model.pt'}" in err
+
+
+def test_warnings_are_one_readable_line_each_printed_once(capsys) -> None:
+    from raereid.cli.main import _show_warnings_once, readable_warning
+
+    torch_says = ("This DataLoader will create 4 worker processes in total. Our suggested max number of worker in "
+                  "current system is 2, which is smaller than what this DataLoader is going to create. Please be "
+                  "aware that excessive worker creation might get DataLoader running slow or even freeze, lower the "
+                  "worker number to avoid potential slowness/freeze if necessary.")
+    assert readable_warning(torch_says) == ("data.workers asks for 4 data-loading processes but this process may use "
+                                            "2 CPUs: loading can be slower than with --set data.workers=2")
+    show = _show_warnings_once(set())
+    for _ in range(2):  # each of the two loaders of a step warns
+        show(UserWarning(torch_says), UserWarning, "dataloader.py", 1)
+    show(UserWarning("model.backbone=resnet50 has no pretrained weights\n  self.encoder = Encoder(...)"),
+         UserWarning, "rae.py", 55)
+    printed = capsys.readouterr().err.splitlines()
+    assert printed == ["[raereid] WARNING " + readable_warning(torch_says), "[raereid] WARNING model.backbone="
+                       "resnet50 has no pretrained weights self.encoder = Encoder(...)"]

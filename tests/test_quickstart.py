@@ -168,6 +168,7 @@ def test_own_camera_walkthrough_runs_as_written(tiny_bench, tmp_path, monkeypatc
     for report in ("runs/mycams/report", "runs/eps-report"):
         assert Path(report, "index.html").is_file()
     assert "rank  similarity  path" in outputs[-1] and "mycams" in outputs[-1]
-    # `raereid datasets` (the quick start's step 1) counts the list-file target, not the plain image folder
+    # `raereid datasets` (the quick start's step 1) counts the list-file target and the plain image folder, cameras
     table = run(blocks(QUICK_START)[0][0])
-    assert re.search(r"^mytarget\s", table, flags=re.M) and "mycams" not in table
+    assert re.search(r"^mytarget\s", table, flags=re.M)
+    assert re.search(rf"^mycams\s+0 /\s+{crops} /\s+2\s", table, flags=re.M), table

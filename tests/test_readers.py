@@ -117,3 +117,48 @@ def test_datasets_table_cli(tmp_path: Path, capsys: pytest.CaptureFixture) -> No
     market_tree(tmp_path)
     assert main(["datasets", "--data-root", str(tmp_path)]) == 0
     assert "market1501" in capsys.readouterr().out
+
+
+def test_datasets_counts_own_camera_folders_and_cameras_the_same_way(tmp_path: Path, capsys) -> None:
+    """`raereid datasets` reads every layout `train --target` takes: a plain folder of crops (as the data root itself
+    or beside the datasets) and a train.csv of `path` rows; both count the cameras of their cam1/ cam2/ folders."""
+    market_tree(tmp_path)
+    for name in ("cam1/a.jpg", "cam1/day2/b.jpg", "cam2/c.jpg"):
+        write_image(tmp_path / "mycams" / name)
+        write_image(tmp_path / "mylist" / "crops" / name)
+    (tmp_path / "mylist" / "train.csv").write_text("path\ncrops/cam1/a.jpg\ncrops/cam1/day2/b.jpg\ncrops/cam2/c.jpg\n")
+    assert main(["datasets", "--data-root", str(tmp_path), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) == {"market1501", "mycams", "mylist"}
+    own = {"ids": 0, "images": 3, "cameras": 2}
+    assert out["mycams"]["train"] == own and out["mylist"]["train"] == own
+    assert main(["datasets", "--data-root", str(tmp_path / "mycams")]) == 0
+    assert "mycams" in capsys.readouterr().out
+    (tmp_path / "nothing").mkdir()
+    assert main(["datasets", "--data-root", str(tmp_path / "nothing")]) == 2
+    assert "the folder is empty: no dataset and no images" in capsys.readouterr().err
+
+
+def test_verify_lists_every_undecodable_image_once(tmp_path: Path, capsys, monkeypatch) -> None:
+    """9 corrupt files: all 9 named once each (not 5), the counts printed first, the JSON carries the list, and a list
+    over 20 files (or --bad-list) is also written to a file."""
+    market_tree(tmp_path / "data")
+    train = tmp_path / "data" / "Market-1501-v15.09.15" / "bounding_box_train"
+    bad = [train / f"{pid:04d}_c1s1_{900 + pid:06d}_01.jpg" for pid in range(20, 29)]
+    for path in bad:
+        path.write_bytes(b"not a jpeg")
+    assert main(["datasets", "--data-root", str(tmp_path / "data"), "--verify"]) == 2
+    captured = capsys.readouterr()
+    assert "market1501" in captured.out and "9 of 22 image(s) cannot be decoded; they are:" in captured.err
+    assert all(captured.err.count(str(path)) == 1 for path in bad), captured.err
+    assert main(["datasets", "--data-root", str(tmp_path / "data"), "--verify", "--json"]) == 2
+    listed = json.loads(capsys.readouterr().out)["market1501"]["undecodable"]
+    assert sorted(item["path"] for item in listed) == sorted(str(p.resolve()) for p in bad)
+    monkeypatch.chdir(tmp_path)
+    for i in range(12):
+        (train / f"{40 + i:04d}_c1s1_{940 + i:06d}_01.jpg").write_bytes(b"")
+    assert main(["datasets", "--data-root", "data", "--verify"]) == 2
+    assert "every one is listed in undecodable-images.txt" in capsys.readouterr().err
+    assert len((tmp_path / "undecodable-images.txt").read_text().splitlines()) == 21
+    assert main(["datasets", "--data-root", "data", "--verify", "--bad-list", "data/bad.txt"]) == 2
+    assert "--bad-list is inside the data root" in capsys.readouterr().err

@@ -11,9 +11,12 @@ import torch
 from conftest import tiny_overrides
 
 from raereid.adapt.recipe import plan_stages, source_stage_config
+from raereid.adapt.resume import unused_keys
 from raereid.cli.train import train
 from raereid.config import load_config
-from raereid.config.schema import Config
+from raereid.config.schema import Config, flat_values
+from raereid.config.validation import RULES
+from raereid.config.variants import run_variant
 from raereid.engine.checkpoint import load_checkpoint
 from raereid.engine.runtime import setup_runtime
 from raereid.engine.train_loop import Hook, Interrupted
@@ -111,3 +114,106 @@ def test_a_longer_source_stage_after_adaptation_began_is_refused(tiny_bench: Pat
     train(_cfg(tiny_bench, tmp_path), runtime)
     with pytest.raises(ConfigError, match="adaptation stage started from it"):
         train(_cfg(tiny_bench, tmp_path, "full", f"source.iterations={SOURCE_ITERS + 2}"), runtime, resume=True)
+
+
+def _another(key: str, value: object) -> str:
+    """`key=VALUE` with a value other than `value` that the key's rule accepts."""
+    swaps = {"dbscan": "kmeans", "kmeans": "dbscan", "encoder": "final", "final": "encoder", "running": "own",
+             "l2": "squared", "sgd": "adam"}
+    if isinstance(value, bool):
+        return f"{key}={not value}"
+    if isinstance(value, list):
+        return f"{key}={','.join(str(v * 2) for v in value)}"
+    if isinstance(value, str):
+        return f"{key}={swaps[value]}"
+    candidates = [value * 2 or 1, value + 1, value - 1, value // 2] if isinstance(value, int) else [
+        value / 2 if value else 0.01, value * 2]
+    return f"{key}={next(c for c in candidates if c != value and RULES[key].ok(c))}"
+
+
+def _changed(cfg: Config, keys: set[str]) -> list[str]:
+    values = flat_values(cfg)
+    return [_another(key, values[key]) for key in sorted(keys)]
+
+
+def test_the_keys_a_stage_does_not_read_change_nothing_it_trains(tiny_bench: Path, tmp_path: Path) -> None:
+    """The derivation of what --resume of a stage ignores (adapt/resume.py PART_KEYS), checked by training: every key
+    `unused_keys` gives for the source stage (cluster.*, the learners' settings, the target and fusion losses, ...)
+    changed at once leaves its weights identical; so do source.* and translate.* for an adaptation stage. A key the
+    stage reads (loss.margin) changes them."""
+    runtime = setup_runtime("cpu")
+    direct = _cfg(tiny_bench, tmp_path / "a", "direct")
+    unused = unused_keys(run_variant("direct", source_decoder=True))
+    assert {"cluster.num_clusters", "cluster.eps", "learner.temperature", "model.fusion_dim", "loss.lambda_gan_feat",
+            "translate.iterations"} <= unused and not unused & {"loss.margin", "learner.name", "model.backbone"}
+    train(direct, runtime)
+    train(_cfg(tiny_bench, tmp_path / "b", "direct", *_changed(direct, unused)), runtime)
+    _assert_same(tmp_path / "a" / "model.pt", tmp_path / "b" / "model.pt")
+    train(_cfg(tiny_bench, tmp_path / "c", "direct", "loss.margin=0.1"), runtime)
+    with pytest.raises(AssertionError):
+        _assert_same(tmp_path / "a" / "model.pt", tmp_path / "c" / "model.pt")
+
+    init = f"train.init={tmp_path / 'a' / 'model.pt'}"
+    adapt = _cfg(tiny_bench, tmp_path / "d", "full", init)
+    unused = unused_keys(run_variant("full"))
+    assert unused == {k for k in flat_values(adapt) if k.startswith(("source.", "translate."))}
+    train(adapt, runtime)
+    train(_cfg(tiny_bench, tmp_path / "e", "full", init, *_changed(adapt, unused)), runtime)
+    _assert_same(tmp_path / "d" / "model.pt", tmp_path / "e" / "model.pt")
+
+
+class StopBeforeAdaptation(Hook):
+    def before_train(self) -> None:
+        raise KeyboardInterrupt
+
+
+def test_a_finished_source_stage_is_kept_when_an_adaptation_key_changes(tiny_bench: Path, tmp_path: Path) -> None:
+    """The source stage finished, adaptation never began: --resume with another cluster.num_clusters (a key the
+    source stage does not read) skips the source stage, not retrains it. Once adaptation has a checkpoint, the same
+    change is refused, and the refusal says how to keep the source stage: --set train.init=OUT/source/model.pt."""
+    from raereid.adapt.recipe import train_stages
+
+    runtime = setup_runtime("cpu")
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        train_stages(_cfg(tiny_bench, out), runtime,
+                     hooks=lambda cfg: [StopBeforeAdaptation()] if Path(cfg.train.output) == out else [])
+    source = (out / "source" / "model.pt").read_bytes()
+    result = train(_cfg(tiny_bench, out, "full", "cluster.num_clusters=3"), runtime, resume=True)
+    assert result["iterations"] == ADAPT_ITERS and (out / "source" / "model.pt").read_bytes() == source
+    log = (out / "train.log").read_text()
+    assert "adaptation starts from this run's source stage: initialised" in log and "3 clusters" in log
+
+    stopped = tmp_path / "stopped"
+    with pytest.raises(Interrupted):
+        train_stages(_cfg(tiny_bench, stopped), runtime,
+                     hooks=lambda cfg: [InterruptAt(1)] if Path(cfg.train.output) == stopped else [])
+    with pytest.raises(ConfigError, match="cluster.num_clusters: 4 -> 3") as info:
+        train(_cfg(tiny_bench, stopped, "full", "cluster.num_clusters=3"), runtime, resume=True)
+    assert f"--set train.init={stopped / 'source' / 'model.pt'}" in info.value.fix
+
+
+@pytest.mark.parametrize("problem, needle", [
+    ("one image", "the target has 1 training image(s): too few to cluster"),
+    ("500 clusters", "cluster.num_clusters=500 is more than the target's"),
+])
+def test_what_adaptation_would_refuse_is_refused_before_the_source_stage(tiny_bench: Path, tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture,
+                                                                         problem: str, needle: str) -> None:
+    """A target too small to cluster, or k-means with more clusters than target images, stops `raereid train` before
+    the first source-stage iteration: exit 2, nothing written (it used to surface after the whole source stage)."""
+    from conftest import JPEG_BYTES
+
+    from raereid.cli.main import main
+
+    extra = ["cluster.num_clusters=500"]
+    if problem == "one image":
+        (tmp_path / "one").mkdir()
+        (tmp_path / "one" / "x.jpg").write_bytes(JPEG_BYTES)
+        extra = [f"data.target={tmp_path / 'one'}"]
+    sets = tiny_overrides(tiny_bench, tmp_path / "out", "full", ADAPT_ITERS, f"source.iterations={SOURCE_ITERS}",
+                          *extra)
+    assert main(["train", "--config", "synthetic", *[a for kv in sets for a in ("--set", kv)]]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "[raereid] source " not in err and "variant direct" not in err, err
+    assert not (tmp_path / "out").exists()

@@ -15,7 +15,7 @@ from raereid.cli.main import main
 from raereid.data.images import load_rgb
 from raereid.data.registry import load_dataset
 from raereid.data.transforms import test_transform as eval_transform
-from raereid.errors import ConfigError
+from raereid.errors import ConfigError, InputError
 from raereid.inference.features import l2_normalize
 from raereid.tools.export import export_onnx, onnx_session, run_onnx
 from raereid.tools.inputs import describe, open_model
@@ -25,8 +25,9 @@ from raereid.tools.inputs import describe, open_model
 def test_export_matches_pytorch_at_any_batch_size(tiny_runs, tmp_path, capsys, variant):
     checkpoint = getattr(tiny_runs, variant)
     out = tmp_path / f"{variant}.onnx"
-    assert main(["export", "--checkpoint", str(checkpoint), "--out", str(out)]) == 0
+    assert main(["export", "--checkpoint", str(checkpoint), "--out", str(out), "--input", "float"]) == 0
     assert "max |difference|" in capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == [out.name]  # self-contained: no .onnx.data, no temporaries
     proto = onnx.load(str(out))
     meta = {p.key: p.value for p in proto.metadata_props}
     assert meta["raereid.variant"] == variant and meta["raereid.l2_normalized"] == "True"
@@ -56,6 +57,23 @@ def test_exported_graph_on_preprocessed_images_gives_the_evaluators_descriptors(
     tf = eval_transform(64, 32)
     images = np.stack([tf(load_rgb(r.path)).numpy() for r in records])
     np.testing.assert_allclose(run_onnx(onnx_session(path), images), describe(trained, records), atol=1e-4)
+
+
+def test_the_default_input_is_uint8_nhwc_and_an_unresized_crop_is_a_clear_error(tiny_runs, tmp_path, capsys):
+    out = tmp_path / "d.onnx"
+    assert main(["export", "--checkpoint", str(tiny_runs.direct), "--out", str(out), "--no-check"]) == 0
+    assert "batch x 64 x 32 x 3, RGB, uint8 0-255" in capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == [out.name]
+    meta = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
+    assert (meta["raereid.input.layout"], meta["raereid.input.dtype"]) == ("NHWC", "uint8")
+    session = onnx_session(out, threads=1)
+    crop = np.zeros((1, 128, 64, 3), dtype=np.uint8)  # a crop at its own size, not the graph's 64x32
+    with pytest.raises(InputError, match=r"images of 64x32 \(height x width\); got an array of shape \(1, 128, 64, 3\)"
+                       ) as info:
+        run_onnx(session, crop)
+    assert "image.resize((32, 64), Image.BICUBIC)" in info.value.fix
+    with pytest.raises(InputError, match="NHWC"):
+        run_onnx(session, crop[:, :64, :32].transpose(0, 3, 1, 2))  # channels first into an NHWC graph
 
 
 def test_export_refuses_an_unsupported_opset(tiny_runs, tmp_path, capsys):
@@ -94,7 +112,7 @@ def test_uint8_graph_normalises_inside_and_matches_pytorch(tiny_runs, tmp_path, 
 
 def test_export_refuses_bgr_floats_and_a_missing_onnxscript(tiny_runs, tmp_path, capsys, monkeypatch):
     base = ["export", "--checkpoint", str(tiny_runs.direct), "--out", str(tmp_path / "m.onnx")]
-    assert main([*base, "--color", "BGR"]) == 2
+    assert main([*base, "--input", "float", "--color", "BGR"]) == 2
     assert "BGR is for uint8 inputs" in capsys.readouterr().err
     assert main([*base, "--exporter", "torchscript", "--opset", "21"]) == 2
     assert "unsupported ONNX opset 21 for the torchscript exporter" in capsys.readouterr().err

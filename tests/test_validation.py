@@ -89,6 +89,9 @@ def test_cross_rule_names_both_keys_and_origins() -> None:
         check_names(load_config("duke2market", ["model.backbone=convnet_small"]))
     assert info.value.where == ("model.backbone from --set model.backbone=convnet_small; "
                                 "model.pretrained from preset duke2market")
+    with pytest.raises(ConfigError, match="no ImageNet weights") as info:
+        check_names(load_config("market2duke", ["model.backbone=convnet_small"]))
+    assert info.value.where.endswith("model.pretrained from preset market2duke (from duke2market)")
     check_names(load_config("duke2market", ["model.backbone=convnet_small", "model.pretrained=none"]))
 
 
@@ -112,7 +115,8 @@ def test_origins_are_recorded() -> None:
     assert origin(cfg, "optim.iterations") == "--set optim.iterations=7"
     assert origin(cfg, "train.output") == "--out /tmp/x"
     assert origin(cfg, "model.backbone") == "preset synthetic"
-    assert origin(cfg, "data.flip") == "preset duke2market"  # synthetic builds on the paper preset
+    assert origin(cfg, "data.flip") == "preset synthetic (from duke2market)"  # synthetic builds on the paper preset
+    assert origin(load_config("market2duke"), "train.amp") == "preset market2duke (from duke2market)"
     assert origin(cfg, "train.seed").startswith("default")
 
 

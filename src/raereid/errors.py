@@ -10,9 +10,16 @@ from pathlib import Path
 
 
 class RaeReidError(Exception):
-    """An error caused by the user's input, with the place it happened and the fix."""
+    """An error caused by the user's input, with the place it happened and the fix.
 
-    def __init__(self, what: str, where: str | Path | None = None, fix: str | None = None):
+    Raised in a DataLoader worker (an image that does not decode), it reaches the main process rebuilt by torch as
+    `cls(message=TRACEBACK_TEXT)`: the what / where / fix are read back from that text, so the user sees the same
+    message as in the main process."""
+
+    def __init__(self, what: str = "", where: str | Path | None = None, fix: str | None = None, *,
+                 message: str | None = None):
+        if message is not None:
+            what, where, fix = _from_traceback(message, type(self).__name__)
         self.what = what
         self.where = None if where is None else str(where)
         self.fix = fix
@@ -25,6 +32,17 @@ class RaeReidError(Exception):
         if self.fix:
             parts.append(f"  fix:   {self.fix}")
         return "\n".join(parts)
+
+
+def _from_traceback(text: str, name: str) -> tuple[str, str | None, str | None]:
+    """(what, where, fix) of the error `name` at the end of a formatted traceback (`message()`'s layout)."""
+    what = text.rsplit(f"{name}: ", 1)[-1].rstrip("\n")
+    where = fix = None
+    if "\n  fix:   " in what:
+        what, fix = what.split("\n  fix:   ", 1)
+    if "\n  where: " in what:
+        what, where = what.split("\n  where: ", 1)
+    return what, where, fix
 
 
 class DatasetError(RaeReidError):

@@ -13,6 +13,7 @@ import importlib.util
 import os
 import re
 import sys
+import traceback
 from pathlib import Path
 from types import ModuleType
 
@@ -21,6 +22,7 @@ from raereid.errors import ConfigError
 KEY = "custom_imports.imports"
 _MODULE_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 _FILES: dict[str, ModuleType] = {}  # resolved .py path -> its module
+_SOURCES: list[Path] = []  # the source file of every plugin imported (a package's folder), for plugin_frame
 
 
 def is_plugin(spec: object) -> bool:
@@ -44,9 +46,30 @@ def import_plugins(specs: list[str], where: str) -> list[str]:
                               where=where, fix="pass a dotted module name or the path of a .py file")
         name = canonical(spec)
         if name not in done:
-            _import_file(name, where) if name.endswith(".py") else _import_module(name, where)
+            module = _import_file(name, where) if name.endswith(".py") else _import_module(name, where)
+            _remember(module)
             done.append(name)
     return done
+
+
+def _remember(module: ModuleType) -> None:
+    source = getattr(module, "__file__", None)
+    if source:
+        path = Path(source).resolve()
+        path = path.parent if path.name == "__init__.py" else path
+        if path not in _SOURCES:
+            _SOURCES.append(path)
+
+
+def plugin_frame(exc: BaseException) -> tuple[str, int, str] | None:
+    """Where in a plugin's code `exc` was raised, or passed through last: (file, line, function) of the innermost
+    traceback frame in an imported plugin's file (or package); None when no plugin code is on the traceback."""
+    found = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        path = Path(frame.filename).resolve()
+        if any(path == source or source in path.parents for source in _SOURCES):
+            found = (frame.filename, frame.lineno or 0, frame.name)
+    return found
 
 
 def _import_module(name: str, where: str) -> ModuleType:

@@ -31,6 +31,13 @@ def _clock(seconds: float) -> str:
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
 
 
+def whole_run(left: int, after: int, rate: float) -> str:
+    """The whole run's ETA, 'H:MM:SS+', when `after` iterations of later stages follow the `left` ones of this one
+    ('' otherwise): all of them at this stage's `rate`, a lower bound (an adaptation step, with two batches and the
+    clusterings, is slower than a source-stage step)."""
+    return f"{_clock((left + after) / rate)}+" if after and rate > 0 else ""
+
+
 class PlainProgress:
     """A counter that prints a plain line every `fraction` of `total` (None: never by count) or every `seconds`.
 
@@ -40,8 +47,8 @@ class PlainProgress:
 
     def __init__(self, total: int, desc: str, initial: int = 0, unit: str = "it", fraction: float | None = 0.1,
                  seconds: float = 30.0, final: bool = True, stream: IO[str] | None = None,
-                 clock: Callable[[], float] = time.monotonic):
-        self.total, self.desc, self.unit = total, desc, unit
+                 clock: Callable[[], float] = time.monotonic, after: int = 0):
+        self.total, self.desc, self.unit, self.after = total, desc, unit, after
         self.n = self._start_n = self._reported = initial
         self.fraction, self.seconds, self.final = fraction, seconds, final
         self.stream = stream
@@ -77,7 +84,8 @@ class PlainProgress:
         parts.append(f"{rate:.3g} {self.unit}/s" if rate >= 1 or rate == 0 else f"{1 / rate:.3g} s/{self.unit}")
         parts.append(f"elapsed {_clock(elapsed)}")
         if self.total and rate > 0 and self.n < self.total:
-            parts.append(f"ETA {_clock((self.total - self.n) / rate)}")
+            whole = whole_run(self.total - self.n, self.after, rate)
+            parts.append(f"ETA {_clock((self.total - self.n) / rate)}" + (f", whole run {whole}" if whole else ""))
         if self.postfix:
             parts.append(" ".join(f"{k} {v}" for k, v in self.postfix.items()))
         return "  ".join(parts)
@@ -102,11 +110,12 @@ class PlainProgress:
 
 
 def progress(total: int, desc: str, *, initial: int = 0, unit: str = "it", transient: bool = False,
-             disable: bool = False, stream: IO[str] | None = None) -> Any:
+             disable: bool = False, stream: IO[str] | None = None, after: int = 0) -> Any:
     """A tqdm bar on a terminal, else a PlainProgress; None when `disable`.
 
     `transient` progress (a short extraction inside a run) is a bar that disappears on a terminal and,
-    elsewhere, prints only when it lasts longer than 30 s."""
+    elsewhere, prints only when it lasts longer than 30 s. `after` iterations of later stages add the whole run's
+    ETA to the lines (`whole_run`)."""
     if disable:
         return None
     if is_terminal(stream):
@@ -116,4 +125,4 @@ def progress(total: int, desc: str, *, initial: int = 0, unit: str = "it", trans
                     file=sys.stderr if stream is None else stream)
     if transient:
         return PlainProgress(total, desc, initial, unit, fraction=None, final=False, stream=stream)
-    return PlainProgress(total, desc, initial, unit, stream=stream)
+    return PlainProgress(total, desc, initial, unit, stream=stream, after=after)

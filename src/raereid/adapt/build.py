@@ -50,13 +50,6 @@ def load_domains(cfg: Config, variant: Variant, runtime: Runtime) -> Domains:
         )
     labels, _ = relabel([r.pid for r in source.train])
     target = load_dataset(cfg.data.target, cfg.data.root)
-    needed = 2 * max(cfg.cluster.min_samples, 2)
-    if variant.use_target and len(target.train) < needed:
-        raise DatasetError(
-            f"the target has {len(target.train)} training image(s): too few to cluster",
-            where=target.root,
-            fix=f"clustering needs at least {needed} target images (two clusters of min_samples)",
-        )
     check_datasets(cfg, source, target, variant.use_target, runtime.world_size)
     if cfg.data.verify_images and runtime.is_main:
         from raereid.data.images import verify_images

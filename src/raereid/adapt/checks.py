@@ -68,11 +68,11 @@ def check_names(cfg: Config) -> Config:
 
 def check_datasets(cfg: Config, source: ReidDataset, target: ReidDataset, use_target: bool,
                    world_size: int = 1) -> None:
-    """Refuse a source without two identities, a k-means asking for more clusters than target images, a P x K
-    batch that does not split over the processes, and train.eval_split=val for a target without that split; a P
-    above the source's identities is allowed (every batch then holds all of them, see PKBatchSampler). The
-    config's own ranges and names are checked again first, for a Config built or changed in code rather than by
-    load_config."""
+    """Refuse a source without two identities, a target too small to cluster, a k-means asking for more clusters than
+    target images, a P x K batch that does not split over the processes, and train.eval_split=val for a target
+    without that split; a P above the source's identities is allowed (every batch then holds all of them, see
+    PKBatchSampler). The config's own ranges and names are checked again first, for a Config built or changed in
+    code rather than by load_config. The recipe calls it for the adaptation stage before the source stage trains."""
     check_names(validate_config(cfg))
     ids = len({r.pid for r in source.train})
     if ids < 2:
@@ -89,6 +89,10 @@ def check_datasets(cfg: Config, source: ReidDataset, target: ReidDataset, use_ta
             fix="choose data.p * data.k divisible by the number of processes",
         )
     images = len(target.train)
+    needed = 2 * max(cfg.cluster.min_samples, 2)
+    if use_target and images < needed:
+        raise DatasetError(f"the target has {images} training image(s): too few to cluster", where=target.root,
+                           fix=f"clustering needs at least {needed} target images (two clusters of min_samples)")
     if use_target and cfg.cluster.method == "kmeans" and cfg.cluster.num_clusters > images:
         raise ConfigError(
             f"cluster.num_clusters={cfg.cluster.num_clusters} is more than the target's {images} training images",

@@ -4,6 +4,11 @@ direct transfer, as the starting point)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
+from raereid.config.schema import Config, flat_values
+from raereid.config.variants import Variant
 from raereid.engine import checkpoint as ckpt
 from raereid.errors import ConfigError
 from raereid.models.dsbn import match_bn_layout
@@ -17,6 +22,53 @@ RESUMABLE_CHANGES = {
     "train.eval_every", "train.checkpoint_every", "train.log_every", "train.output", "train.gap_picture",
     "optim.iterations", "source.iterations", "train.eval_split", "train.psnr_images",
 }
+
+SOURCE_STAGE_MODEL = "the recipe: this run's source stage"  # the origin of train.init in the recipe's adaptation stage
+
+# The keys that configure one part of the pipeline, with the switch of a stage's Variant that turns the part on. A
+# stage whose variant lacks the part never reads them (models/rae.py builds the part, adapt/objective.py its losses,
+# adapt/trainer.py the clustering), so its --resume does not compare them: the source stage (direct) reads no
+# cluster.*, no target loss and no fusion key; an adaptation stage reads no source.* (the source stage's own keys,
+# copied into optim.* / loss.* of its config) and no stage reads translate.*. tests/test_recipe.py checks, by
+# training, that changing them all leaves a stage's weights as they are.
+PART_KEYS: tuple[tuple[Callable[[Variant], bool], tuple[str, ...]], ...] = (
+    (lambda v: v.use_target, ("cluster.", "learner.temperature", "learner.memory_momentum", "learner.hybrid_momentum",
+                              "loss.target_pix_to_encoder", "loss.pix_disc_sees_target", "model.dsbn",
+                              "train.adabn")),
+    (lambda v: not v.use_target, ("source.",)),
+    (lambda v: v.feature_transfer, ("loss.lambda_gan_feat",)),
+    (lambda v: v.pixel_transfer, ("loss.lambda_gan_pix", "loss.pix_disc_sees_target")),
+    (lambda v: v.feature_transfer or v.pixel_transfer, ("model.discriminator_channels", "optim.lr_discriminator",
+                                                        "optim.disc_optimizer")),
+    (lambda v: v.reconstructs, ("loss.lambda_rec", "loss.reconstruction_norm")),
+    (lambda v: v.has_decoder, ("model.decoder_channels", "loss.source_pix_to_encoder", "loss.target_pix_to_encoder")),
+    (lambda v: v.fusion, ("model.fusion_dim", "model.fusion_out", "model.fusion_power_norm", "model.fusion_l2_norm",
+                          "model.recurrent_bn", "loss.fusion_to_encoder")),
+    (lambda v: False, ("translate.",)),
+)
+
+
+def unused_keys(variant: Variant) -> set[str]:
+    """The config keys a stage training `variant` never reads (PART_KEYS): a key listed under several parts (the
+    target's pixel terms: target and decoder) is read only when all of them are on."""
+    parts: dict[str, list[bool]] = {}
+    for key in flat_values(Config()):
+        for on, prefixes in PART_KEYS:
+            if any(key == p or (p.endswith(".") and key.startswith(p)) for p in prefixes):
+                parts.setdefault(key, []).append(on(variant))
+    return {key for key, ons in parts.items() if not all(ons)}
+
+
+def stage_may_change(variant: Variant) -> Callable[[str], bool]:
+    """What --resume of a stage training `variant` may change: RESUMABLE_CHANGES and the keys the stage never reads."""
+    allowed = RESUMABLE_CHANGES | unused_keys(variant)
+    return allowed.__contains__
+
+
+def keep_source_fix(source_model: str | Path) -> str:
+    """The fix of a refused --resume whose source stage is finished: how to adapt from it without training it again."""
+    return (f"resume with the same config and overrides; or keep the finished source stage and adapt from it in a new "
+            f"folder: --set train.init={source_model} --out NEW_FOLDER")
 
 
 def init_from(model: RAE, discs: Discriminators, path: str, backbone: str) -> tuple[str, bool]:
@@ -43,3 +95,15 @@ def init_from(model: RAE, discs: Discriminators, path: str, backbone: str) -> tu
         strict=False,
     )
     return f"initialised {len(usable)} tensors from {path}", any(k.startswith("fusion.") for k in usable)
+
+
+def start_line(cfg: Config, note: str, derived: bool) -> str:
+    """The log line that says where an adaptation run starts: from its own source stage (`derived`: the recipe set
+    train.init), from train.init (so no source stage ran), or from the backbone's weights (source.iterations=0)."""
+    if derived:
+        return f"adaptation starts from this run's source stage: {note}"
+    if cfg.train.init:
+        return (f"source stage skipped: train.init is set ({cfg.train.init}); {note} (with train.init empty, "
+                f"raereid train runs the source stage first)")
+    why = "source.iterations=0" if cfg.source.iterations == 0 else "this Trainer trains one stage"
+    return f"no source stage ({why}): adapting from the backbone's initial weights"

@@ -10,6 +10,7 @@ checkpoints are hooks (adapt/relabel.py, engine/hooks.py).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -22,9 +23,10 @@ from raereid.adapt.gap_hook import DomainGapHook
 from raereid.adapt.objective import DiscriminatorStepModule, StepModule
 from raereid.adapt.pseudo import PseudoLabelStage
 from raereid.adapt.relabel import RelabelContext, RelabelHook
-from raereid.adapt.resume import RESUMABLE_CHANGES, init_from
+from raereid.adapt.resume import SOURCE_STAGE_MODEL, init_from, keep_source_fix, stage_may_change, start_line
 from raereid.config.loader import config_to_dict
 from raereid.config.schema import Config
+from raereid.config.validation import origin
 from raereid.config.variants import run_variant
 from raereid.data.transforms import train_transform
 from raereid.engine import checkpoint as ckpt
@@ -33,6 +35,7 @@ from raereid.engine.run_folder import MODEL
 from raereid.engine.runtime import Runtime, seed_everything
 from raereid.engine.schedule import apply_lr
 from raereid.engine.train_loop import CheckpointedLoop, Hook
+from raereid.errors import ConfigError
 from raereid.learners import Labels, build_learner
 
 __all__ = ["Trainer"]
@@ -43,14 +46,16 @@ class Trainer(CheckpointedLoop):
 
     `hooks` are appended after the built-in ones (relabelling, progress, discriminator watch, evaluation,
     checkpoints, and the domain-gap picture when `train.gap_picture`); their `after_train` runs once the final model
-    is saved."""
+    is saved. Once finished, checkpoints/last.pt is removed unless `keep_last` (model.pt holds the weights)."""
 
     resume_only = ("optimizers", "scalers", "rng")
     diverged_fix = "lower the learning rates (optim.lr_*), set optim.grad_clip (e.g. 5), or train.amp=false"
 
-    def __init__(self, cfg: Config, runtime: Runtime, resume: bool = False, hooks: Sequence[Hook] = ()):
-        self.cfg, self.runtime = cfg, runtime
+    def __init__(self, cfg: Config, runtime: Runtime, resume: bool = False, hooks: Sequence[Hook] = (),
+                 keep_last: bool = False):
+        self.cfg, self.runtime, self.keep_last = cfg, runtime, keep_last
         self.variant = run_variant(cfg.train.variant, cfg.source.decoder)
+        self.stage = "adapt" if self.variant.use_target else "source"
         seed_everything(cfg.train.seed)
         # Built (and so checked) once, before any image is read: a bad data.color_jitter fails here, not after
         # clustering.
@@ -68,10 +73,18 @@ class Trainer(CheckpointedLoop):
         self.evaluator = RunEvaluator(cfg, runtime, self.domains)
         self._batches: Iterator | None = None
         fusion_trained = False
+        if resume and not self.ckpt_path.is_file() and self.final_path.is_file():
+            raise ConfigError(f"the run in {self.out} has finished and its resume state (checkpoints/last.pt) was "
+                              "removed: there is nothing to continue", where=self.final_path,
+                              fix=f"train on from its weights in a new folder: train.init={self.final_path}; "
+                                  "keep_last=True (raereid train --keep-last) keeps the resume state of a run")
         if resume and self.ckpt_path.is_file():
             self._resume()
         elif cfg.train.init:
-            self.start_note, fusion_trained = init_from(self.model, self.discs, cfg.train.init, cfg.model.backbone)
+            note, fusion_trained = init_from(self.model, self.discs, cfg.train.init, cfg.model.backbone)
+            self.start_note = start_line(cfg, note, origin(cfg, "train.init") == SOURCE_STAGE_MODEL)
+        elif self.variant.use_target:
+            self.start_note = start_line(cfg, "", False)
         relabel = []
         if self.pseudo is not None:
             context = RelabelContext(self.model, self.domains, runtime, cfg.data, cfg.cluster.feature, cfg.train.adabn,
@@ -118,7 +131,9 @@ class Trainer(CheckpointedLoop):
 
     def _resume(self) -> None:
         state = ckpt.load_checkpoint(self.ckpt_path)
-        ckpt.check_resumable(self.cfg, state["config"], self.ckpt_path, RESUMABLE_CHANGES.__contains__)
+        init = self.cfg.train.init
+        fix = {"fix": keep_source_fix(init)} if init and Path(init).is_file() else {}
+        ckpt.check_resumable(self.cfg, state["config"], self.ckpt_path, stage_may_change(self.variant), **fix)
         self.learner.load_modules(state["learner_modules"])
         self.on_new_modules()
         ckpt.load_module_state(self.model, state["model"], "model", self.ckpt_path)

@@ -69,7 +69,7 @@ def train_process(name: str, preset: str, overrides: list[str], output: Path) ->
     assert proc.stdout is not None
     for line in proc.stdout:
         tail = (tail + [line.rstrip()])[-20:]
-        if line.startswith(("[raereid] train ", "[raereid] WARNING", "raereid train:")):  # progress, warnings, errors
+        if line.startswith(("[raereid] source ", "[raereid] adapt ", "[raereid] WARNING", "raereid train:")):
             print(f"[{name}] {line.rstrip()}", flush=True)
     if proc.wait() == 130:
         raise KeyboardInterrupt
@@ -134,6 +134,11 @@ def run(args: argparse.Namespace) -> int:
         overrides_of[name] = overrides + list(args.overrides)
         configs[name] = cfg = check_names(load_config(preset, overrides_of[name]))
         paths.output_folder(cfg.train.output, "--out", entries=paths.RUN_ENTRIES)
+    previous = [name for name, _, _ in runs if RunFolder(configs[name].train.output).run_entries()]
+    if previous:  # the demo trains its runs again from scratch: the ones of an earlier demo are replaced
+        print(f"[demo] replacing the runs of an earlier demo in {out}: {', '.join(previous)}", flush=True)
+        for name in previous:
+            RunFolder(configs[name].train.output).clear()
     if not (data / "synth.json").is_file():
         print(f"[demo] generating the synthetic benchmark ({args.scale}) in {data}", flush=True)
         generate(data, seed=args.seed, scale=args.scale)

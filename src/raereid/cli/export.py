@@ -3,13 +3,14 @@ normalisation) as one ONNX graph with a dynamic batch dimension, and check it ag
 onnxruntime. Output 'descriptors': (batch, D), compared by inner product.
 
 Input 'images', at the checkpoint's input size (printed, and in the graph's metadata):
-  --input float       RGB NCHW float32, already ImageNet-normalised: (x / 255 - mean) / std (the default, as
-                      before; for runtimes that normalise themselves)
   --input uint8-nhwc  uint8 pixels 0-255, batch x height x width x 3 (numpy / OpenCV crops stacked); the
-                      graph converts and normalises, so nothing can be normalised twice (recommended)
+                      graph converts and normalises, so nothing can be normalised twice (the default)
   --input uint8-nchw  uint8 pixels 0-255, batch x 3 x height x width
+  --input float       RGB NCHW float32, already ImageNet-normalised: (x / 255 - mean) / std (for runtimes
+                      that normalise themselves)
 With uint8 input, --color BGR takes OpenCV's channel order. Resizing stays outside the graph: resize each
 crop to the input size with bicubic interpolation (PIL Image.BICUBIC), as the evaluation transform does.
+The output is one self-contained .onnx file (graph and weights), nothing beside it.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     add_checkpoint_argument(parser)
     add_output_argument(parser, "output .onnx file", required=True)
-    parser.add_argument("--input", dest="input_format", default="float", choices=INPUTS,
+    parser.add_argument("--input", dest="input_format", default="uint8-nhwc", choices=INPUTS,
                         help="input format of the graph (see above)")
     parser.add_argument("--color", default="RGB", choices=("RGB", "BGR"), help="channel order of uint8 input")
     parser.add_argument("--exporter", default="dynamo", choices=EXPORTERS,

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import traceback
+import warnings
+from collections.abc import Callable
+from typing import Any
 
 from raereid._version import __version__
 from raereid.cli import (
@@ -26,6 +30,7 @@ from raereid.cli import (
 )
 from raereid.cli.common import HelpFormatter
 from raereid.errors import RaeReidError
+from raereid.plugins import plugin_frame
 
 # sub-command name -> (its module, defining add_arguments(parser) and run(args) -> int, importing nothing heavy at its
 # top so that `raereid --help` stays fast; the help line)
@@ -96,7 +101,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_WORKERS = re.compile(r"This DataLoader will create (\d+) worker processes in total\. Our suggested max number of "
+                      r"worker in current system is (\d+)")
+
+
+def readable_warning(message: str) -> str:
+    """A library's warning as one line a user can act on (torch's DataLoader worker count names data.workers)."""
+    workers = _WORKERS.search(message)
+    if workers:
+        many, cpus = workers.groups()
+        return (f"data.workers asks for {many} data-loading processes but this process may use {cpus} CPUs: loading "
+                f"can be slower than with --set data.workers={cpus}")
+    return " ".join(message.split())
+
+
+def _show_warnings_once(seen: set[str]) -> Callable[..., None]:
+    """A `warnings.showwarning` that prints each warning once, as one `[raereid] WARNING ...` line (no source line)."""
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None,
+             line: str | None = None) -> None:
+        text = readable_warning(str(message))
+        if text not in seen:
+            seen.add(text)
+            print(f"[raereid] WARNING {text}", file=sys.stderr, flush=True)
+    return show
+
+
 def main(argv: list[str] | None = None) -> int:
+    previous = warnings.showwarning
+    warnings.showwarning = _show_warnings_once(set())
+    try:
+        return _main(argv)
+    finally:
+        warnings.showwarning = previous
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args._argv = list(sys.argv[1:] if argv is None else argv)  # what `raereid train` records in command.txt
@@ -124,6 +163,13 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - a bug, or an input no check caught: one line, the traceback on request
         if args.debug:
             traceback.print_exc()
+        in_plugin = plugin_frame(exc)
+        if in_plugin is not None:  # the user's own code (--import, custom_imports): theirs to fix, named
+            file, line, function = in_plugin
+            print(f"raereid {args.command}: error in a plugin: {type(exc).__name__}: {exc}\n  where: {file}, line "
+                  f"{line}, in {function}\n  fix:   fix the plugin's code (raereid --debug {args.command} ... shows "
+                  "the traceback)", file=sys.stderr)
+            return 2
         print(f"raereid {args.command}: unexpected error: {type(exc).__name__}: {exc}\n  this is a bug in raereid "
               f"or an unchecked input: run again as raereid --debug {args.command} ... and report the traceback",
               file=sys.stderr)

@@ -148,6 +148,30 @@ def training_paths(cfg: Config) -> None:
         input_file(cfg.model.pretrained, label("model.pretrained"), what="weights file")
 
 
+def run_folder_use(output: str | Path, resume: bool, overwrite: bool) -> None:
+    """A folder holding a run (finished or started) is trained into only with --resume (continue it) or --overwrite
+    (delete it and start again); --resume needs a checkpoint to continue from. Checked before anything is written."""
+    if resume and overwrite:
+        raise ConfigError("--resume and --overwrite contradict each other",
+                          fix="--resume continues the run in --out; --overwrite deletes it and starts again: pass one")
+    folder = run_folder.RunFolder(Path(output).expanduser())
+    held = folder.run_entries()
+    shown = ", ".join(held[:4]) + (", ..." if len(held) > 4 else "")
+    finished = folder.model.is_file() and folder.metrics.is_file()
+    if resume and not folder.resumable():
+        what = "it holds no run" if not held else f"it holds a run that stopped before its first checkpoint ({shown})"
+        fix = ("drop --resume to start a new run there" if not held else
+               "start it again with --overwrite (its files are deleted first), or train into another --out")
+        raise PathError(f"--resume: nothing to resume in {folder.path}: {what}", where=folder.path, fix=fix)
+    if held and not resume and not overwrite:
+        raise PathError(
+            f"{folder.path} holds a {'finished' if finished else 'started'} run ({shown}): training into it again "
+            "would replace it", where=folder.path,
+            fix="continue it with the same command plus --resume, start it again from scratch with --overwrite (its "
+                "files are deleted first), or choose another --out",
+        )
+
+
 def outside(path: str | Path, flag: str, protected: Protected) -> None:
     """Refuse an output inside one of the `protected` folders (checked again once a command knows its data root)."""
     _check_outside(_absolute(path), flag, protected)

@@ -31,14 +31,24 @@ def list_presets() -> list[str]:
 def _read_yaml(source: str) -> tuple[dict, str]:
     path = Path(source).expanduser()
     if path.suffix in (".yaml", ".yml") or path.exists():
+        if path.is_dir():
+            inside = path / "config.yaml"
+            raise ConfigError("the config is a folder, not a YAML file", where=path,
+                              fix=f"pass {inside} (a run's resolved config)" if inside.is_file() else
+                              f"pass a YAML file or one of the presets: {', '.join(list_presets())}")
         if not path.is_file():
             raise ConfigError("config file not found", where=path,
                               fix=f"pass a YAML file or one of the presets: {', '.join(list_presets())}")
-        text, where = path.read_text(encoding="utf-8"), str(path)
+        try:
+            text, where = path.read_text(encoding="utf-8"), str(path)
+        except UnicodeDecodeError:
+            raise ConfigError("the config is not a YAML text file (a checkpoint? an image?)", where=path,
+                              fix="pass a YAML file, e.g. a run's config.yaml (next to its model.pt), or a "
+                                  "preset") from None
     else:
         preset = resources.files(PRESET_PACKAGE) / f"{source}.yaml"
         if not preset.is_file():
-            raise ConfigError(f"unknown preset {source!r}",
+            raise ConfigError(f"unknown preset {source!r}{did_you_mean(source, list_presets(), 0.6)}",
                               fix=f"use one of {', '.join(list_presets())}, or a path to a YAML file")
         text, where = preset.read_text(encoding="utf-8"), f"preset {source}"
     try:
@@ -204,8 +214,11 @@ def load_config(source: str | None = None, overrides: list[str | tuple[str, str]
     command-line flag such as `--out`."""
     cfg = Config()
     origins: dict[str, str] = {}
-    for data, where in _read_chain(source) if source else []:
-        apply_mapping(cfg, data, where, origins)
+    chain = _read_chain(source) if source else []
+    for data, where in chain:  # a value from a base is credited to what the user named: "preset a (from b)"
+        named = chain[-1][1]
+        apply_mapping(cfg, data, where if where == named else f"{named} (from {where.removeprefix('preset ')})",
+                      origins)
     for item in overrides or []:
         text, where = (item, f"--set {item}") if isinstance(item, str) else item
         key, value = parse_override(text)

@@ -11,6 +11,7 @@ stops with a `ConfigError` that names the key, the value, where it came from (th
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from typing import Any
 
@@ -232,6 +233,9 @@ def rule_error(key: str, value: Any, rule: Rule, where: str) -> ConfigError:
     """The ConfigError for `key`'s `value` breaking `rule`: key, value, where it came from and the fix."""
     hint = f" ({rule.hint})" if rule.hint else ""
     what = f"unknown {rule.noun} {value!r} for {key}" if rule.noun else f"{key}={value!r} is invalid"
+    if rule.names is not None and isinstance(value, str):
+        close = difflib.get_close_matches(value.lower(), [str(n) for n in rule.names()], n=2, cutoff=0.6)
+        what += f" (did you mean {' or '.join(close)}?)" if close else ""
     return ConfigError(f"{what}: expected {rule.expectation()}{hint}", where=where,
                        fix=f"set {key} to {rule.expected}{_example(key, rule)}")
 

@@ -1,7 +1,8 @@
 """The user's own cameras as list files: `train.csv` and, to be evaluated, `query.csv` + `gallery.csv`.
 
 Each row is `path,pid,camid` (a header row is allowed, paths relative to the folder; pid and camid
-may be left out of train rows of an unlabeled target). An optional `val_query.csv` + `val_gallery.csv`
+may be left out of train rows of an unlabeled target; a row without a camid takes its camera from a cam1/ folder on
+its path, as an image folder does). An optional `val_query.csv` + `val_gallery.csv`
 pair, with identities of neither the training nor the test split, is a validation split for choosing
 settings without looking at the test split.
 """
@@ -12,6 +13,7 @@ import csv
 from pathlib import Path
 
 from raereid.data.files import confined_path, find_child, missing_files_error
+from raereid.data.image_folder import camera_of
 from raereid.data.records import UNKNOWN_ID, ImageRecord, ReidDataset
 from raereid.data.registry import DatasetLayout, register_layout
 from raereid.errors import DatasetError
@@ -54,6 +56,8 @@ def read_list_file(list_file: Path, root: Path, need_pid: bool) -> list[ImageRec
             path = confined_path(root, row[0].strip(), list_file, line_no)
             pid = _int_field(row[1], "pid", list_file, line_no) if len(row) > 1 else UNKNOWN_ID
             camid = _int_field(row[2], "camid", list_file, line_no) if len(row) > 2 else UNKNOWN_ID
+            if camid == UNKNOWN_ID:  # no camera column: from a cam1/ folder on the path, as an image folder's
+                camid = camera_of(path.relative_to(root.resolve()))
             if need_pid and pid == UNKNOWN_ID:
                 raise DatasetError(
                     "query rows need a person id", where=f"{list_file}:{line_no}", fix=LIST_FORMAT

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
@@ -58,11 +59,20 @@ class ImageDataset(Dataset):
         return Batch(tensor, int(self.labels[index]), record.camid, index, 0 if seed is None else seed, clean)
 
 
+def ignore_stop_signals(worker_id: int) -> None:
+    """A DataLoader worker's start: ignore SIGINT and SIGTERM. A scheduler (SLURM, `timeout`, `kill -- -PGID`)
+    signals the whole process group; the main process then saves a checkpoint at the end of its step, which needs
+    its workers alive until it stops them itself."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
 def _loader_kwargs(workers: int, device: torch.device | str) -> dict:
     kwargs: dict = {"num_workers": workers, "pin_memory": torch.device(device).type == "cuda"}
     if workers > 0:
         kwargs["persistent_workers"] = False
         kwargs["prefetch_factor"] = 4
+        kwargs["worker_init_fn"] = ignore_stop_signals
     return kwargs
 
 

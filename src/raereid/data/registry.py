@@ -9,6 +9,7 @@ recognised by their content, not their folder names, so renamed copies still loa
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -122,9 +123,17 @@ def read_folder(folder: Path) -> ReidDataset | None:
     return None if kind is None else get_layout(kind).read(folder)
 
 
+def _subfolders(folder: Path) -> list[Path]:
+    skip = {part.lower() for layout in layouts() for part in layout.parts}
+    try:
+        names = sorted(e.name for e in os.scandir(folder) if e.is_dir() and not e.name.startswith("."))
+    except OSError:
+        return []
+    return [folder / n for n in names if n.lower() not in skip]
+
+
 def find_dataset_folders(root: Path) -> list[tuple[str, Path]]:
     """Every (layout, folder) at `root` or up to two levels below it, in sorted order."""
-    skip = {part.lower() for layout in layouts() for part in layout.parts}
     found: list[tuple[str, Path]] = []
     frontier = [root]
     for depth in range(_MAX_DEPTH + 1):
@@ -134,11 +143,7 @@ def find_dataset_folders(root: Path) -> list[tuple[str, Path]]:
             if kind is not None:
                 found.append((kind, folder))
             elif depth < _MAX_DEPTH:
-                try:
-                    children = sorted(e.path for e in os.scandir(folder) if e.is_dir() and not e.name.startswith("."))
-                except OSError:
-                    continue
-                next_frontier += [Path(c) for c in children if Path(c).name.lower() not in skip]
+                next_frontier += _subfolders(folder)
         frontier = next_frontier
     return found
 
@@ -149,21 +154,50 @@ def names_below(folder: Path) -> str:
     return ", ".join(sorted({kind if get_layout(kind).named else path.name for kind, path in found}))
 
 
+def find_image_folders(root: Path, datasets: list[Path]) -> list[Path]:
+    """The plain folders of images (own cameras: what `--target NAME` reads as an unlabelled target) at `root` or up
+    to two levels below it, beside the `datasets` found there: `root` itself when it holds no dataset, else each
+    sub-folder (or, inside a folder that holds datasets, each of its sub-folders) that holds images and no
+    dataset."""
+    def holds(folder: Path) -> bool:  # a dataset lies below it
+        return any(folder in d.parents for d in datasets)
+
+    def taken(folder: Path) -> bool:  # a dataset, a part of one, or a folder holding one
+        return holds(folder) or any(d == folder or d in folder.parents for d in datasets)
+
+    if not datasets:
+        return [root] if list_images(root, recursive=True) else []
+    inner = [f for child in _subfolders(root) for f in (_subfolders(child) if holds(child) else [child])]
+    return [f for f in inner if not taken(f) and list_images(f, recursive=True)]
+
+
 def discover(root: str | Path) -> dict[str, ReidDataset]:
-    """Read every dataset found under `root`, keyed by name (market1501, dukemtmcreid, msmt17, custom names)."""
+    """Read every dataset found under `root`, keyed by name (market1501, dukemtmcreid, msmt17, custom names), plain
+    image folders (unlabelled targets) included."""
     root = Path(root).expanduser()
     if not root.is_dir():
         raise DatasetError("data root is not a folder", where=root,
                            fix="pass --data-root DIR, the folder holding your datasets")
+    found = find_dataset_folders(root)
+    read = [get_layout(kind).read for kind, _ in found]
+    folders = [folder for _, folder in found]
+    images = find_image_folders(root, folders)
     datasets: dict[str, ReidDataset] = {}
-    for kind, folder in find_dataset_folders(root):
-        ds = get_layout(kind).read(folder)
+    for reader, folder in [*zip(read, folders), *((read_image_folder, f) for f in images)]:
+        ds = reader(folder)
         key = ds.name
         if key in datasets:
             key = f"{ds.name}_{folder.name}"
         datasets[key] = ds
         ds.name = key
     return datasets
+
+
+def folder_names(root: Path) -> list[str]:
+    """What `load_dataset` takes as a folder's name under `root`: list-file datasets and folders of images."""
+    found = find_dataset_folders(root)
+    named = [folder.name for kind, folder in found if not get_layout(kind).named]
+    return named + [f.name for f in find_image_folders(root, [folder for _, folder in found])]
 
 
 def _load_by_name(spec: str, wanted: DatasetLayout, root: Path | None) -> ReidDataset:
@@ -210,9 +244,18 @@ def load_dataset(spec: str, data_root: str | Path | None = None) -> ReidDataset:
         for kind, folder in find_dataset_folders(root):
             if not get_layout(kind).named and folder.name == spec:
                 return get_layout(kind).read(folder)
+    empty = next((path for path in candidates if path.is_dir()), None)
+    if empty is not None:
+        raise DatasetError(
+            f"the dataset folder {spec!r} holds no images", where=empty,
+            fix="put the crops of your cameras (.jpg/.png) in it, optionally in cam1/, cam2/ ... sub-folders, "
+                "or name another dataset",
+        )
+    names = [*dataset_names(), *(folder_names(root) if root is not None else [])]
+    close = difflib.get_close_matches(spec, names, n=2, cutoff=0.6)
     raise DatasetError(
-        f"unknown dataset {spec!r}",
+        f"unknown dataset {spec!r}" + (f" (did you mean {' or '.join(close)}?)" if close else ""),
         where=root or Path(spec),
-        fix=f"use one of {', '.join(dataset_names())}, the name of a folder with train.csv under the data root, "
-        "or the path to a folder of images",
+        fix=f"use one of {', '.join(dict.fromkeys(names))}, the name of a folder under the data root, or the path to "
+        "a folder of images",
     )

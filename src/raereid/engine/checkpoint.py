@@ -10,9 +10,9 @@ Format 2 keeps a learner's trainable modules under "learner_modules" and the pse
 from __future__ import annotations
 
 import os
-import pickle
+import re
 import tempfile
-import zipfile
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,39 +68,77 @@ def remove_stale_temporaries(path: str | Path) -> list[Path]:
     return stale
 
 
+def _starts_like_a_zip(path: Path) -> bool:
+    """Whether the file opens with a zip record (what torch.save writes), complete or not."""
+    try:
+        with path.open("rb") as fh:
+            return fh.read(4) in (b"PK\x03\x04", b"PK\x05\x06")
+    except OSError:
+        return False
+
+
+def _unreadable(path: Path, exc: Exception) -> CheckpointError:
+    """The error for a file torch.load could not read, by what the file is: not a checkpoint at all (a text file,
+    random bytes), a pickle that holds objects other than tensors (refused: it could run code), or a truncated or
+    corrupt checkpoint."""
+    reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+    unpickler = re.search(r"WeightsUnpickler error: (.*)", str(exc))
+    if reason.startswith("Weights only load failed"):  # torch's advice (weights_only=False) is not the fix here
+        reason = "its pickled contents do not parse"
+    if unpickler and "Unsupported global" in unpickler.group(1):
+        return CheckpointError(
+            f"refused to load: the file holds objects other than tensors and plain values ({unpickler.group(1)})",
+            where=path, fix="only load checkpoints written by raereid (untrusted pickles can run code)")
+    if not _starts_like_a_zip(path):
+        return CheckpointError(
+            "not a checkpoint: the file is not a zip archive as torch.save writes (a log, an image, another file?)",
+            where=path,
+            fix="pass the .pt file written by raereid train (OUTPUT/model.pt or OUTPUT/checkpoints/last.pt)",
+        )
+    return CheckpointError(
+        f"checkpoint is truncated or corrupt ({(unpickler.group(1) if unpickler else '') or reason})", where=path,
+        fix="use another checkpoint (checkpoints/last.pt is replaced atomically, so the previous one is intact)")
+
+
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Read a raereid checkpoint safely; any unreadable, untrusted or foreign file raises CheckpointError."""
+    """Read a raereid checkpoint safely; any unreadable, untrusted or foreign file, whatever its bytes, raises
+    CheckpointError naming it."""
     path = Path(path).expanduser()
     if not path.is_file():
         raise CheckpointError("checkpoint not found", where=path,
                               fix="pass the .pt file written by raereid train (OUTPUT/checkpoints/last.pt)")
+    if not os.access(path, os.R_OK):
+        raise CheckpointError("no permission to read the checkpoint", where=path,
+                              fix="change the file's permissions, or run as a user who may read it")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        raise CheckpointError(
-            f"refused to load: the file holds objects other than tensors and plain values ({str(exc).splitlines()[0]})",
-            where=path,
-            fix="only load checkpoints written by raereid (untrusted pickles can run code)",
-        ) from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise CheckpointError(
-            f"checkpoint is truncated or corrupt ({str(exc).splitlines()[0]})",
-            where=path,
-            fix="use another checkpoint (checkpoints/last.pt is replaced atomically, so the previous one is intact)",
-        ) from None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch's notes on odd pickle protocols of a file it then refuses
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except MemoryError:
+        raise CheckpointError("the checkpoint does not fit in memory", where=path,
+                              fix="load it on a machine with more memory") from None
+    except Exception as exc:  # noqa: BLE001 - torch.load fails on random bytes in many ways (IndexError, KeyError...)
+        raise _unreadable(path, exc) from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError("not a raereid checkpoint", where=path, fix="pass a .pt file written by raereid train")
-    if state.get("version", 0) > VERSION:
-        raise CheckpointError(f"checkpoint format {state['version']} is newer than this raereid understands",
+    version = state.get("version", 0)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise CheckpointError(f"checkpoint format version {version!r} is not a number", where=path,
+                              fix="pass a .pt file written by raereid train")
+    if version > VERSION:
+        raise CheckpointError(f"checkpoint format {version} is newer than this raereid understands",
                               where=path, fix="upgrade raereid")
-    if state.get("version", 0) < VERSION:
-        raise CheckpointError(f"checkpoint format {state.get('version', 0)} is older than this raereid reads "
+    if version < VERSION:
+        raise CheckpointError(f"checkpoint format {version} is older than this raereid reads "
                               f"(format {VERSION})", where=path, fix="train it again with this raereid")
     return state
 
 
 def load_module_state(module: nn.Module, state: dict[str, torch.Tensor], what: str, path: str | Path) -> None:
     """Load a state dict, turning a mismatch into a clear 'other architecture' error."""
+    if not is_state_dict(state):
+        raise CheckpointError(f"the checkpoint's {what} is not a state dict of tensors (the file is corrupt)",
+                              where=path, fix="use another checkpoint")
     own = module.state_dict()
     missing = [k for k in own if k not in state]
     unexpected = [k for k in state if k not in own]
@@ -136,26 +174,54 @@ class ModelRecord:
 
     @classmethod
     def from_state(cls, state: dict[str, Any], path: str | Path) -> ModelRecord:
-        """The record of a loaded checkpoint; CheckpointError naming the missing key if it is not an RAE's."""
+        """The record of a loaded checkpoint; CheckpointError naming the missing or malformed key if it is not an
+        RAE's."""
         try:
-            return cls(state["config"], str(state["variant"]), int(state["num_source_ids"]), tuple(state["input_size"]),
-                       state["model"], int(state.get("iteration", 0)))
+            config, variant, model = state["config"], state["variant"], state["model"]
+            ids, size, iteration = state["num_source_ids"], state["input_size"], state.get("iteration", 0)
         except KeyError as exc:
             raise CheckpointError(f"checkpoint lacks {exc}", where=path,
                                   fix="pass a checkpoint written by raereid train") from None
+        checks = {"config": isinstance(config, dict), "variant": isinstance(variant, str),
+                  "num_source_ids": _is_count(ids) and ids > 0, "iteration": _is_count(iteration),
+                  "input_size": isinstance(size, (list, tuple)) and len(size) == 2 and all(
+                      _is_count(v) and v > 0 for v in size),
+                  "model": is_state_dict(model)}
+        bad = [key for key, ok in checks.items() if not ok]
+        if bad:
+            raise CheckpointError(f"checkpoint's {bad[0]!r} is malformed (the file is corrupt or not raereid's)",
+                                  where=path, fix="pass a checkpoint written by raereid train")
+        return cls(config, variant, ids, (size[0], size[1]), model, iteration)
 
 
-def check_resumable(cfg: Config, saved: dict, path: Path,
-                    may_change: Callable[[str], bool]) -> None:
+def _is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def is_state_dict(value: object) -> bool:
+    """Whether `value` is a {name: tensor} mapping, as module.state_dict() gives."""
+    return isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, torch.Tensor)
+                                           for k, v in value.items())
+
+
+def _output_relative(values: dict[str, Any]) -> dict[str, Any]:
+    """`values` with the paths inside the run folder (train.init = OUTPUT/source/model.pt) written relative to it,
+    so a run resumed after its folder moved, or from another working folder, compares equal."""
+    out = str(values.get("train.output") or "").rstrip("/")
+    if not out:
+        return values
+    return {k: f"OUTPUT{v[len(out):]}" if k != "train.output" and isinstance(v, str) and (v == out or v.startswith(
+        out + "/")) else v for k, v in values.items()}
+
+
+def check_resumable(cfg: Config, saved: dict, path: Path, may_change: Callable[[str], bool],
+                    fix: str = "resume with the same config and overrides, or start a new run in another --out "
+                               "folder") -> None:
     """Refuse to resume with a config that changes what is trained: every key but those `may_change` accepts must
-    equal the checkpoint's (a key the checkpoint lacks had its default)."""
-    now = flat_values(cfg)
-    before = {**flat_values(Config()), **flat_values(saved)}
+    equal the checkpoint's (a key the checkpoint lacks had its default); `fix` is the refusal's advice."""
+    now = _output_relative(flat_values(cfg))
+    before = _output_relative({**flat_values(Config()), **flat_values(saved)})
     changed = [k for k in now if not may_change(k) and before.get(k) != now[k]]
     if changed:
         diffs = ", ".join(f"{k}: {before.get(k)!r} -> {now[k]!r}" for k in changed[:4])
-        raise ConfigError(
-            f"--resume with a different configuration ({diffs})",
-            where=path,
-            fix="resume with the same config and overrides, or start a new run in another --out folder",
-        )
+        raise ConfigError(f"--resume with a different configuration ({diffs})", where=path, fix=fix)

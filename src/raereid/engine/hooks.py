@@ -91,6 +91,7 @@ class CheckpointHook(Hook):
 
     def _handle(self, signum: int, frame: Any) -> None:
         self.stop_signal = signum
+        self.loop.stop_requested = True  # seen by the caller when the signal came after the last step
 
     def before_train(self) -> None:
         self._previous = {s: signal.signal(s, self._handle) for s in (signal.SIGINT, signal.SIGTERM)}

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from raereid.engine.run_folder import LOG, TENSORBOARD
-from raereid.progress import progress
+from raereid.progress import progress, whole_run
 
 LOGGER_NAME = "raereid"
 
@@ -22,8 +22,12 @@ def get_logger() -> logging.Logger:
 
 
 class Monitor:
-    def __init__(self, out_dir: Path, enabled: bool, total: int, start: int = 0, tensorboard: bool = True):
-        self.enabled = enabled
+    """The log (train.log and stderr), TensorBoard and the progress named `desc` (`source`, `adapt`) of one run;
+    `after` iterations of later stages count in the whole run's ETA."""
+
+    def __init__(self, out_dir: Path, enabled: bool, total: int, start: int = 0, tensorboard: bool = True,
+                 desc: str = "train", after: int = 0):
+        self.enabled, self.after = enabled, after
         self.logger = get_logger()
         self.writer = None
         self.bar = None
@@ -44,7 +48,7 @@ class Monitor:
             from torch.utils.tensorboard import SummaryWriter
 
             self.writer = SummaryWriter(str(out_dir / TENSORBOARD), purge_step=start if start else None)
-        self.bar = progress(total, "train", initial=start)
+        self.bar = progress(total, desc, initial=start, after=after)
 
     def info(self, message: str) -> None:
         if self.enabled:
@@ -69,8 +73,12 @@ class Monitor:
     def advance(self, postfix: dict[str, float] | None = None) -> None:
         if self.bar is not None:
             self.bar.update(1)
-            if postfix:
-                self.bar.set_postfix({k: f"{v:.3g}" for k, v in postfix.items()}, refresh=False)
+            shown = {k: f"{v:.3g}" for k, v in (postfix or {}).items()}
+            rate = getattr(self.bar, "format_dict", {}).get("rate")  # a terminal's tqdm bar: the run's ETA goes first
+            if self.after and rate:
+                shown = {"whole run": whole_run(self.bar.total - self.bar.n, self.after, rate), **shown}
+            if shown:
+                self.bar.set_postfix(shown, refresh=False)
 
     def close(self) -> None:
         if self.bar is not None:

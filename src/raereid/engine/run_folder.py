@@ -7,6 +7,7 @@ Light on purpose (no torch): the CLI's path checks import it before any work sta
 from __future__ import annotations
 
 import shlex
+import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,6 +97,25 @@ class RunFolder:
     def is_run(self) -> bool:
         """Whether the folder holds any file `raereid train` writes into its output folder."""
         return any((self.path / name).is_file() for name in MARKERS)
+
+    def run_entries(self) -> list[str]:
+        """What of a run (finished or only started) the folder holds: the ENTRIES that exist, relative to it, its
+        source stage's included ('' when none: a new run may be written there)."""
+        own = [name for name in ENTRIES if name != SOURCE_STAGE and (self.path / name).exists()]
+        source = self.source_stage.run_entries() if (self.path / SOURCE_STAGE).is_dir() else []
+        return own + [f"{SOURCE_STAGE}/{name}" for name in source]
+
+    def resumable(self) -> bool:
+        """Whether --resume has something to continue: a checkpoint here or in the source stage."""
+        return any(folder.checkpoints() for folder in (self, self.source_stage))
+
+    def clear(self) -> list[str]:
+        """Delete what a run wrote here (ENTRIES, the source stage's folder included), nothing else; the names."""
+        removed = [name for name in ENTRIES if (self.path / name).exists()]
+        for name in removed:
+            entry = self.path / name
+            shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+        return removed
 
     def finished_at(self) -> float:
         """The modification time of the first of its run files (for ordering runs)."""

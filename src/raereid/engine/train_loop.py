@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -113,9 +113,17 @@ class CheckpointedLoop(TrainLoop, ABC):
     writes."""
 
     cfg: Config | None = None  # the run's config, set by the subclass
+    recorded: Config | None = None  # what config.yaml holds, when not `cfg` (the recipe's adaptation stage)
     resume_only: tuple[str, ...] = ("optimizers", "rng")  # state keys left out of the final file
     subject = "the"  # whose loss / weights the finite checks name, e.g. "the translator's"
     diverged_fix = "lower the learning rates"
+    stage = "train"  # the progress lines' name: `source 120/600`, `adapt 20/250`
+    later = 0  # iterations of the stages the command trains after this one (the whole command's ETA counts them)
+    keep_last = True  # keep checkpoints/last.pt (the resume state, optimisers included) once the run has finished
+    stop_requested = False  # SIGINT/SIGTERM arrived (maybe after the last step): the caller stops before its next stage
+    # The iterator over the current loaders (a subclass's run_step draws from it). Dropped when the loop ends, which
+    # stops their worker processes then: they ignore SIGTERM, so they must not wait for the interpreter's exit.
+    _batches: Iterator | None = None
 
     def __init__(self, iters_per_epoch: int, out: str | Path, final_name: str, is_main: bool = True):
         super().__init__(iters_per_epoch)
@@ -201,11 +209,23 @@ class CheckpointedLoop(TrainLoop, ABC):
         if self.is_main:
             ckpt.save_checkpoint({k: v for k, v in self.state().items() if k not in self.resume_only}, self.final_path)
 
+    def drop_resume_state(self) -> None:
+        """After a finished run: remove checkpoints/last.pt (the optimisers' state makes it about twice model.pt's size;
+        model.pt holds the weights), unless `keep_last`."""
+        if self.keep_last or not self.is_main or not self.ckpt_path.is_file():
+            return
+        self.ckpt_path.unlink()
+        ckpt.remove_stale_temporaries(self.ckpt_path)
+        if not any(self.ckpt_path.parent.iterdir()):
+            self.ckpt_path.parent.rmdir()
+        self.monitor.info(f"removed {self.ckpt_path}: the run is finished, {self.final_path} holds the weights "
+                          "(raereid train --keep-last keeps it, to train the run longer with --resume)")
+
     def _record_config(self) -> None:
         """OUT/config.yaml (the resolved config, every key) and, in the log, where it departs from the defaults."""
         if self.cfg is None or not self.is_main:
             return
-        path = write_config(self.cfg, self.folder.config)
+        path = write_config(self.recorded or self.cfg, self.folder.config)
         changed = differences(self.cfg)
         self.monitor.info(f"config: {path}" + (", set apart from the defaults (schema.py) by:" if changed else
                                                  " (the defaults of schema.py)"))
@@ -215,7 +235,7 @@ class CheckpointedLoop(TrainLoop, ABC):
     def run(self, iterations: int) -> dict[str, Any]:
         """Train to `iterations` (hooks and all), with the log open; returns `result()`."""
         self._t0 = time.perf_counter()
-        self.monitor = Monitor(self.out, self.is_main, iterations, self.iteration)
+        self.monitor = Monitor(self.out, self.is_main, iterations, self.iteration, desc=self.stage, after=self.later)
         try:
             self.monitor.info(self.describe())
             self._record_config()
@@ -226,6 +246,9 @@ class CheckpointedLoop(TrainLoop, ABC):
             if self.start_note:
                 self.monitor.info(self.start_note)
             self.train_loop(iterations)
-            return self.result()
+            result = self.result()
+            self.drop_resume_state()
+            return result
         finally:
+            self._batches = None
             self.monitor.close()

@@ -20,6 +20,7 @@ deprecated in torch, opsets 13-20) stays as `exporter="torchscript"` for runtime
 from __future__ import annotations
 
 import inspect
+import tempfile
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from raereid.errors import ConfigError, RaeReidError
+from raereid.errors import ConfigError, InputError, RaeReidError
 from raereid.inference.model_io import TrainedModel
 from raereid.models.rae import RAE
 from raereid.pixels import IMAGENET_MEAN, IMAGENET_STD
@@ -167,15 +168,18 @@ def export_onnx(trained: TrainedModel, out: str | Path, opset: int | None = None
     graph = descriptor_graph(trained, normalize, input_format, color)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        _torch_export(graph, out, opset, exporter)
-    except Exception as exc:  # an exporter failure is reported with the other exporter as the fix
-        if exporter != "dynamo":
-            raise
-        first_line = (str(exc).splitlines() or [""])[0][:300]
-        raise RaeReidError(f"the dynamo exporter failed ({type(exc).__name__}: {first_line})", where=trained.path,
-                           fix="pass --exporter torchscript, and report this with the checkpoint") from exc
-    proto = onnx.load(str(out))
+    # The exporters may write the weights as external data beside the graph (dynamo: OUT.data): export into a
+    # folder of our own, then write one self-contained file, so nothing is left beside OUT.
+    with tempfile.TemporaryDirectory(prefix=".raereid-export-", dir=out.parent) as tmp:
+        try:
+            _torch_export(graph, Path(tmp) / "model.onnx", opset, exporter)
+        except Exception as exc:  # an exporter failure is reported with the other exporter as the fix
+            if exporter != "dynamo":
+                raise
+            first_line = (str(exc).splitlines() or [""])[0][:300]
+            raise RaeReidError(f"the dynamo exporter failed ({type(exc).__name__}: {first_line})", where=trained.path,
+                               fix="pass --exporter torchscript, and report this with the checkpoint") from exc
+        proto = onnx.load(str(Path(tmp) / "model.onnx"))  # with its external data, if any
     meta = {
         "raereid.variant": trained.model.variant.name,
         "raereid.checkpoint": str(trained.path),
@@ -190,7 +194,9 @@ def export_onnx(trained: TrainedModel, out: str | Path, opset: int | None = None
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value
     onnx.checker.check_model(proto)
-    onnx.save(proto, str(out))
+    partial = out.with_name(f".{out.name}.tmp")
+    onnx.save(proto, str(partial))  # inline: one file that holds the graph and its weights
+    partial.replace(out)
     return out
 
 
@@ -204,9 +210,26 @@ def onnx_session(path: str | Path, threads: int = 0) -> onnxruntime.InferenceSes
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
+def check_input_shape(expected: list, images: np.ndarray) -> None:
+    """Refuse a batch whose shape is not the graph's (`expected`, the session input's shape; the batch is free),
+    naming the size the crops must be resized to."""
+    fixed = [d if isinstance(d, int) else None for d in expected]
+    if images.ndim == len(fixed) and all(d is None or d == n for d, n in zip(fixed[1:], images.shape[1:])):
+        return
+    nhwc = fixed[-1] == 3
+    height, width = (fixed[1], fixed[2]) if nhwc else (fixed[2], fixed[3])
+    layout = "batch x height x width x 3 (NHWC)" if nhwc else "batch x 3 x height x width (NCHW)"
+    raise InputError(
+        f"the graph takes {layout} images of {height}x{width} (height x width); got an array of shape "
+        f"{tuple(images.shape)}",
+        fix=f"resize each crop to {height}x{width} first with bicubic interpolation, as the evaluation does "
+        f"(PIL: image.resize(({width}, {height}), Image.BICUBIC)), and stack them in that layout")
+
+
 def run_onnx(session: onnxruntime.InferenceSession, images: np.ndarray) -> np.ndarray:
     """Descriptors of a batch through an onnxruntime session: float32 preprocessed images, or uint8 pixels
-    for a graph exported with a uint8 input (other dtypes are refused there, never cast)."""
+    for a graph exported with a uint8 input (other dtypes are refused there, never cast), at the graph's size."""
+    check_input_shape(session.get_inputs()[0].shape, images)
     if session.get_inputs()[0].type == "tensor(uint8)":
         if images.dtype != np.uint8:
             raise ConfigError(f"this graph takes uint8 pixels, got {images.dtype}",
