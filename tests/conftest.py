@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import sys
 from pathlib import Path
 
@@ -113,4 +112,6 @@ def train_command(root: Path, out: Path, variant: str, iterations: int, *extra: 
 
 def one_thread_env() -> dict[str, str]:
     """The environment of a subprocess run with one BLAS/OpenMP thread (runs compared bit for bit, or timed)."""
-    return {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    from raereid.experiments.run import one_thread_env as package_env
+
+    return package_env()
