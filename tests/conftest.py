@@ -12,6 +12,17 @@ from PIL import Image
 
 # Session fixtures every test module can use: tiny_runs (tools_fixtures), report_runs and report_page (report_fixtures).
 pytest_plugins = ("tools_fixtures", "report_fixtures")
+# The fixtures that generate the benchmark or train models: a test using one (directly or through another fixture)
+# is marked `slow`, so the quick tier (`scripts/test.sh --quick`, i.e. `-m "not slow"`) leaves it out. `bench` is
+# the tiny benchmark of test_synth.py and test_val_split.py (module fixtures).
+SLOW_FIXTURES = frozenset({"tiny_bench", "tiny_runs", "report_runs", "report_page", "bench"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark `slow` every test that uses a fixture of SLOW_FIXTURES."""
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 # A 16x8 JPEG, encoded once: trees of hundreds of files stay cheap to write.
 _buf = io.BytesIO()

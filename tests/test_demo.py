@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from raereid.cli.main import main
 from raereid.engine.checkpoint import load_checkpoint
 
@@ -18,6 +20,7 @@ TINY = (
 )
 
 
+@pytest.mark.slow
 def test_demo_end_to_end(tmp_path: Path, capsys) -> None:
     out, data = tmp_path / "out", tmp_path / "data"
     args = ["demo", "--scale", "tiny", "--out", str(out), "--data-root", str(data), "--runs",
