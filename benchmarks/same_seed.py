@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -29,6 +28,8 @@ import tempfile
 from pathlib import Path
 
 import torch
+
+from raereid.experiments.run import one_thread_env
 
 HEAD = re.compile(r"(fused_)?target_head\..*")
 BASE = [
@@ -110,8 +111,7 @@ def train(data: Path, out: Path, variant: str, iterations: int, extra: list[str]
             *BASE, *extra]
     cmd = [sys.executable, "-m", "raereid", "train", "--config", "synthetic", *(["--keep-last"] if keep_last else []),
            *[a for kv in sets for a in ("--set", kv)], *(["--resume"] if resume else [])]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    done = subprocess.run(cmd, env=one_thread_env(), capture_output=True, text=True)
     if done.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed:\n{done.stderr[-3000:]}")
 

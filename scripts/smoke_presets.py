@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -119,9 +118,11 @@ def train_command(preset: str, data: Path, out: Path, *extra: str) -> list[str]:
 
 def run_preset(preset: str, data: Path, out: Path, *extra: str) -> tuple[float, dict | str]:
     """Train `preset`; (seconds, metrics.json or translate.json) on success, (seconds, the end of stderr) on failure."""
+    from raereid.experiments.run import one_thread_env
+
     start = time.perf_counter()
     proc = subprocess.run(train_command(preset, data, out, *extra), capture_output=True, text=True,
-                          env={**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")})
+                          env=one_thread_env(keep_set=True))
     seconds = time.perf_counter() - start
     result = out / ("translate.json" if is_translator(preset) else "metrics.json")
     if proc.returncode != 0 or not result.is_file():

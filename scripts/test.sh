@@ -1,6 +1,17 @@
 #!/usr/bin/env bash
 # The whole test suite (what CI runs): virtualenv + install, headless Chromium for the report's browser test when it can be installed, ruff, pytest.
-bash "$(dirname "${BASH_SOURCE[0]}")/_chromium.sh"
+# --quick (first argument): the quick tier instead, ruff then `pytest -m "not slow"`: the unit tests, the config, the
+# CLI's parsers and the docs, nothing that generates the benchmark or trains (tests/conftest.py marks those `slow`),
+# and no browser to install. docs/development.md ("Tests and lint") has both tiers' measured times.
+# Any other arguments go to pytest.
+quick=0
+if [ "${1:-}" = "--quick" ]; then
+    quick=1
+    shift
+fi
+if [ "$quick" = 0 ]; then
+    bash "$(dirname "${BASH_SOURCE[0]}")/_chromium.sh"
+fi
 source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
 cd "$ROOT"
 # Lint first (ruff from the test extra, rules in pyproject.toml's [tool.ruff]): a finding stops the run before pytest.
@@ -13,5 +24,8 @@ if ! python -m ruff check src tests benchmarks scripts; then
     echo "[lint] FAILED: ruff found the problems listed above; fix them (\`ruff check --fix\` fixes those marked [*])" \
          "and run scripts/test.sh again" >&2
     exit 1
+fi
+if [ "$quick" = 1 ]; then
+    exec python -m pytest -q -m "not slow" "$@"
 fi
 exec python -m pytest -q "$@"

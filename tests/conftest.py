@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import sys
 from pathlib import Path
 
@@ -13,6 +12,17 @@ from PIL import Image
 
 # Session fixtures every test module can use: tiny_runs (tools_fixtures), report_runs and report_page (report_fixtures).
 pytest_plugins = ("tools_fixtures", "report_fixtures")
+# The fixtures that generate the benchmark or train models: a test using one (directly or through another fixture)
+# is marked `slow`, so the quick tier (`scripts/test.sh --quick`, i.e. `-m "not slow"`) leaves it out. `bench` is
+# the tiny benchmark of test_synth.py and test_val_split.py (module fixtures).
+SLOW_FIXTURES = frozenset({"tiny_bench", "tiny_runs", "report_runs", "report_page", "bench"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark `slow` every test that uses a fixture of SLOW_FIXTURES."""
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 # A 16x8 JPEG, encoded once: trees of hundreds of files stay cheap to write.
 _buf = io.BytesIO()
@@ -113,4 +123,6 @@ def train_command(root: Path, out: Path, variant: str, iterations: int, *extra: 
 
 def one_thread_env() -> dict[str, str]:
     """The environment of a subprocess run with one BLAS/OpenMP thread (runs compared bit for bit, or timed)."""
-    return {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    from raereid.experiments.run import one_thread_env as package_env
+
+    return package_env()

@@ -1,5 +1,6 @@
-"""benchmarks/ablation.py, the script behind every results table: its rows file, the plan of runs (source
-stages once per seed and draw, rows after them), the runner, the table's arithmetic and the --write block."""
+"""`raereid table` (raereid.experiments), the runner behind every results table and the demo: its rows file, the
+plan of runs (source stages once per seed and draw, rows after them), the runner and its stale-run check, the
+table's arithmetic and the --write block."""
 
 from __future__ import annotations
 
@@ -13,16 +14,20 @@ from pathlib import Path
 import pytest
 from conftest import tiny_overrides
 
+from raereid.cli.main import main
+from raereid.errors import ConfigError, PathError
+from raereid.experiments.plan import Job, plan, row_folder, stage_folder
+from raereid.experiments.run import failure_report, run_jobs
+from raereid.experiments.spec import load_spec
+from raereid.experiments.state import check_fresh, command_of, planned_config, state
+from raereid.experiments.table import render, replace_block, run_values, stats
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
-import ablation  # noqa: E402
-from ablation_plan import Job, plan, row_folder, stage_folder  # noqa: E402
-from ablation_run import check_fresh, command_of, failure_report, planned_config, run_jobs, state  # noqa: E402
-from ablation_spec import load_spec  # noqa: E402
-from ablation_table import render, replace_block, run_values, stats  # noqa: E402
 
-from raereid.errors import ConfigError, PathError  # noqa: E402
+def raereid_table(argv: list[str]) -> int:
+    """`raereid table ARGV...`."""
+    return main(["table", *argv])
 
 FULL = """
 name: demo
@@ -151,7 +156,7 @@ def _record_configs(jobs: list[Job]) -> None:
 
     for job in jobs:
         if (job.folder / "metrics.json").is_file():
-            write_config(planned_config(job.argv), job.folder / "config.yaml")
+            write_config(planned_config(job), job.folder / "config.yaml")
 
 
 def _row_cells(table: str, label: str) -> list[str]:
@@ -211,7 +216,7 @@ def test_command_line_mistakes_stop_before_training(tmp_path: Path, capsys: pyte
     doc = tmp_path / "doc.md"
     doc.write_text("no markers here\n")
     extra = [a.format(doc=doc, tmp=tmp_path) for a in extra]
-    code = ablation.main([str(tmp_path / "demo.yaml"), "--draw", f"A={tmp_path}", "--out", str(tmp_path / "runs"),
+    code = raereid_table([str(tmp_path / "demo.yaml"), "--draw", f"A={tmp_path}", "--out", str(tmp_path / "runs"),
                           *extra])
     assert code == 2 and message in capsys.readouterr().err and not (tmp_path / "runs").exists()
 
@@ -257,7 +262,7 @@ def test_end_to_end_on_the_tiny_benchmark(tiny_bench: Path, tmp_path: Path, caps
     doc = tmp_path / "doc.md"
     doc.write_text("x\n<!-- table:tiny -->\n<!-- /table:tiny -->\ny\n")
     args = [str(rows), "--draw", f"A={tiny_bench}", "--out", str(tmp_path / "runs"), "--write", str(doc)]
-    assert ablation.main(args) == 0
+    assert raereid_table(args) == 0
     printed = capsys.readouterr()
     for label in ("direct", "baseline"):
         cells = _row_cells(printed.out, label)
@@ -268,9 +273,9 @@ def test_end_to_end_on_the_tiny_benchmark(tiny_bench: Path, tmp_path: Path, caps
     assert "train.init" in (tmp_path / "runs/A/rows/baseline/seed0/command.txt").read_text()
     written = doc.read_text()
     assert written.startswith("x\n<!-- table:tiny -->\n") and written.endswith("<!-- /table:tiny -->\ny\n")
-    assert "regenerate with: `python benchmarks/ablation.py" in written and "| baseline |" in written
+    assert "regenerate with: `raereid table" in written and "| baseline |" in written
     started = time.perf_counter()
-    assert ablation.main(args) == 0  # resumable: nothing left to train
+    assert raereid_table(args) == 0  # resumable: nothing left to train
     assert time.perf_counter() - started < 5 and "done after" not in capsys.readouterr().err
     # A rows file that pins a value the runs already have (a preset changed since) keeps them; another value does not
     spec = json.loads(rows.read_text())
@@ -279,7 +284,7 @@ def test_end_to_end_on_the_tiny_benchmark(tiny_bench: Path, tmp_path: Path, caps
     other = "none" if neck.group(1) == "bn" else "bn"
     for pinned, verdict in ((neck.group(1), "done"), (other, "stale")):
         rows.write_text(json.dumps({**spec, "set": [*spec["set"], f"model.neck={pinned}"]}))
-        assert ablation.main([*args[:-2], "--table-only"]) == 0
+        assert raereid_table([*args[:-2], "--table-only"]) == 0
         table = capsys.readouterr().out
         assert {_row_cells(table, label)[1] != "stale" for label in ("direct", "baseline")} == {verdict == "done"}
     rows.write_text(json.dumps(spec))
@@ -287,8 +292,8 @@ def test_end_to_end_on_the_tiny_benchmark(tiny_bench: Path, tmp_path: Path, caps
     saved = tmp_path / "runs/A/rows/baseline/seed0/config.yaml"
     text = saved.read_text()
     saved.write_text(text.replace(neck.group(0), f"  neck: {other}"))
-    assert ablation.main([*args[:-2], "--table-only"]) == 0
+    assert raereid_table([*args[:-2], "--table-only"]) == 0
     assert _row_cells(capsys.readouterr().out, "baseline")[1] == "stale"
-    assert ablation.main(args) == 2
+    assert raereid_table(args) == 2
     err = capsys.readouterr().err
     assert "different command or config" in err and "model.neck" in err and "rm -r" in err

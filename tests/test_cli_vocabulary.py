@@ -15,7 +15,8 @@ from raereid.cli.main import COMMANDS, build_parser
 
 OLD = ("--output", "--root", "--data", "--queries", "--config-file")  # spellings of the unreleased 0.1.0: gone
 # The shared flags each command must have: where it writes, where the datasets are, where a model runs.
-OUT = {"synth", "train", "translate", "demo", "extract", "rank", "reconstruct", "export", "index", "gap", "report"}
+OUT = {"synth", "train", "translate", "demo", "extract", "rank", "reconstruct", "export", "index", "gap", "report",
+       "table"}
 DATA_ROOT = {"datasets", "train", "translate", "demo", "evaluate", "extract", "rank", "reconstruct", "gap", "report"}
 DEVICE = {"train", "translate", "evaluate", "extract", "rank", "reconstruct", "index", "search", "gap", "report"}
 CONFIG = {"train", "translate"}  # --config, --print-config

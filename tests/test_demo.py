@@ -1,11 +1,13 @@
 """The demo command end to end on the tiny benchmark: generates the data, trains direct, then baseline and
-full with the classifier and with the memory learner (all from direct), prints and saves the table, the
-reconstruction picture and the report."""
+full with the memory learner (all from direct), prints and saves the table, the reconstruction picture and the
+report. Its rows file and flags: tests/test_experiments.py."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+
+import pytest
 
 from raereid.cli.main import main
 from raereid.engine.checkpoint import load_checkpoint
@@ -18,6 +20,7 @@ TINY = (
 )
 
 
+@pytest.mark.slow
 def test_demo_end_to_end(tmp_path: Path, capsys) -> None:
     out, data = tmp_path / "out", tmp_path / "data"
     args = ["demo", "--scale", "tiny", "--out", str(out), "--data-root", str(data), "--runs",
@@ -46,14 +49,12 @@ def test_demo_end_to_end(tmp_path: Path, capsys) -> None:
     html = page.read_text()
     for row in rows:
         assert f'<a href="#run-{row["run"]}">{row["run"]}</a>' in html
-        command = (out / row["run"] / "command.txt").read_text()  # the equivalent raereid train command
+        command = (out / row["run"] / "command.txt").read_text()  # the raereid train command of the run
         assert command.startswith("cd ") and ("--config synthetic-memory" in command) == (row["learner"] == "memory")
 
 
 def test_default_runs_compare_the_baseline_and_full_rae() -> None:
-    from raereid.cli.demo import RUNS, parse_runs
+    from raereid.cli.main import build_parser
 
-    assert parse_runs(",".join(RUNS)) == [
-        ("direct", "direct", "synthetic"), ("baseline", "baseline", "synthetic"), ("full", "full", "synthetic")]
-    assert parse_runs("full,full, direct ,ft@synthetic-hybrid") == [
-        ("direct", "direct", "synthetic"), ("full", "full", "synthetic"), ("ft-hybrid", "ft", "synthetic-hybrid")]
+    args = build_parser().parse_args(["demo"])
+    assert (args.runs, args.adapt_iterations, args.seed) == ("baseline,full", 150, 0)  # from experiments/rows/demo.yaml

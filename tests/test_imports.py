@@ -12,8 +12,9 @@ PACKAGE = Path(raereid.__file__).parent
 # The layers, bottom up: the root modules (errors, registry, plugins, progress, kernels: utilities importing no
 # subpackage); config; the domain packages (data, models, clustering, evaluation, synth; learners on top of models);
 # engine, the loop and run infrastructure any trainer uses; inference, using a trained model; adapt (Algorithm 1) and
-# translator (CycleGAN), the two trainers; then tools and report, and cli on top of everything.
-UPPER = {"tools", "cli", "report"}  # the commands and what they call: nothing below imports them
+# translator (CycleGAN), the two trainers; then tools and report; experiments (rows of `raereid train` runs, the demo),
+# which runs the trainers as subprocesses and draws with tools and report; and cli on top of everything.
+UPPER = {"tools", "cli", "report", "experiments"}  # the commands and what they call: nothing below imports them
 TRAINERS = {"adapt", "translator"}
 DOMAIN = {"data", "models", "learners", "clustering", "evaluation", "synth"}
 NOT_IMPORTED_BY = {  # subpackage -> the subpackages it must not import
@@ -28,8 +29,9 @@ NOT_IMPORTED_BY = {  # subpackage -> the subpackages it must not import
     "inference": {"learners", "clustering", "synth", *TRAINERS, *UPPER},
     "adapt": {"synth", "translator", *UPPER},
     "translator": {*DOMAIN - {"data"}, "inference", "adapt", *UPPER},
-    "tools": {"synth", *TRAINERS, "cli", "report"},
-    "report": {"synth", *TRAINERS, "cli"},
+    "tools": {"synth", *TRAINERS, "cli", "report", "experiments"},
+    "report": {"synth", *TRAINERS, "cli", "experiments"},
+    "experiments": {"cli"},
 }
 ROOT_ENTRY_POINTS = {"raereid", "raereid.__main__"}  # the package's face (FeatureExtractor) and `python -m raereid`
 

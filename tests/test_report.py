@@ -14,13 +14,8 @@ from pathlib import Path
 import pytest
 from report_fixtures import ReportRuns, parse_page, train_cli
 
-from raereid.cli.main import build_parser, main
-from raereid.cli.train import overrides_from_args
-from raereid.config import load_config
-from raereid.config.loader import config_to_dict
-from raereid.engine.checkpoint import load_checkpoint
+from raereid.cli.main import main
 from raereid.report.build import write_report
-from raereid.report.command import equivalent_train_command
 from raereid.report.runs import ReportError
 
 FAST = ["--topk", "2", "--num-queries", "1", "--extremes", "1", "--device", "cpu"]
@@ -137,16 +132,6 @@ def test_train_records_its_command(report_runs: ReportRuns) -> None:
     argv = shlex.split(text)
     assert argv[:2] == ["cd", str(Path.cwd())] and argv[3:7] == ["raereid", "train", "--config", "synthetic"]
     assert f"train.output={report_runs.full}" in argv and "train.variant=full" in argv
-
-
-def test_equivalent_command_rebuilds_a_runs_config(report_runs: ReportRuns) -> None:
-    saved = load_checkpoint(report_runs.full / "model.pt")["config"]
-    argv = equivalent_train_command(saved, "synthetic")
-    assert argv[:5] == ["train", "--config", "synthetic", "--variant", "full"]
-    args = build_parser().parse_args(argv)  # what `raereid train` would run
-    assert config_to_dict(load_config(args.config, overrides_from_args(args))) == saved
-    assert f"train.init={report_runs.direct / 'model.pt'}" in args.overrides
-    assert "model.decoder_channels=16,8" in args.overrides
 
 
 # ------------------------------------------------------------------- bad inputs

@@ -25,6 +25,7 @@ from raereid.cli import (
     report,
     search,
     synth,
+    table,
     train,
     translate,
 )
@@ -52,6 +53,8 @@ COMMANDS = {
     "search": (search, "query a gallery index with images: ranked table, optional picture"),
     "gap": (gap, "t-SNE picture of the domain gap before / after adaptation"),
     "report": (report, "one static HTML page of runs: metrics table, curves, ranked lists, pictures, configs"),
+    "table": (table, "a results table from its rows file: trains the runs it lacks (one thread each), prints the "
+              "table or writes it into a doc"),
 }
 
 

@@ -1,4 +1,5 @@
-"""The row-list file of a results table (benchmarks/tables/NAME.yaml), read and checked into a `TableSpec`.
+"""The rows file of an experiment (a results table of the docs, benchmarks/tables/NAME.yaml, or the demo's,
+experiments/rows/demo.yaml), read and checked into a `TableSpec`.
 
 Every mistake is a ConfigError naming the file, the key (e.g. rows[2].variant) and the fix.
 """
@@ -24,7 +25,11 @@ COLUMNS = (*SPLIT_KEYS, *TOP_KEYS, *LOG_KEYS)
 RESERVED = {"train.init": "the script starts every adapted row from its source stage's model.pt",
             "train.seed": "seeds come from `seeds:` or --seeds", "train.output": "run folders are under --out",
             "data.root": "the data root is the --draw folder", "train.variant": "use the row's `variant:`"}
-FILE_KEYS = {"name", "title", "config", "iterations", "set", "seeds", "columns", "source_stages", "rows", "translate"}
+FILE_KEYS = {"name", "title", "config", "iterations", "set", "seeds", "columns", "layout", "source_stages", "rows",
+             "translate"}
+# Where the runs go under the output folder (experiments/plan.py): "table" DRAW/stages/STAGE/seedS and
+# DRAW/rows/LABEL/seedS; "flat" (one draw, one seed: the demo's) STAGE/ and LABEL/.
+LAYOUTS = ("table", "flat")
 STAGE_KEYS = {"config", "source", "set"}
 ROW_KEYS = {"label", "variant", "set", "config", "source_stage", "source"}
 TRANSLATE_KEYS = {"config", "source", "target", "set"}
@@ -69,6 +74,8 @@ class Translate:
 
 @dataclass(frozen=True)
 class TableSpec:
+    """A rows file: every run's preset and overrides, its source stages, rows, seeds, columns and layout."""
+
     path: Path
     name: str
     title: str
@@ -77,6 +84,7 @@ class TableSpec:
     sets: tuple[str, ...]
     seeds: tuple[int, ...]
     columns: tuple[str, ...]
+    layout: str
     stages: dict[str, Stage]
     rows: tuple[Row, ...]
     translate: Translate | None
@@ -195,6 +203,9 @@ def load_spec(path: str | Path) -> TableSpec:
     bad = [c for c in columns if c not in COLUMNS] if isinstance(columns, list) else [columns]
     if bad:
         raise r.fail("columns", f"unknown column {bad[0]!r}", f"use a list of {', '.join(COLUMNS)}")
+    layout = r.text(data, "layout", "layout", "table")
+    if layout not in LAYOUTS:
+        raise r.fail("layout", f"unknown layout {layout!r}", f"use one of {', '.join(LAYOUTS)}")
     stages = _stages(r, data, config)
     raw_rows = data.get("rows")
     if not isinstance(raw_rows, list) or not raw_rows:
@@ -213,7 +224,7 @@ def load_spec(path: str | Path) -> TableSpec:
                               r.text(body, "source", "translate.source"), r.text(body, "target", "translate.target"),
                               r.sets(body, "translate.set", {"data.root": RESERVED["data.root"]}))
     spec = TableSpec(path, name, r.text(data, "title", "title", name), config, iterations, r.sets(data, "set"),
-                     _ints(r, data.get("seeds", [0, 1, 2]), "seeds"), tuple(columns), stages, rows, translate)
+                     _ints(r, data.get("seeds", [0, 1, 2]), "seeds"), tuple(columns), layout, stages, rows, translate)
     if translate is None and any(TRANSLATED in t for t in _texts(spec)):
         raise r.fail("translate", f"{TRANSLATED} is used but there is no translate: block",
                      "add translate: {config: translate-synthetic, source: dukemtmcreid, target: market1501}")

@@ -1,4 +1,4 @@
-"""A table's markdown from its run folders (metrics.json, train.log), and its block in a docs file.
+"""An experiment's markdown table from its run folders (metrics.json, train.log), and its block in a docs file.
 
 Per row and draw: mAP of each seed, their mean, spread (max - min) and sample standard deviation, the
 mean rank-1, and the file's optional columns (means over the seeds). A missing value is "-", never an error.
@@ -11,11 +11,10 @@ import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
-from ablation_plan import row_folder, translate_folder
-from ablation_spec import LOG_KEYS, SPLIT_KEYS, TOP_KEYS, TableSpec
-
 from raereid.engine.run_folder import METRICS
 from raereid.errors import PathError
+from raereid.experiments.plan import row_folder, translate_folder
+from raereid.experiments.spec import LOG_KEYS, SPLIT_KEYS, TOP_KEYS, TableSpec
 from raereid.inference.metrics import MetricsRecord, UnreadableMetrics
 
 DIGITS = {"psnr_source": 1, "psnr_target": 1, "ssim_source": 3, "ssim_target": 3, "ari_first": 2, "ari_last": 2}
@@ -48,6 +47,7 @@ class Stats:
 
 
 def stats(values: list[float | None]) -> Stats:
+    """The `Stats` of the values that are not None."""
     have = [v for v in values if v is not None]
     many = len(have) > 1
     return Stats(len(have), statistics.fmean(have) if have else None,
@@ -70,7 +70,7 @@ def render(spec: TableSpec, draws: dict[str, str], seeds: list[int], out: Path, 
     for row in spec.rows:
         cells = [row.label]
         for draw in draws:
-            folders = [row_folder(out, draw, row, seed) for seed in seeds]
+            folders = [row_folder(out, draw, row, seed, spec.layout) for seed in seeds]
             runs = [run_values(f, split) if states.get(f) == "done" else {} for f in folders]
             maps = [r.get("mAP") for r in runs]
             per_seed = [_fmt(v) if v is not None else {"failed": "failed", "stale": "stale"}.get(states.get(f), "-")

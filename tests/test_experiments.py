@@ -1,0 +1,143 @@
+"""raereid.experiments beyond the tables' own tests (test_ablation_tables.py): a job resolves its config as
+`raereid train` resolves its command, a key added to the config since a run was made leaves it reusable while at
+its default, the flat layout of the demo, the demo's rows file and flags, and the runner's fresh runs, environment
+and echoed lines."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from raereid.adapt.recipe import plan_stages
+from raereid.cli.common import command_config
+from raereid.cli.main import build_parser
+from raereid.cli.train import FLAGS
+from raereid.config.resolved import write_config
+from raereid.config.schema import Config, flat_values
+from raereid.errors import ConfigError
+from raereid.experiments.demo import demo_jobs, demo_spec, parse_runs, run_names
+from raereid.experiments.plan import Job, plan
+from raereid.experiments.run import ONE_THREAD, one_thread_env, run_jobs
+from raereid.experiments.spec import load_spec
+from raereid.experiments.state import planned_config, state
+
+ROWS = """
+config: synthetic
+iterations: 7
+set: [train.gap_picture=false]
+seeds: [3]
+source_stages: {default: {set: [model.pooling=gem]}, translated: {source: "{translated}/DukeMTMC-reID"}}
+translate: {config: translate-synthetic, source: dukemtmcreid, target: market1501}
+rows:
+  - {label: direct, variant: direct}
+  - {label: + FT, variant: ft, config: synthetic-memory, set: [cluster.rho=0.0032]}
+  - {label: full from P̂T, variant: full, source_stage: translated}
+"""
+
+
+def _spec(tmp_path: Path, text: str = ROWS):
+    path = tmp_path / "rows.yaml"
+    path.write_text(text, encoding="utf-8")
+    return load_spec(path)
+
+
+def test_a_job_resolves_its_config_as_raereid_train_resolves_its_command(tmp_path: Path) -> None:
+    jobs = [job for job in plan(_spec(tmp_path), {"A": str(tmp_path)}, tmp_path / "out", [3]) if job.config]
+    assert len(jobs) == 4  # two stages, two rows
+    parser = build_parser()
+    for job in jobs:
+        args = parser.parse_args(list(job.argv[3:]))
+        resolved = plan_stages(command_config(args, "train", FLAGS))[-1]  # what `raereid train` writes last
+        assert flat_values(planned_config(job)) == flat_values(resolved), job.key
+    assert planned_config(Job("t", "translate", tmp_path, ("x",))) is None
+
+
+def test_a_key_added_since_a_run_leaves_it_done_while_at_its_default(tmp_path: Path) -> None:
+    """An older raereid wrote no line for a key it did not have; load_config reads the missing key at its default."""
+    spec = _spec(tmp_path, "config: synthetic\nseeds: [0]\nrows: [{label: direct, variant: direct}]\n")
+    (job,) = plan(spec, {"A": str(tmp_path)}, tmp_path / "out", [0])
+    job.folder.mkdir(parents=True)
+    (job.folder / "metrics.json").write_text("{}")
+    saved = job.folder / "config.yaml"
+    write_config(planned_config(job), saved)
+    assert state(job, tmp_path / "out") == "done"
+    written = saved.read_text()
+    default, preset = Config().model, planned_config(job).model
+    assert default.flip_test == preset.flip_test and default.neck != preset.neck  # one key at its default, one not
+    saved.write_text(written.replace(f"  flip_test: {str(preset.flip_test).lower()}\n", ""))
+    assert saved.read_text() != written and state(job, tmp_path / "out") == "done"
+    saved.write_text(written.replace(f"  neck: {preset.neck}\n", ""))
+    assert state(job, tmp_path / "out") == "stale"  # read at the schema's default, which the preset changes
+
+
+def test_the_flat_layout_keeps_one_folder_per_row(tmp_path: Path) -> None:
+    spec = _spec(tmp_path, ROWS.replace("seeds: [3]", "seeds: [3]\nlayout: flat"))
+    out = tmp_path / "out"
+    folders = {job.key: job.folder for job in plan(spec, {"A": "/a"}, out, [3])}
+    assert folders == {"translate A": out / "translated-A", "stage default A seed 3": out / "default",
+                       "stage translated A seed 3": out / "translated", "row '+ FT' A seed 3": out / "+_FT",
+                       "row 'full from P̂T' A seed 3": out / "full_from_P_T"}
+    for draws, seeds in (({"A": "/a", "B": "/b"}, [3]), ({"A": "/a"}, [0, 1])):
+        with pytest.raises(ConfigError) as info:
+            plan(spec, draws, out, seeds)
+        assert "layout flat" in info.value.message() and "one --draw and one seed" in (info.value.fix or "")
+    with pytest.raises(ConfigError) as info:
+        _spec(tmp_path, ROWS + "layout: wide\n")
+    assert "layout" in (info.value.where or "") and "flat" in (info.value.fix or "")
+
+
+def test_the_demo_is_its_rows_file_with_its_flags(tmp_path: Path) -> None:
+    shipped = demo_spec()
+    assert [(r.label, r.variant, r.config) for r in shipped.rows] == [
+        ("direct", "direct", "synthetic"), ("baseline", "baseline", "synthetic"), ("full", "full", "synthetic")]
+    assert (shipped.iterations, shipped.seeds, shipped.layout) == (150, (0,), "flat")
+    assert parse_runs("full,full, direct ,ft@synthetic-hybrid") == [
+        ("direct", "direct", "synthetic"), ("full", "full", "synthetic"), ("ft-hybrid", "ft", "synthetic-hybrid")]
+    spec = demo_spec("baseline,full@synthetic-memory", 9, 4, ("optim.iterations=3", "data.k=2"))
+    out = tmp_path / "out"
+    jobs = demo_jobs(spec, tmp_path / "data", out)
+    assert [job.folder for job in jobs] == [out / "direct", out / "full-memory", out / "baseline"]  # full first
+    assert run_names(spec, out) == ["direct", "baseline", "full-memory"]  # the table's order: the file's
+    assert jobs[0].env == (("CUDA_VISIBLE_DEVICES", ""),) and all(job.env is None for job in jobs[1:])
+    stage, memory = (planned_config(job) for job in jobs[:2])
+    assert (stage.train.variant, stage.train.seed, stage.data.k, stage.optim.iterations) == ("direct", 4, 2, 600)
+    # the demo's --set comes last, as before: it wins over --adapt-iterations
+    init = str(out / "direct" / "model.pt")
+    assert (memory.learner.name, memory.optim.iterations, memory.train.init) == ("memory", 3, init)
+    assert planned_config(demo_jobs(demo_spec(iterations=9), tmp_path, out)[1]).optim.iterations == 9
+
+
+def _job(folder: Path, code: str, env: tuple[tuple[str, str], ...] | None = None) -> Job:
+    return Job(folder.name, "row", folder, (sys.executable, "-c", code, str(folder)), env=env)
+
+
+def test_the_runner_runs_fresh_with_each_jobs_environment_and_echoes_its_lines(tmp_path: Path) -> None:
+    code = ("import os, sys, pathlib; f = pathlib.Path(sys.argv[1]); (f / 'count').open('a').write('x');"
+            " print(os.environ.get('OMP_NUM_THREADS'), os.environ.get('RAEREID_X'), sys.argv[2:], file=sys.stderr);"
+            " (f / 'checkpoints').mkdir(exist_ok=True); (f / 'checkpoints' / 'last.pt').write_text('');"
+            " (f / 'metrics.json').write_text('{}')")
+    jobs = [_job(tmp_path / "one", code), _job(tmp_path / "own", code, (("RAEREID_X", "7"),))]
+    lines: list[tuple[str, str]] = []
+    done: list[tuple[str, str | None]] = []
+    outcome = run_jobs(jobs, tmp_path, 1, log=lambda line: None, echo=lambda job, line: lines.append((job.key, line)),
+                       finished=lambda job, failed: done.append((job.key, failed)))
+    assert outcome == {"one": "done", "own": "done"} and done == [("one", None), ("own", None)]
+    assert lines == [("one", "1 None []"), ("own", f"{os.environ.get('OMP_NUM_THREADS')} 7 []")]
+    assert (tmp_path / "one" / "stderr.log").read_text() == "1 None []\n"
+    lines.clear()
+    run_jobs(jobs, tmp_path, 1, log=lambda line: None, echo=lambda job, line: lines.append((job.key, line)))
+    assert not lines  # done: not run again
+    run_jobs(jobs, tmp_path, 2, log=lambda line: None, fresh=True, echo=lambda job, line: lines.append((job.key, line)))
+    assert sorted(lines) == [("one", "1 None []"), ("own", f"{os.environ.get('OMP_NUM_THREADS')} 7 []")]  # no --resume
+    assert (tmp_path / "one" / "count").read_text() == "xx"
+
+
+def test_one_thread_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
+    assert {k: one_thread_env()[k] for k in ONE_THREAD} == {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    assert {k: one_thread_env(keep_set=True)[k] for k in ONE_THREAD} == {"OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "1"}
+    assert one_thread_env()["PATH"] == os.environ["PATH"]
