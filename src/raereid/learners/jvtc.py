@@ -14,9 +14,11 @@ and a global multi-class classification" of the target images.
 - Memory: after each step, M[i] <- a M[i] + (1 - a) v_i, v_i the L2-normalised mean of image i's views in
   the batch, a = min(training share, 0.8) (JVTC's code: min(0.01 * epoch, 0.8) over 100 epochs; it does not
   renormalise the entry).
+The constants are those of JVTC's reference code (ljn114514/JVTC); the paper's own text could not be checked
+for them yet.
 
 The temporal part (JVTC+: clustering and ranking on a joint visual-temporal similarity) needs each image's
-frame number, which the dataset readers do not expose: not built (/work/notes/mmcl_jvtc.md). The source
+frame number, which the dataset readers do not expose: not built (issue 31's design note). The source
 keeps the paper's classifier and triplet losses (Eq. 3-4, 22); the two JVTC terms replace the target
 classifier's cross-entropy and triplet (Eq. 6-7; 23 on the fused descriptor, with a memory of its own).
 """

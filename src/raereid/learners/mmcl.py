@@ -4,7 +4,8 @@ positive label prediction (MPLP) turns each image's single label into a multi-la
 similar enough to it, kept while cycle consistency holds), and the memory-based multi-label
 classification loss (MMCL) pulls the image towards its positives and away from its hardest negatives.
 No clustering: the target batch is drawn uniformly over images (`sampling_labels` makes each image its
-own class, so the PK sampler with data.k = 1 draws distinct images).
+own class, so the PK sampler with data.k = 1 draws distinct images). The constants are those of MMCL's
+reference code (kennethwdk/MLCReID); the paper's own text could not be checked for them yet.
 
 - MPLP: similarities S_i = M M[i]; candidates are the images with S_i[j] > t (t = 0.6), in decreasing
   order; candidate c stays positive while i is among the first k_i entries of c's own ranking
@@ -16,8 +17,8 @@ own class, so the PK sampler with data.k = 1 draws distinct images).
 - Memory: M[i] <- normalise(a M[i] + (1 - a) f(x_i)) after every step, a growing linearly with training
   from 0 to `mmcl_momentum` (0.5).
 
-Values, and where MMCL's code (kennethwdk/MLCReID) differs: /work/notes/mmcl_jvtc.md. The source keeps
-the paper's classifier and triplet losses (Eq. 3-4, 22); the MMCL term replaces the target classifier's
+Where each value comes from, and where MMCL's code (kennethwdk/MLCReID) differs: issue 31's design note. The
+source keeps the paper's classifier and triplet losses (Eq. 3-4, 22); the MMCL term replaces the target classifier's
 cross-entropy and triplet (Eq. 6-7; 23 on the fused descriptor, with a memory of its own).
 """
 
