@@ -1,12 +1,14 @@
 """Pseudo-label learners: how source ids and target pseudo-labels become identity losses.
 
 `classifier` is the paper's (classifiers rebuilt at each clustering), `memory` is Cluster Contrast's
-centroid memory, `hybrid` is SpCL's hybrid memory. Each is one module; `learner.name` picks one
+centroid memory, `hybrid` is SpCL's hybrid memory, `mmcl` is MMCL's per-image memory with multi-label
+prediction, `jvtc` is JVTC's local and global classifications (the learners of the paper's Tables II/III
+rows "MMCL + RAE" and "JVTC + RAE"). Each is one module; `learner.name` picks one
 by name; `@register_learner("name")` on a `Learner` subclass adds your own (see learners/base.py).
 """
 
 from raereid.config.schema import Config
-from raereid.learners import classifier, hybrid, memory  # noqa: F401 - registers the built-in learners
+from raereid.learners import classifier, hybrid, jvtc, memory, mmcl  # noqa: F401 - registers the built-in learners
 from raereid.learners.base import Branch, ClusterRound, Labels, Learner
 from raereid.learners.registry import available_learners, learner_class, register_learner
 from raereid.models.rae import RAE
