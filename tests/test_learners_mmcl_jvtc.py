@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import io
 import math
+import os
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -16,12 +18,16 @@ import pytest
 import torch
 from conftest import tiny_overrides
 
+from raereid.adapt.checks import check_names
+from raereid.adapt.recipe import train_stages
+from raereid.cli.train import train
 from raereid.config import load_config
 from raereid.config.schema import Config
 from raereid.config.variants import get_variant
 from raereid.engine.checkpoint import load_checkpoint
 from raereid.engine.runtime import setup_runtime
-from raereid.engine.trainer import Trainer
+from raereid.engine.train_loop import Hook, Interrupted
+from raereid.errors import ConfigError
 from raereid.learners import Labels, Learner, build_learner
 from raereid.learners.base import Branch, ClusterRound
 from raereid.learners.jvtc import global_loss, local_loss, singleton_outliers
@@ -118,8 +124,9 @@ def test_mmcl_learner_single_labels_then_mplp_and_its_memory_update() -> None:
     cfg.optim.iterations = 100
     learner = build_learner("mmcl", _small_model(), cfg, num_source_ids=3)
     assert learner.sampling_labels(np.array([3, -1, 3])).tolist() == [0, 1, 2]
-    learner.on_clustering(ClusterRound(np.array([0, 0, 1, 1, -1]), {"encoder": _at(*ANGLES).numpy()}, dict,
-                                       np.zeros(1, dtype=int)))
+    assert not learner.uses_clusters and learner.min_target_k == 1
+    learner.on_target_features({"encoder": _at(*ANGLES).numpy()})
+    learner.on_target_features({"encoder": _at(90, 90, 90, 90, 90).numpy()})  # later extractions: memory kept
     emb = torch.cat([torch.randn(1, DIM, generator=torch.Generator().manual_seed(0)), _at(10.0, 60.0)])
     labels = Labels(ys=torch.tensor([0]), yt=torch.tensor([0, 2]), index_t=torch.tensor([0, 2]))
     terms = _terms(learner, emb, labels)
@@ -181,7 +188,9 @@ def test_jvtc_global_term_and_memory_update_match_hand_computed_cases() -> None:
     cfg.optim.iterations = 100
     learner = build_learner("jvtc", _small_model(), cfg, num_source_ids=3)
     memory = _plane((1, 0), (0, 1), (-1, 0), (0, -1))
-    learner.on_clustering(ClusterRound(np.array([0, 0, -1, 1]), {"encoder": memory.numpy()}, dict,
+    learner.on_target_features({"encoder": memory.numpy()})
+    assert learner.classes.tolist() == [0, 1, 2, 3]  # before a clustering: each image a class of its own
+    learner.on_clustering(ClusterRound(np.array([0, 0, -1, 1]), {"encoder": -memory.numpy()}, dict,
                                        np.zeros(1, dtype=int)))
     assert learner.classes.tolist() == [0, 0, 2, 1]
 
@@ -218,6 +227,7 @@ def test_state_round_trips_through_a_weights_only_checkpoint(name: str) -> None:
     cfg = Config()
     cfg.optim.iterations = 100
     learner = build_learner(name, _small_model(), cfg, num_source_ids=3)
+    learner.on_target_features({"encoder": _at(*ANGLES).numpy()})
     learner.on_clustering(ClusterRound(np.array([0, 0, 1, 1, -1]), {"encoder": _at(*ANGLES).numpy()}, dict,
                                        np.zeros(1, dtype=int)))
     emb = torch.cat([torch.zeros(1, DIM), _at(10.0, 12.0, 60.0, 61.0)])
@@ -236,25 +246,70 @@ def test_state_round_trips_through_a_weights_only_checkpoint(name: str) -> None:
     assert _terms(fresh, emb, labels)[key] == _terms(learner, emb, labels)[key]
 
 
-def _trainer(root: Path, out: Path, learner: str, resume: bool = False) -> Trainer:
-    cfg = load_config("synthetic", tiny_overrides(root, out, "full", 7, f"learner.name={learner}",
+# Each learner's target batch: MMCL draws 8 distinct images (uniform over images), JVTC 4 images x 2 views.
+TARGET_BATCH = {"mmcl": ("data.target_p=8", "data.target_k=1"), "jvtc": ()}
+
+
+def _two_stages(root: Path, out: Path, learner: str) -> Config:
+    """A tiny two-stage run of `X + RAE`: 3 source iterations, then 7 of adaptation (`full`: a memory per branch)."""
+    return load_config("synthetic", tiny_overrides(root, out, "full", 7, "source.iterations=3",
+                                                   f"learner.name={learner}", *TARGET_BATCH[learner],
                                                    "train.gap_picture=false", "train.checkpoint_every=1",
                                                    "train.iters_per_epoch=3"))
-    return Trainer(cfg, setup_runtime("cpu"), resume=resume)
 
 
-@pytest.mark.parametrize("learner", ["mmcl", "jvtc"])
-def test_learner_trains_with_rae_and_resumes_exactly(tiny_bench: Path, tmp_path: Path, learner: str) -> None:
-    """`X + RAE` (variant full: a memory per branch) through today's pipeline: 7 iterations in one go, and the same
-    run stopped after 4 and resumed to 7, end with the same model, learner state and metrics. (The run is stopped
-    rather than given 4 iterations: MPLP's start and the momentum follow the share of optim.iterations done.)"""
-    straight = _trainer(tiny_bench, tmp_path / "a", learner).train()
+class _StopAt(Hook):
+    """Interrupt (SIGINT) the stage writing to `output` after its step `iteration`."""
+
+    def __init__(self, iteration: int):
+        self.iteration = iteration
+
+    def after_step(self) -> None:
+        if self.loop.iteration == self.iteration:
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+@pytest.mark.parametrize(("learner", "stage", "at"), [("mmcl", "adaptation", 4), ("jvtc", "adaptation", 4),
+                                                      ("mmcl", "source", 2)])
+def test_learner_trains_both_stages_and_resumes_exactly(tiny_bench: Path, tmp_path: Path, learner: str, stage: str,
+                                                        at: int) -> None:
+    """`X + RAE` from one command (the source stage, then adaptation), and the same run interrupted (in adaptation
+    after 4 of its 7 steps, or in the source stage) and resumed, end with the same model, learner state,
+    pseudo-labels and metrics. The interruption is a stop, not a shorter run: MPLP's start and the momentum follow
+    the share of optim.iterations done."""
+    runtime = setup_runtime("cpu")
+    straight = train(_two_stages(tiny_bench, tmp_path / "a", learner), runtime)
     assert straight["learner"] == learner and straight["iterations"] == 7
-    _trainer(tiny_bench, tmp_path / "b", learner).run(4)
-    resumed = _trainer(tiny_bench, tmp_path / "b", learner, resume=True).train()
+    out = tmp_path / "b"
+    stop_in = out / "source" if stage == "source" else out
+    with pytest.raises(Interrupted):
+        train_stages(_two_stages(tiny_bench, out, learner), runtime,
+                     hooks=lambda cfg: [_StopAt(at)] if Path(cfg.train.output) == stop_in else [])
+    assert not (out / "model.pt").exists()
+    resumed = train(_two_stages(tiny_bench, out, learner), runtime, resume=True)
     a, b = (load_checkpoint(tmp_path / d / "model.pt") for d in ("a", "b"))
     assert set(a["learner"]) >= {"steps", "memory.encoder", "memory.fused"} and int(a["learner"]["steps"]) == 7
     for part in ("model", "learner"):
         differ = [k for k in a[part] if not torch.equal(a[part][k], b[part][k])]
         assert not differ, f"{part}: {differ[:3]}"
+    assert torch.equal(a["pseudo"]["labels"], b["pseudo"]["labels"])
     assert {k: v for k, v in resumed.items() if k != "seconds"} == {k: v for k, v in straight.items() if k != "seconds"}
+    log = (tmp_path / "a" / "train.log").read_text()
+    if learner == "mmcl":  # no clustering: every target image a class of its own
+        assert torch.equal(a["pseudo"]["labels"], torch.arange(len(a["pseudo"]["labels"])))
+        assert "each a class of its own (learner mmcl does not cluster)" in log and " clusters, " not in log
+    else:
+        assert " clusters, " in log and int(a["pseudo"]["labels"].max()) < 4  # k-means' 4 clusters
+
+
+def test_target_batch_is_its_own_and_each_learner_names_its_least_views() -> None:
+    """data.target_p / target_k (0 = the source's P / K) size the target batch; a learner refuses fewer views of a
+    class than it needs (a target triplet needs a positive; JVTC's local term a second view), MMCL trains with one."""
+    cfg = load_config("synthetic", ["data.p=16", "data.k=4"])
+    assert cfg.data.target_batch == (16, 4)
+    cfg = load_config("synthetic", ["data.target_p=72", "data.target_k=1", "learner.name=mmcl"])
+    assert cfg.data.target_batch == (72, 1) and check_names(cfg) is cfg
+    for learner in ("classifier", "memory", "hybrid", "jvtc"):
+        with pytest.raises(ConfigError, match=f"learner.name={learner} needs at least 2 images") as err:
+            check_names(load_config("synthetic", ["data.target_k=1", f"learner.name={learner}"]))
+        assert "data.target_k" in err.value.fix

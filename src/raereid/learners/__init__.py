@@ -19,4 +19,13 @@ def build_learner(name: str, model: RAE, cfg: Config, num_source_ids: int) -> Le
     return learner_class(name)(model, cfg, num_source_ids)
 
 
-__all__ = ["Learner", "Branch", "Labels", "ClusterRound", "build_learner", "register_learner", "available_learners"]
+def paper_row(learner: str, variant: str) -> str | None:
+    """The row of the paper's Tables II / III that a run of `learner` under `variant` stands for ("MMCL + RAE" for
+    mmcl / full), or None (a variant or learner those tables do not report, or a learner not registered here)."""
+    if learner not in available_learners():
+        return None
+    return learner_class(learner).paper_rows.get(variant.lower())
+
+
+__all__ = ["Learner", "Branch", "Labels", "ClusterRound", "build_learner", "register_learner", "available_learners",
+           "learner_class", "paper_row"]

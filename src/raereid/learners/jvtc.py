@@ -14,8 +14,8 @@ and a global multi-class classification" of the target images.
 - Memory: after each step, M[i] <- a M[i] + (1 - a) v_i, v_i the L2-normalised mean of image i's views in
   the batch, a = min(training share, 0.8) (JVTC's code: min(0.01 * epoch, 0.8) over 100 epochs; it does not
   renormalise the entry).
-The constants are those of JVTC's reference code (ljn114514/JVTC); the paper's own text could not be checked
-for them yet.
+The constants are those of JVTC's reference code (ljn114514/JVTC); the paper's method section could not be read
+here to check them.
 
 The temporal part (JVTC+: clustering and ranking on a joint visual-temporal similarity) needs each image's
 frame number, which the dataset readers do not expose: not built (issue 31's design note). The source
@@ -39,7 +39,7 @@ from raereid.learners.registry import register_learner
 
 @dataclass(frozen=True)
 class JVTCSettings:
-    """JVTC's constants; each is read from `learner.<name>` once that key exists in the config schema."""
+    """JVTC's constants, read from the `learner.*` keys of the same names (schema.py)."""
 
     jvtc_local_temperature: float = 0.1  # beta1 of the local (self-adaptive) classification (JVTC's code: 0.1)
     jvtc_global_temperature: float = 0.05  # beta2 of the global memory classification (JVTC's code: 0.05)
@@ -49,7 +49,7 @@ class JVTCSettings:
 
     @classmethod
     def from_config(cls, cfg: Config) -> JVTCSettings:
-        """The values of `cfg.learner` for the keys it has, the defaults above for the others."""
+        """The values of `cfg.learner` for the keys it has (all of them in raereid's schema), else the defaults."""
         return cls(**{f.name: getattr(cfg.learner, f.name) for f in fields(cls) if hasattr(cfg.learner, f.name)})
 
 
@@ -99,6 +99,9 @@ def singleton_outliers(labels: np.ndarray) -> np.ndarray:
 class JVTCLearner(Learner):
     """A per-image memory of the target training set per branch, the pseudo-label classes, JVTC's two terms."""
 
+    min_target_k = 2  # the local term classifies each view against the mean of its image's views
+    paper_rows = {"baseline": "JVTC", "full": "JVTC + RAE"}
+
     def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003 - the Learner signature
         super().__init__(*args, **kwargs)
         self.settings = JVTCSettings.from_config(self.cfg)
@@ -117,10 +120,13 @@ class JVTCLearner(Learner):
                          for b in self.branches}
         self.classes = torch.arange(len(features["encoder"]), device=self.device)
 
-    def on_clustering(self, round_: ClusterRound) -> bool:
-        """The first round's descriptors initialise the memory (once); every round's labels become the classes."""
+    def on_target_features(self, features: dict[str, np.ndarray]) -> None:
+        """The first extraction of a run initialises the memory; later ones leave it to the momentum updates."""
         if not self.memories:
-            self.init_memory(round_.features)
+            self.init_memory(features)
+
+    def on_clustering(self, round_: ClusterRound) -> bool:
+        """Every clustering's labels become the classes (outliers each a class of its own)."""
         self.classes = torch.from_numpy(singleton_outliers(round_.labels)).long().to(self.device)
         return False
 

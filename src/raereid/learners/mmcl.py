@@ -3,9 +3,10 @@ every target training image is a class of its own, held in a memory of per-image
 positive label prediction (MPLP) turns each image's single label into a multi-label vector (the images
 similar enough to it, kept while cycle consistency holds), and the memory-based multi-label
 classification loss (MMCL) pulls the image towards its positives and away from its hardest negatives.
-No clustering: the target batch is drawn uniformly over images (`sampling_labels` makes each image its
-own class, so the PK sampler with data.k = 1 draws distinct images). The constants are those of MMCL's
-reference code (kennethwdk/MLCReID); the paper's own text could not be checked for them yet.
+No clustering (`uses_clusters` is False: the label generator is not run): the target batch is drawn uniformly
+over images (every image is its own class, so the PK sampler with data.target_k = 1 draws distinct images). The
+constants are those of MMCL's reference code (kennethwdk/MLCReID); the paper's method section could not be read
+here to check them.
 
 - MPLP: similarities S_i = M M[i]; candidates are the images with S_i[j] > t (t = 0.6), in decreasing
   order; candidate c stays positive while i is among the first k_i entries of c's own ranking
@@ -32,7 +33,7 @@ import torch
 import torch.nn.functional as F
 
 from raereid.config.schema import Config
-from raereid.learners.base import BRANCH_FEATURES, Branch, ClusterRound, Labels, Learner, Term
+from raereid.learners.base import BRANCH_FEATURES, Branch, Labels, Learner, Term
 from raereid.learners.classifier import source_classifier_terms
 from raereid.learners.memory import momentum_update
 from raereid.learners.registry import register_learner
@@ -40,7 +41,7 @@ from raereid.learners.registry import register_learner
 
 @dataclass(frozen=True)
 class MMCLSettings:
-    """MMCL's constants; each is read from `learner.<name>` once that key exists in the config schema."""
+    """MMCL's constants, read from the `learner.*` keys of the same names (schema.py)."""
 
     mplp_threshold: float = 0.6  # t: similarity above which an image is a label candidate (MMCL's t = 0.6)
     mplp_min_candidates: int = 10  # least neighbourhood of the cycle-consistency check (MMCL's code: 10)
@@ -51,7 +52,7 @@ class MMCLSettings:
 
     @classmethod
     def from_config(cls, cfg: Config) -> MMCLSettings:
-        """The values of `cfg.learner` for the keys it has, the defaults above for the others."""
+        """The values of `cfg.learner` for the keys it has (all of them in raereid's schema), else the defaults."""
         return cls(**{f.name: getattr(cfg.learner, f.name) for f in fields(cls) if hasattr(cfg.learner, f.name)})
 
 
@@ -110,6 +111,10 @@ def mmcl_loss(similarity: torch.Tensor, positives: torch.Tensor, delta: float, h
 class MMCLLearner(Learner):
     """A per-image memory of the target training set per branch; MPLP labels and the MMCL loss on it."""
 
+    uses_clusters = False
+    min_target_k = 1  # uniform draws over images, as MMCL's loader
+    paper_rows = {"baseline": "MMCL", "full": "MMCL + RAE"}
+
     def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003 - the Learner signature
         super().__init__(*args, **kwargs)
         self.settings = MMCLSettings.from_config(self.cfg)
@@ -117,7 +122,7 @@ class MMCLLearner(Learner):
         self.steps = 0  # optimiser steps taken (update calls): the training progress MPLP and the momentum follow
 
     def sampling_labels(self, pseudo: np.ndarray) -> np.ndarray:
-        """Every image its own class: no clustering, a uniform draw over images."""
+        """Every image its own class: a uniform draw over images."""
         return np.arange(len(pseudo))
 
     def init_memory(self, features: dict[str, np.ndarray]) -> None:
@@ -125,11 +130,11 @@ class MMCLLearner(Learner):
         self.memories = {b: F.normalize(torch.from_numpy(features[BRANCH_FEATURES[b]]).float(), dim=1).to(self.device)
                          for b in self.branches}
 
-    def on_clustering(self, round_: ClusterRound) -> bool:
-        """MMCL does not use the clusters; the first round's descriptors initialise the memory (once)."""
+    def on_target_features(self, features: dict[str, np.ndarray]) -> None:
+        """The first extraction of a run initialises the memory; later ones leave it to the momentum updates (as
+        MMCL's memory is only ever written by them)."""
         if not self.memories:
-            self.init_memory(round_.features)
-        return False
+            self.init_memory(features)
 
     @property
     def progress(self) -> float:
