@@ -25,6 +25,7 @@ from raereid.config import load_config
 from raereid.config.schema import Config
 from raereid.config.variants import get_variant
 from raereid.engine.checkpoint import load_checkpoint
+from raereid.engine.run_folder import RunFolder
 from raereid.engine.runtime import setup_runtime
 from raereid.engine.train_loop import Hook, Interrupted
 from raereid.errors import ConfigError
@@ -33,6 +34,7 @@ from raereid.learners.base import Branch, ClusterRound
 from raereid.learners.jvtc import global_loss, local_loss, singleton_outliers
 from raereid.learners.mmcl import hard_count, mmcl_loss, mplp_positives
 from raereid.models import RAE
+from raereid.report.curves import read_scalars
 
 DIM = 256
 ANGLES = [0.0, 30.0, 50.0, 55.0, 180.0]  # memory entries A, B, C, D, E
@@ -313,3 +315,18 @@ def test_target_batch_is_its_own_and_each_learner_names_its_least_views() -> Non
         with pytest.raises(ConfigError, match=f"learner.name={learner} needs at least 2 images") as err:
             check_names(load_config("synthetic", ["data.target_k=1", f"learner.name={learner}"]))
         assert "data.target_k" in err.value.fix
+
+
+@pytest.mark.parametrize("learner", ["mmcl", "jvtc"])
+def test_every_variant_with_a_target_trains_with_the_learner(tiny_bench: Path, tmp_path: Path, learner: str) -> None:
+    """`X` (baseline), the Table IV rows between, and `X + RAE` (full): two adaptation steps each, the learner's
+    terms logged for every trained descriptor (the fused one too once fusion is on)."""
+    for variant in ("baseline", "ft", "pt", "ft+pt", "full"):
+        out = tmp_path / variant
+        cfg = load_config("synthetic", tiny_overrides(tiny_bench, out, variant, 2, f"learner.name={learner}",
+                                                       *TARGET_BATCH[learner], "train.gap_picture=false"))
+        result = train(cfg, setup_runtime("cpu"))
+        assert (result["variant"], result["learner"], result["iterations"]) == (variant, learner, 2)
+        tags = set(read_scalars(RunFolder(out).tensorboard))
+        name = "loss/mmcl_" if learner == "mmcl" else "loss/jvtc_global_"
+        assert f"{name}target" in tags and (f"{name}fused_target" in tags) == (variant == "full"), sorted(tags)
