@@ -5,7 +5,8 @@ Each preset (the paper's four at ResNet-50 / 256x128, and the CPU preset) trains
 iterations on the tiny procedural benchmark, written in the real Market-1501, DukeMTMC-reID and
 MSMT17 layouts, then evaluates, saves model.pt and draws the domain-gap picture, on the CPU. It
 departs from the presets only where a CPU run of seconds forces it (SMOKE_OVERRIDES): a 2 x 2
-batch, k-means with 4 clusters (the preset's DBSCAN finds no cluster among 47 tiny images), and
+batch (2 target images x the preset's K views where it sizes the target batch on its own), k-means
+with 4 clusters (the preset's DBSCAN finds no cluster among 47 tiny images), and
 for the ResNet-50 presets a local weights file instead of the ImageNet download (random weights
 whose batch-norm statistics are measured on random images, so that a model evaluated after two
 iterations does not give descriptors of 1e20 that overflow t-SNE) and learning rates 50x lower
@@ -32,6 +33,7 @@ SMOKE_OVERRIDES = (
     "optim.iterations=2", "source.iterations=2", "train.iters_per_epoch=2", "cluster.method=kmeans",
     "cluster.num_clusters=4",
     "cluster.reliability_gap=0",  # SpCL's reliability criterion (the *-hybrid presets) is DBSCAN's; off with k-means
+    "data.target_p=2",  # the *-mmcl / *-jvtc presets' own target batch (72 x 1, 18 x 4): 2 images, their K views
 )
 TRANSLATE_OVERRIDES = ("translate.iterations=2", "translate.lr_decay_start=1", "translate.workers=0",
                        "translate.checkpoint_every=1", "translate.log_every=1", "train.device=cpu")

@@ -117,7 +117,11 @@ def test_config_list_shows_every_key_with_default_rule_and_meaning(capsys):
             "    training iterations (batches of the source and the target) [an integer >= 1]") in text
     assert main(["config", "--list", "learner"]) == 0
     listed = [line.split(" = ")[0] for line in capsys.readouterr().out.splitlines() if " = " in line]
-    assert listed == ["learner.name", "learner.temperature", "learner.memory_momentum", "learner.hybrid_momentum"]
+    assert listed == ["learner.name", "learner.temperature", "learner.memory_momentum", "learner.hybrid_momentum",
+                      "learner.mplp_threshold", "learner.mplp_min_candidates", "learner.mplp_start",
+                      "learner.mmcl_delta", "learner.mmcl_hard_ratio", "learner.mmcl_momentum",
+                      "learner.jvtc_local_temperature", "learner.jvtc_global_temperature", "learner.jvtc_global_weight",
+                      "learner.jvtc_global_start", "learner.jvtc_momentum_max"]
     assert main(["config", "--list", "momentum"]) == 0
     listed = {line.split(" = ")[0] for line in capsys.readouterr().out.splitlines()}
     assert {"optim.momentum", "learner.memory_momentum"} <= listed

@@ -121,8 +121,8 @@ def test_reliability_criterion_matches_a_hand_computed_case() -> None:
 
 
 def test_unknown_learner_is_a_config_error() -> None:
-    assert available_learners() == ["classifier", "hybrid", "memory"]
-    with pytest.raises(ConfigError, match="learner.name must be one of classifier, hybrid, memory"):
+    assert available_learners() == ["classifier", "hybrid", "jvtc", "memory", "mmcl"]
+    with pytest.raises(ConfigError, match="learner.name must be one of classifier, hybrid, jvtc, memory, mmcl"):
         build_learner("nope", _small_model(), Config(), 3)
 
 

@@ -185,19 +185,23 @@ def test_a_finished_run_is_never_trained_over_without_resume_or_overwrite(capsys
 
 def test_a_failed_training_job_is_resumed_or_started_again_with_overwrite(tmp_path: Path, monkeypatch) -> None:
     """raereid train refuses an --out holding a run: the runner retries a failed training job with --resume when it
-    has a checkpoint, with --overwrite when it stopped before one, and as is in a fresh folder."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    import ablation_run
-    from ablation_plan import Job
+    has a checkpoint, with --overwrite when it stopped before one, and as is in a fresh folder; a `fresh` pass (the
+    demo) starts every run that left files with --overwrite."""
+    from raereid.experiments import run as runner
+    from raereid.experiments.plan import Job
 
     called: list[list[str]] = []
-    monkeypatch.setattr(ablation_run.subprocess, "call", lambda argv, **kwargs: called.append(argv) or 1)
+    monkeypatch.setattr(runner.subprocess, "call", lambda argv, **kwargs: called.append(argv) or 1)
     train = (sys.executable, "-m", "raereid", "train", "--config", "synthetic")
-    for name, files in (("fresh", ()), ("no-checkpoint", ("train.log", "config.yaml")),
-                        ("checkpoint", ("checkpoints/last.pt",)), ("source-done", ("source/model.pt",))):
-        folder = tmp_path / name
-        for file in files:
-            (folder / file).parent.mkdir(parents=True, exist_ok=True)
-            (folder / file).write_text("x")
-        assert ablation_run._run(Job(name, "row", folder, (*train, "--out", str(folder))), tmp_path) == "exit code 1"
-    assert [argv[len(train) + 2:] for argv in called] == [[], ["--overwrite"], ["--resume"], ["--resume"]]
+    for fresh in (False, True):
+        for name, files in (("fresh", ()), ("no-checkpoint", ("train.log", "config.yaml")),
+                            ("checkpoint", ("checkpoints/last.pt",)), ("source-done", ("source/model.pt",))):
+            folder = tmp_path / str(fresh) / name
+            for file in files:
+                (folder / file).parent.mkdir(parents=True, exist_ok=True)
+                (folder / file).write_text("x")
+            job = Job(name, "row", folder, (*train, "--out", str(folder)))
+            assert runner._run(job, tmp_path, fresh, None) == "exit code 1"
+    tails = [argv[len(train) + 2:] for argv in called]
+    assert tails[:4] == [[], ["--overwrite"], ["--resume"], ["--resume"]]
+    assert tails[4:] == [[], ["--overwrite"], ["--overwrite"], ["--overwrite"]]

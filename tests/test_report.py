@@ -45,7 +45,9 @@ def test_table_has_every_run_with_the_metrics_of_its_metrics_json(report_runs: R
         metrics = json.loads((run / "metrics.json").read_text())
         cells = row.find_all("td")
         assert cells[0].all_text().strip() == run.name and cells[1].all_text() == metrics["variant"]
-        assert cells[2].all_text() == metrics["learner"]
+        # the learner, and the row of the paper's Tables II / III the run stands for (full RAE: "RAE (Ours)")
+        paper = {"direct": "", "full": "paper: RAE (Ours)"}[metrics["variant"]]
+        assert cells[2].all_text() == metrics["learner"] + paper
         for cell, key in zip(cells[4:9], ("rank1", "rank5", "rank10", "mAP", "mINP")):
             assert float(cell.attrs["data-value"]) == metrics[key] and cell.all_text() == f"{metrics[key]:.1f}"
         assert cells[9].all_text() == f"{metrics['val']['mAP']:.1f}"  # the benchmark's validation split
@@ -205,3 +207,19 @@ def test_folder_of_runs_with_an_unfinished_run_gives_a_labelled_page(report_runs
     assert "no metrics.json" in doc.find_all("section", id="results")[0].all_text()
     unfinished = doc.find_all("article", id="run-b-direct")[0].all_text()
     assert "not recorded" in unfinished and "checkpoints/last.pt" in unfinished
+
+
+def test_a_run_names_the_paper_row_it_stands_for(tmp_path: Path) -> None:
+    """Tables II / III's rows: "X" is X's learner with the baseline variant, "X + RAE" the full one; runs of other
+    variants or learners (and of a learner not registered here) stand for none."""
+    from raereid.inference.metrics import MetricsRecord
+    from raereid.report.runs import Run
+
+    def run(variant: str, learner: str) -> Run:
+        return Run(path=tmp_path, name="r", metrics=MetricsRecord.from_json({"variant": variant, "learner": learner}))
+
+    rows = {(v, learner): run(v, learner).paper_row for v in ("baseline", "ft+pt", "full")
+            for learner in ("classifier", "memory", "mmcl", "jvtc", "plugin_only")}
+    assert {key: row for key, row in rows.items() if row} == {
+        ("full", "classifier"): "RAE (Ours)", ("baseline", "mmcl"): "MMCL", ("full", "mmcl"): "MMCL + RAE",
+        ("baseline", "jvtc"): "JVTC", ("full", "jvtc"): "JVTC + RAE"}

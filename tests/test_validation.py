@@ -103,7 +103,7 @@ def test_registry_names_are_checked_after_loading_by_the_names_stage() -> None:
     assert names == set(REGISTRIES) == {"model.backbone", "cluster.method", "learner.name"}
     cfg = load_config("synthetic", ["learner.name=nope"])
     with pytest.raises(ConfigError, match="unknown learner 'nope' for learner.name: expected one of the registered "
-                                          "learners: classifier, hybrid, memory") as info:
+                                          "learners: classifier, hybrid, jvtc, memory, mmcl") as info:
         check_names(cfg)
     assert info.value.where == "--set learner.name=nope"
     for key, rule in name_rules().items():

@@ -61,9 +61,13 @@ def load_domains(cfg: Config, variant: Variant, runtime: Runtime) -> Domains:
 
 
 def iterations_per_epoch(cfg: Config, variant: Variant, domains: Domains) -> int:
-    """Iterations between two clusterings: `train.iters_per_epoch`, or one pass over the target (source for direct)."""
-    n = len(domains.target.train) if variant.use_target else len(domains.source.train)
-    return cfg.train.iters_per_epoch or max(1, math.ceil(n / (cfg.data.p * cfg.data.k)))
+    """Iterations between two clusterings: `train.iters_per_epoch`, or one pass over the target at its batch size
+    (over the source for direct)."""
+    if variant.use_target:
+        n, (p, k) = len(domains.target.train), cfg.data.target_batch
+    else:
+        n, p, k = len(domains.source.train), cfg.data.p, cfg.data.k
+    return cfg.train.iters_per_epoch or max(1, math.ceil(n / (p * k)))
 
 
 def build_networks(cfg: Config, variant: Variant, num_source_ids: int, runtime: Runtime) -> tuple[RAE, Discriminators]:
@@ -161,19 +165,20 @@ def epoch_loaders(
     cfg: Config, runtime: Runtime, domains: Domains, transform: Callable, target_labels: np.ndarray | None, epoch: int,
     skip: int, n: int,
 ) -> tuple[DataLoader, DataLoader | None]:
-    """The epoch's PK loaders of the source (true ids) and, when given labels, the target, from batch `skip` on."""
+    """The epoch's PK loaders of the source (true ids, data.p x data.k) and, when given labels, the target (its own
+    batch, `DataConfig.target_batch`), from batch `skip` on."""
 
-    def pk(labels: np.ndarray, stream: int) -> PKBatchSampler:
-        sampler = PKBatchSampler(labels, cfg.data.p, cfg.data.k, n, seed=[cfg.train.seed, stream], rank=runtime.rank,
+    def pk(labels: np.ndarray, stream: int, p: int, k: int) -> PKBatchSampler:
+        sampler = PKBatchSampler(labels, p, k, n, seed=[cfg.train.seed, stream], rank=runtime.rank,
                                  world_size=runtime.world_size, start=skip)
         sampler.set_epoch(epoch)
         return sampler
 
     cache = (cfg.data.height, cfg.data.width) if cfg.data.cache_images else None
     source = train_loader(ImageDataset(domains.source.train, transform, domains.source_labels, cache),
-                          pk(domains.source_labels, 0), cfg.data.workers, runtime.device)
+                          pk(domains.source_labels, 0, cfg.data.p, cfg.data.k), cfg.data.workers, runtime.device)
     if target_labels is None:
         return source, None
-    target = train_loader(ImageDataset(domains.target.train, transform, target_labels, cache), pk(target_labels, 1),
-                          cfg.data.workers, runtime.device)
+    target = train_loader(ImageDataset(domains.target.train, transform, target_labels, cache),
+                          pk(target_labels, 1, *cfg.data.target_batch), cfg.data.workers, runtime.device)
     return source, target

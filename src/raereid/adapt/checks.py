@@ -19,7 +19,7 @@ from raereid.config.schema import Config, flat_values
 from raereid.config.validation import RULES, check_cross_rule, origin, rule_error, validate_config
 from raereid.data.records import ReidDataset
 from raereid.errors import ConfigError, DatasetError
-from raereid.learners import available_learners
+from raereid.learners import available_learners, learner_class
 from raereid.models.backbones import TIMM_PREFIX, backbone_names, has_imagenet_weights, is_backbone
 
 
@@ -41,10 +41,20 @@ def _weights_exist(cfg: Config) -> str | None:
     return None
 
 
+def _target_views(cfg: Config) -> str | None:
+    least, k = learner_class(cfg.learner.name).min_target_k, cfg.data.target_batch[1]
+    if k < least:
+        return (f"learner.name={cfg.learner.name} needs at least {least} images of each target class in a batch, "
+                f"but the target batch has {k} (data.target_k={cfg.data.target_k}, data.k={cfg.data.k})")
+    return None
+
+
 NAME_CROSS_RULES = [
     CrossRule(("model.backbone", "model.pretrained"), _weights_exist,
               "set model.pretrained=none (random initialisation) or to a weights file of this network, "
               "or pick a torchvision backbone"),
+    CrossRule(("learner.name", "data.target_k", "data.k"), _target_views,
+              "set data.target_k to 0 (as data.k) or to at least the learner's least; only mmcl trains with 1"),
 ]
 
 
@@ -87,6 +97,14 @@ def check_datasets(cfg: Config, source: ReidDataset, target: ReidDataset, use_ta
             f"the batch of {min(p, ids)} identities x {k} images does not split evenly over {world_size} processes",
             where=f"data.p from {origin(cfg, 'data.p')}; data.k from {origin(cfg, 'data.k')}",
             fix="choose data.p * data.k divisible by the number of processes",
+        )
+    tp, tk = cfg.data.target_batch
+    if use_target and (tp * tk) % world_size:
+        raise ConfigError(
+            f"the target batch of {tp} x {tk} images does not split evenly over {world_size} processes",
+            where=f"data.target_p from {origin(cfg, 'data.target_p')}; data.target_k from "
+                  f"{origin(cfg, 'data.target_k')} (0: data.p, data.k)",
+            fix="choose a target batch (data.target_p x data.target_k) divisible by the number of processes",
         )
     images = len(target.train)
     needed = 2 * max(cfg.cluster.min_samples, 2)

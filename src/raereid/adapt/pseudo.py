@@ -2,8 +2,9 @@
 
 `PseudoLabelStage` holds the label generator (any registered one), the current labels, their checkpoint
 state (the labels and what the generator learned, e.g. DBSCAN's adaptive eps_) and the labels the target
-PK sampler draws from (the learner's `sampling_labels`). The relabelling hook (adapt/relabel.py) asks it
-for new labels at each epoch; the trainer checkpoints `state()` as one entry.
+PK sampler draws from (the learner's `sampling_labels`). The relabelling hook (adapt/relabel.py) asks it for new
+labels at each epoch; the trainer checkpoints `state()` as one entry. For a learner that does not use clusters
+(MMCL) the generator is not run and every target image is a class of its own (`every_image`).
 """
 
 from __future__ import annotations
@@ -89,6 +90,11 @@ class PseudoLabelStage:
         """Cluster `features` on the main process and share the labels, so every process trains on the same ones."""
         pseudo = assign_pseudo_labels(features, self.generator) if runtime.is_main else None
         self.current = PseudoLabels(runtime.broadcast(None if pseudo is None else pseudo.labels))
+        return self.current
+
+    def every_image(self, n: int) -> PseudoLabels:
+        """No clustering (a learner that does not use clusters): each of the `n` target images is a class of its own."""
+        self.current = PseudoLabels(np.arange(n, dtype=np.int64))
         return self.current
 
     def learned(self) -> dict[str, float | int | str]:

@@ -1,5 +1,6 @@
-"""Algorithm 1, step 1, as a hook: at the start of every epoch extract the target's descriptors, ask the
-pseudo-label stage for new labels and hand them to the learner.
+"""Algorithm 1, step 1, as a hook: at the start of every epoch extract the target's descriptors, hand them to the
+learner, ask the pseudo-label stage for new labels and hand those to the learner too. A learner that does not use
+clusters (MMCL) gets the descriptors only: no clustering is run and every target image is a class of its own.
 
 Before the first clustering of a run, `train.adabn` re-estimates the target's batch-norm statistics.
 The hook sees a `RelabelContext` (what relabelling needs), not the trainer; when the learner replaced
@@ -82,6 +83,12 @@ class RelabelHook(Hook):
         loop, ctx = self.loop, self.ctx
         target = ctx.domains.target.train
         feats = self._extract(target, "target features")
+        ctx.learner.on_target_features(feats)
+        if not ctx.learner.uses_clusters:
+            ctx.stage.every_image(len(target))
+            loop.monitor.info(f"epoch {loop.epoch}: {len(target)} target images, each a class of its own (learner "
+                              f"{ctx.learner.name} does not cluster)")
+            return
         kind = self.clustered_kind()
         pseudo = ctx.stage.relabel(feats[kind], ctx.runtime)
         n, outliers = pseudo.num_clusters, pseudo.num_outliers

@@ -21,6 +21,9 @@ class DataConfig:
     width: int = 128  # input width in pixels
     p: int = 18  # identities per batch, per domain
     k: int = 4  # images per identity
+    # target batch of its own (mmcl, jvtc: every image a class, so P images x K augmented views); 0 = as data.p / data.k
+    target_p: int = 0
+    target_k: int = 0  # views of each target image in a batch (mmcl: 1, uniform draws); 0 = data.k
     workers: int = 4  # data-loading processes
     flip: float = 0.5  # probability of a random horizontal flip
     pad: int = 10  # pixels of padding before the random crop (0 = no crop)
@@ -30,6 +33,11 @@ class DataConfig:
     test_batch_size: int = 128  # images per batch when extracting descriptors
     verify_images: bool = True  # decode every image once before training; report corrupt files
     cache_images: bool = False  # keep decoded images at the input size in memory (small datasets, data.workers=0)
+
+    @property
+    def target_batch(self) -> tuple[int, int]:
+        """(P, K) of the target's batches: target_p / target_k, or the source's data.p / data.k where they are 0."""
+        return self.target_p or self.p, self.target_k or self.k
 
 
 @dataclass
@@ -125,12 +133,26 @@ class ClusterConfig:
 
 @dataclass
 class LearnerConfig:
-    """How pseudo-labels (and source ids) train the network (raereid.learners)."""
+    """How pseudo-labels (and source ids) train the network (raereid.learners).
+
+    Schedules (mplp_start, jvtc_global_start, the momentum ramps) are shares of optim.iterations, not epochs."""
 
     name: str = "classifier"  # the paper's classifiers, or a registered learner (memory, hybrid, ...)
     temperature: float = 0.05  # memory / hybrid learners: InfoNCE temperature
     memory_momentum: float = 0.1  # memory learner: weight of the old centroid in its update (Cluster Contrast's 0.1)
     hybrid_momentum: float = 0.2  # hybrid learner: weight of the old entry in its update (SpCL's 0.2)
+    mplp_threshold: float = 0.6  # mmcl: similarity t above which an image is a label candidate (MMCL's code: 0.6)
+    mplp_min_candidates: int = 10  # mmcl: least neighbourhood of MPLP's cycle-consistency check (MMCL's code: 10)
+    mplp_start: float = 0.1  # mmcl: share of optim.iterations with single-class labels before MPLP (code: 6/60 epochs)
+    mmcl_delta: float = 5.0  # mmcl: delta, weight of the positive term of the MMCL loss (MMCL's code: 5)
+    mmcl_hard_ratio: float = 0.01  # mmcl: r, share of the negatives kept as hard negatives (MMCL's code: 1%)
+    # mmcl: weight of the old memory entry at the end of training, reached linearly from 0 (code: 0.5 * epoch / 60)
+    mmcl_momentum: float = 0.5
+    jvtc_local_temperature: float = 0.1  # jvtc: beta1 of the local (self-adaptive) classification (JVTC's code: 0.1)
+    jvtc_global_temperature: float = 0.05  # jvtc: beta2 of the global memory classification (JVTC's code: 0.05)
+    jvtc_global_weight: float = 0.2  # jvtc: weight of the global term (JVTC's code: 0.2)
+    jvtc_global_start: float = 0.1  # jvtc: share of optim.iterations before the global term counts (code: 10 of 100)
+    jvtc_momentum_max: float = 0.8  # jvtc: cap of the memory momentum, which grows with training (code: 0.8)
 
 
 @dataclass

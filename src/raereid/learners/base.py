@@ -3,8 +3,10 @@ the identity terms of a training step, and what it rebuilds after each clusterin
 
 The step (`adapt/objective.py`) calls `branch_terms` once per trained descriptor (a `Branch`: the
 encoder's, and the fused one for `full`), at the place where the paper's Eq. 3-7 / 22-23 sit; the
-relabelling hook calls `on_clustering` with the new pseudo-labels; the trainer calls `update` after
-the optimiser step (momentum updates of memories). A learner's trainable modules (the classifier
+relabelling hook calls `on_target_features` with every extraction of the target's descriptors and then,
+for a learner that `uses_clusters`, `on_clustering` with the new pseudo-labels (a learner that does not,
+such as MMCL, gets every target image as a class of its own and no clustering is run); the trainer calls
+`update` after the optimiser step (momentum updates of memories). A learner's trainable modules (the classifier
 learner's target classifiers) are in `modules()`: the optimiser's target group trains them and DDP
 averages their gradients. Everything a learner keeps between steps is in `state()` and
 `modules()`, so a resumed run continues exactly.
@@ -96,6 +98,12 @@ class Learner:
     """Base class: a learner registered under `name` is built with (model, cfg, num_source_ids)."""
 
     name: ClassVar[str] = ""
+    # False: the label generator is not run; every target image is a class of its own (`sampling_labels` then sees
+    # 0..N-1) and `on_clustering` is never called.
+    uses_clusters: ClassVar[bool] = True
+    min_target_k: ClassVar[int] = 2  # least images of a target class per batch (the target triplet needs a positive)
+    # The rows of the paper's Tables II / III a run of this learner stands for, by variant (the report names them).
+    paper_rows: ClassVar[dict[str, str]] = {}
 
     def __init__(self, model: RAE, cfg: Config, num_source_ids: int):
         self.model, self.cfg, self.num_source_ids = model, cfg, num_source_ids
@@ -123,6 +131,10 @@ class Learner:
     def sampling_labels(self, pseudo: np.ndarray) -> np.ndarray:
         """Labels the target PK sampler draws from (and `Labels.yt` carries); -1 is never sampled."""
         return pseudo
+
+    def on_target_features(self, features: dict[str, np.ndarray]) -> None:
+        """The descriptors of every target training image ("encoder" and, with fusion, "final": N x D), at each
+        extraction before clustering, identical on every process (e.g. to initialise a per-image memory)."""
 
     def on_clustering(self, round_: ClusterRound) -> bool:
         """Rebuild what depends on the pseudo-labels (classifiers, memories); True when `modules()` were replaced

@@ -42,6 +42,8 @@ def source_classifier_terms(learner: Learner, branch: Branch, labels: Labels) ->
 class ClassifierLearner(Learner):
     """Cross-entropy on source and target classifiers plus triplets; the target classifiers are `modules()`."""
 
+    paper_rows = {"full": "RAE (Ours)"}
+
     def on_clustering(self, round_: ClusterRound) -> bool:
         n = int(round_.labels.max()) + 1
         features = {b: round_.features[BRANCH_FEATURES[b]] for b in self.branches}

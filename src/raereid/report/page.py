@@ -56,6 +56,12 @@ def _number(value: float | None, template: str) -> str:
     return f'<td data-value="{value}">{template.format(value)}</td>'
 
 
+def _paper_row(run: Run) -> str:
+    """The paper's row a run stands for, under its learner's name (empty when it stands for none)."""
+    row = run.paper_row
+    return f'<br><span class="note">paper: {e(row)}</span>' if row else ""
+
+
 def _table(report: Report) -> str:
     heads = ['<th class="text">run</th>', '<th class="text">variant</th>', '<th class="text">learner</th>',
              '<th class="text">source &rarr; target</th>']
@@ -67,7 +73,7 @@ def _table(report: Report) -> str:
         cells = [
             f'<td class="text">{swatch(report.colours[run.name])}<a href="#{run_anchor(run)}">{e(run.name)}</a></td>',
             f'<td class="text">{e(run.variant)}</td>',
-            f'<td class="text">{e(run.learner)}</td>',
+            f'<td class="text">{e(run.learner)}{_paper_row(run)}</td>',
             f'<td class="text">{e(run.source or "?")} &rarr; {e(run.target or "?")}</td>',
             *(_number(m.value(key) if m else None, "{:.1f}") for _, key in COLUMNS),
             _number(m.iterations if m and m.iterations is not None else run.iteration, "{}"),

@@ -13,6 +13,7 @@ from raereid.engine.checkpoint import ModelRecord, load_checkpoint
 from raereid.engine.run_folder import LAST, MARKERS, METRICS, MODEL, RunFolder, read_command
 from raereid.errors import RaeReidError
 from raereid.inference.metrics import MetricsRecord, UnreadableMetrics
+from raereid.learners import paper_row
 from raereid.tools.inputs import dataset_name
 
 
@@ -49,6 +50,11 @@ class Run:
         """The pseudo-label learner (learner.name); runs written before learners existed used the classifier."""
         found = (self.metrics.learner if self.metrics else None) or (self.config or {}).get("learner", {}).get("name")
         return str(found or ("classifier" if self.metrics or self.config else "?"))
+
+    @property
+    def paper_row(self) -> str | None:
+        """The row of the paper's Tables II / III this run stands for (e.g. "MMCL + RAE"), if any."""
+        return paper_row(self.learner, self.variant)
 
     @property
     def source(self) -> str | None:

@@ -33,7 +33,8 @@ def _run(run: Run, colour: str) -> str:
     rows = [
         ("folder", f"<code>{e(str(run.path))}</code>"),
         ("variant", e(run.variant)),
-        ("learner", e(run.learner)),
+        ("learner", e(run.learner) + (f" (the paper's Tables II / III row &ldquo;{e(run.paper_row)}&rdquo;)"
+                                      if run.paper_row else "")),
         ("checkpoint",
          f"<code>{e(str(run.checkpoint))}</code> (iteration {run.iteration})" if run.checkpoint else "none"),
         ("command", command),
