@@ -17,6 +17,7 @@ NOT_IMPORTED_BY = {  # subpackage -> the subpackages it must not import
     "learners": {"engine", *UPPER},
     "clustering": {"engine", *UPPER},
     "evaluation": {"engine", *UPPER},
+    "selection": {"data", "models", "engine", "learners", *UPPER},  # label-free signals: arrays in, no records
     "engine": UPPER,
 }
 
