@@ -4,7 +4,7 @@ Signals computed only from what an unlabelled target gives -- descriptors, pseud
 previous round's pseudo-labels -- a fixed score built from them, and the ranking behind `raereid select`.
 Nothing here takes identities: every function takes NumPy arrays, and the one that reads dataset records
 (`camera_ids`) reads their camera field only. Pure NumPy / scikit-learn (no torch), so a command can import it
-without the training stack. The design and its literature: /work/notes/label_free.md (docs/ once merged).
+without the training stack. The design, its literature and the measurement plan: issue 32's design note.
 """
 
 from raereid.selection.cameras import camera_ids
