@@ -18,14 +18,16 @@ from raereid.selection.score import DEFAULT_SPEC, ScoreSpec, geometric_mean, get
 
 @dataclass(frozen=True)
 class Candidate:
-    """One model to rank: a checkpoint of a run with the label-free signals measured on it. `labelled_map` (test
-    mAP where the target has labels) is for the record only: the score never reads it."""
+    """One model to rank: a checkpoint of a run with the label-free signals measured on it. `labelled_map` and
+    `labelled_val_map` (test and validation mAP where the target has labels) are for the record only: the score
+    never reads them."""
 
     run: str
     checkpoint: str
     signals: Mapping[str, float | int | None]
     iteration: int | None = None
     labelled_map: float | None = None
+    labelled_val_map: float | None = None
 
 
 @dataclass(frozen=True)
@@ -40,17 +42,19 @@ class Ranked:
     best_in_run: bool
     terms: dict[str, float]
     labelled_map: float | None = None
+    labelled_val_map: float | None = None
 
     @property
     def chosen(self) -> bool:
         return self.rank == 1
 
     def as_record(self) -> dict[str, Any]:
-        """A JSON record: run, checkpoint, iteration, score, rank, chosen, best_in_run, terms, labelled_map."""
+        """A JSON record: run, checkpoint, iteration, score, rank, chosen, best_in_run, terms, and the labelled mAPs
+        (test, val; None without labels), for the record."""
         return {"run": self.run, "checkpoint": self.checkpoint, "iteration": self.iteration,
                 "score": round(self.score, 6), "rank": self.rank, "chosen": self.chosen,
                 "best_in_run": self.best_in_run, "terms": {k: round(v, 6) for k, v in self.terms.items()},
-                "labelled_map": self.labelled_map}
+                "labelled_map": self.labelled_map, "labelled_val_map": self.labelled_val_map}
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,6 @@ def rank_candidates(candidates: Sequence[Candidate], spec: ScoreSpec | str = DEF
     for rank, i in enumerate(order, start=1):
         c = candidates[i]
         records.append(Ranked(c.run, c.checkpoint, c.iteration, scored[i][0], rank, c.run not in runs_seen,
-                              {t: float(values[i][t]) for t in used}, c.labelled_map))
+                              {t: float(values[i][t]) for t in used}, c.labelled_map, c.labelled_val_map))
         runs_seen.add(c.run)
     return Ranking(spec.name, tuple(used), records, dropped)

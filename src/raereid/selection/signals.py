@@ -78,3 +78,18 @@ def clustering_signals(
         if second_features is not None and n > opts.knn_k:
             out["knn_agreement"] = knn_agreement(features, second_features, opts.knn_k)
     return out
+
+
+# (signal, how a log line names it, decimals); the counts first
+SHOWN = (("outlier_fraction", "outliers", 2), ("largest_cluster_share", "largest", 2),
+         ("tiny_cluster_share", "tiny", 2), ("cross_camera_share", "cross-camera", 2),
+         ("stability_ari", "stability ARI", 2), ("silhouette", "silhouette", 2), ("knn_agreement", "kNN agreement", 2),
+         ("snd", "SND", 2))
+
+
+def describe_signals(signals: Signals) -> str:
+    """One readable line of a signal record, e.g. "48 clusters of 2242 images, outliers 0.21, largest 0.06, ..."
+    (signals that do not apply are left out)."""
+    parts = [f"{signals.get('clusters')} clusters of {signals.get('images')} images"]
+    parts += [f"{name} {signals[key]:.{digits}f}" for key, name, digits in SHOWN if signals.get(key) is not None]
+    return ", ".join(parts)
