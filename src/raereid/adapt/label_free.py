@@ -207,6 +207,6 @@ class LabelFreeHook(Hook):
 
 
 def _numbers(signals: dict[str, Any]) -> dict[str, float]:
-    """The signals that apply, as TensorBoard scalars."""
-    return {k: float(v) for k, v in signals.items() if v is not None}
+    """The signals that apply, as TensorBoard scalars (the image and camera counts, constant, are left out)."""
+    return {k: float(v) for k, v in signals.items() if v is not None and k not in ("images", "cameras")}
 

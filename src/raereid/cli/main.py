@@ -20,6 +20,7 @@ from raereid.cli import (
     reconstruct,
     report,
     search,
+    select,
     synth,
     train,
     translate,
@@ -47,6 +48,7 @@ COMMANDS = {
     "search": (search, "query a gallery index with images: ranked table, optional picture"),
     "gap": (gap, "t-SNE picture of the domain gap before / after adaptation"),
     "report": (report, "one static HTML page of runs: metrics table, curves, ranked lists, pictures, configs"),
+    "select": (select, "rank finished runs, or the checkpoints along them, by a label-free score (no target labels)"),
 }
 
 
