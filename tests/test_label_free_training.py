@@ -71,6 +71,7 @@ def test_a_run_writes_its_label_free_record_everywhere(tiny_bench: Path, tmp_pat
     log = (tmp_path / "train.log").read_text()
     assert log.count(": label-free: ") == 4 and log.count("label-free score") == 4
     assert "label-free reference at the start" in log and "for the record: not used by the score" in log
+    assert not [line for line in log.splitlines() if "label-free" in line and "ARI " in line]  # ARI: true ids only
     scalars = read_scalars(tmp_path / "tensorboard")
     assert list(scalars["label_free/clusters"][0]) == [0, 2, 4, 6]
     assert list(scalars["label_free_snapshot/score"][0]) == [2, 4, 6, 8]

@@ -83,7 +83,7 @@ def clustering_signals(
 # (signal, how a log line names it, decimals); the counts first
 SHOWN = (("outlier_fraction", "outliers", 2), ("largest_cluster_share", "largest", 2),
          ("tiny_cluster_share", "tiny", 2), ("cross_camera_share", "cross-camera", 2),
-         ("stability_ari", "stability ARI", 2), ("silhouette", "silhouette", 2), ("knn_agreement", "kNN agreement", 2),
+         ("stability_ari", "stability", 2), ("silhouette", "silhouette", 2), ("knn_agreement", "kNN agreement", 2),
          ("snd", "SND", 2))
 
 
