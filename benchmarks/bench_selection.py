@@ -5,7 +5,8 @@
 
 Random features, random pseudo-labels (about 10 images per cluster, some outliers), random cameras (6) and a second
 descriptor (the first plus noise). Wall time of each call with time.perf_counter; the values themselves mean
-nothing here. The signals' default sample sizes apply (silhouette 8000, SND 5000).
+nothing here. reference_labels is the reference clustering of every snapshot (docs/selection.md). The signals'
+default sample sizes apply (silhouette 8000, SND 5000).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from raereid.selection import (
     cosine_silhouette,
     knn_agreement,
     label_stability,
+    reference_labels,
     soft_neighbourhood_density,
 )
 
@@ -42,6 +44,7 @@ def main() -> None:
         "cosine_silhouette": lambda: cosine_silhouette(x, labels),
         "soft_neighbourhood_density": lambda: soft_neighbourhood_density(x),
         f"knn_agreement (k={args.k})": lambda: knn_agreement(x, y, args.k),
+        "reference_labels (Jaccard DBSCAN, rho rule)": lambda: reference_labels(x),
     }
     print(f"{n} images, {args.dim}-d")
     for name, call in calls.items():

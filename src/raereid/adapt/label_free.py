@@ -120,6 +120,7 @@ class LabelFreeHook(Hook):
             self._judge("start", None)
         if iteration in self.plan:
             self._judge("snapshot", self.ctx.folder.snapshot(iteration).relative_to(self.ctx.folder.path).as_posix())
+        self._seen = None  # the clustering's descriptors are not kept through the epoch
 
     def after_train(self) -> None:
         self._judge("final", MODEL)
