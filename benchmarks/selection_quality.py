@@ -9,7 +9,10 @@ the validation mAP across runs, averaged over the draws (ties keep `health`). It
 test split, beside every other spec and the baselines "last checkpoint" and "preset eps" as they fall.
 
     python benchmarks/selection_quality.py --runs runs/tables/table4 runs/tables/learners \
-        --eps runs/tables/eps [--preset-eps 0.6] [--json FILE]
+        --eps runs/tables/eps [--preset-eps 0.6] [--json FILE] [--write docs/selection.md]
+
+--write replaces the block between <!-- table:selection_quality --> and <!-- /table:selection_quality --> in FILE
+with the printed tables and the command, as benchmarks/ablation.py does for the results tables.
 
 Every folder below a given path that holds a finished run (metrics.json with a label_free record) is read; its draw
 is the name of its config's data.root, its seed train.seed, its eps cluster.eps. The run choice pools every run of
@@ -32,6 +35,10 @@ from typing import Any
 import numpy as np
 import yaml
 from scipy.stats import kendalltau
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from ablation_table import write_block
 
 from raereid.errors import InputError, RaeReidError
 from raereid.selection.ranking import Candidate, rank_candidates
@@ -118,7 +125,7 @@ def by(runs: list[QRun], key: Callable[[QRun], Any]) -> dict[Any, list[QRun]]:
     return groups
 
 
-def run_choice(runs: list[QRun], spec: str, split: str) -> dict[str, Any]:
+def run_choice(runs: list[QRun], spec: str, split: str, reps: int = 2000) -> dict[str, Any]:
     """Per draw: tau between the final models' scores and mAP across runs, and the regret of the best-scored run."""
     out: dict[str, Any] = {}
     for draw, members in sorted(by(runs, lambda q: q.draw).items()):
@@ -128,7 +135,7 @@ def run_choice(runs: list[QRun], spec: str, split: str) -> dict[str, Any]:
             continue
         best = max(m for _, m in have)
         chosen = next(m for _, m in have)  # `have` is best-scored first
-        out[draw] = {**tau(have), "regret": best - chosen, "chosen_map": chosen, "best_map": best}
+        out[draw] = {**tau(have, reps), "regret": best - chosen, "chosen_map": chosen, "best_map": best}
     return out
 
 
@@ -170,8 +177,9 @@ def eps_choice(runs: list[QRun], spec: str, split: str, preset: str) -> dict[str
     return {"decisions": decisions, "regret": _mean(regrets), "regret_preset": _mean(preset_regrets)}
 
 
-def evaluate(runs: list[QRun], eps_runs: list[QRun], spec: str, split: str, preset: str) -> dict[str, Any]:
-    choice = run_choice(runs, spec, split)
+def evaluate(runs: list[QRun], eps_runs: list[QRun], spec: str, split: str, preset: str,
+             reps: int = 2000) -> dict[str, Any]:
+    choice = run_choice(runs, spec, split, reps)
     taus = [d["tau"] for d in choice.values() if d["tau"] is not None]
     return {"spec": spec, "split": split, "runs": choice, "mean_tau": _mean(taus),
             "checkpoints": checkpoint_choice(runs + eps_runs, spec, split),
@@ -213,19 +221,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--eps", nargs="*", default=[], help="folders holding the eps sweep's runs")
     parser.add_argument("--preset-eps", default="0.6", help="the preset's cluster.eps, the eps baseline")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write every figure as JSON to FILE")
+    parser.add_argument("--write", type=Path, metavar="FILE", help="replace the selection_quality block in FILE")
+    parser.add_argument("--bootstrap", type=int, default=2000, help="resamples of tau's 95%% interval")
     args = parser.parse_args(argv)
     runs, eps_runs = find_runs(args.runs), find_runs(args.eps)
     if not runs and not eps_runs:
         print("selection_quality: no finished run with a label-free record below the given folders", file=sys.stderr)
         return 2
-    results = {split: {spec: evaluate(runs, eps_runs, spec, split, args.preset_eps) for spec in SPECS}
+    results = {split: {spec: evaluate(runs, eps_runs, spec, split, args.preset_eps, args.bootstrap) for spec in SPECS}
                for split in SPLITS}
     chosen = design(results["val"])
-    print(f"{len(runs)} runs, {len(eps_runs)} eps-sweep runs. Design on the validation split: score "
-          f"'{chosen}' (highest mean tau against val mAP over the draws).\n")
-    print("Validation split (design):\n\n" + table(results["val"], chosen) + "\n")
-    print(f"Test split (report; the score '{chosen}' is frozen, the others as they fall):\n\n"
-          + table(results["test"], chosen))
+    text = (f"{len(runs)} runs, {len(eps_runs)} eps-sweep runs. Design on the validation split: score "
+            f"'{chosen}' (highest mean tau against val mAP over the draws).\n\n"
+            f"Validation split (design):\n\n{table(results['val'], chosen)}\n\n"
+            f"Test split (report; the score '{chosen}' is frozen, the others as they fall):\n\n"
+            f"{table(results['test'], chosen)}\n")
+    print(text)
+    if args.write:
+        command = " ".join(["python", "benchmarks/selection_quality.py", *sys.argv[1:]] if argv is None else
+                           ["python", "benchmarks/selection_quality.py", *argv])
+        try:
+            write_block(args.write, "selection_quality", f"{text}\nCommand: `{command}`\n")
+        except RaeReidError as exc:
+            print(f"selection_quality: error: {exc.message()}", file=sys.stderr)
+            return 2
     if args.json:
         args.json.write_text(json.dumps({"chosen": chosen, **results}, indent=2) + "\n", encoding="utf-8")
     return 0

@@ -52,11 +52,17 @@ def test_a_score_that_orders_runs_as_the_map_does_has_tau_1_and_no_regret(tmp_pa
         make_run(tmp_path / "t" / "B" / f"r{i}", draw="B", final=(sil, m, m + 1))
     runs = quality.find_runs([tmp_path / "t"])
     assert len(runs) == 8 and {q.draw for q in runs} == {"A", "B"}
-    result = quality.run_choice(runs, "separation", "test")
+    result = quality.run_choice(runs, "separation", "test", reps=20)
     assert result["A"]["tau"] == pytest.approx(1.0) and result["A"]["regret"] == 0.0 and result["A"]["n"] == 4
     assert result["B"]["tau"] == pytest.approx(-1.0) and result["B"]["regret"] == pytest.approx(30.0)
-    assert quality.main(["--runs", str(tmp_path / "t"), "--json", str(tmp_path / "q.json")]) == 0
+    doc = tmp_path / "doc.md"
+    doc.write_text("x\n<!-- table:selection_quality -->\nold\n<!-- /table:selection_quality -->\ny\n")
+    assert quality.main(["--runs", str(tmp_path / "t"), "--json", str(tmp_path / "q.json"), "--write", str(doc),
+                         "--bootstrap", "20"]) == 0
     out = capsys.readouterr().out
+    written_doc = doc.read_text()
+    assert "old" not in written_doc and "Test split (report" in written_doc and written_doc.endswith("-->\ny\n")
+    assert "Command: `python benchmarks/selection_quality.py --runs" in written_doc
     assert "Design on the validation split" in out and "Test split (report" in out and "(chosen)" in out
     written = json.loads((tmp_path / "q.json").read_text())
     assert set(written) == {"chosen", "val", "test"} and written["test"]["separation"]["mean_tau"] == pytest.approx(0)
