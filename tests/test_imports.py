@@ -10,13 +10,14 @@ import raereid
 
 PACKAGE = Path(raereid.__file__).parent
 # The layers, bottom up: the root modules (errors, registry, plugins, progress, kernels: utilities importing no
-# subpackage); config; the domain packages (data, models, clustering, evaluation, synth; learners on top of models);
+# subpackage); config; the domain packages (data, models, clustering, evaluation, synth; learners on top of models,
+# selection, the label-free signals, on top of clustering);
 # engine, the loop and run infrastructure any trainer uses; inference, using a trained model; adapt (Algorithm 1) and
 # translator (CycleGAN), the two trainers; then tools and report; experiments (rows of `raereid train` runs, the demo),
 # which runs the trainers as subprocesses and draws with tools and report; and cli on top of everything.
 UPPER = {"tools", "cli", "report", "experiments"}  # the commands and what they call: nothing below imports them
 TRAINERS = {"adapt", "translator"}
-DOMAIN = {"data", "models", "learners", "clustering", "evaluation", "synth"}
+DOMAIN = {"data", "models", "learners", "clustering", "evaluation", "synth", "selection"}
 NOT_IMPORTED_BY = {  # subpackage -> the subpackages it must not import
     "config": {*DOMAIN, "engine", "inference", *TRAINERS, *UPPER},
     "data": {*DOMAIN - {"data"}, "engine", "inference", *TRAINERS, *UPPER},
@@ -25,6 +26,7 @@ NOT_IMPORTED_BY = {  # subpackage -> the subpackages it must not import
     "clustering": {*DOMAIN - {"clustering"}, "engine", "inference", *TRAINERS, *UPPER},
     "evaluation": {*DOMAIN - {"evaluation"}, "engine", "inference", *TRAINERS, *UPPER},
     "synth": {*DOMAIN - {"synth", "data"}, "engine", "inference", *TRAINERS, *UPPER},
+    "selection": {*DOMAIN - {"selection", "clustering"}, "engine", "inference", *TRAINERS, *UPPER},  # arrays in
     "engine": {*DOMAIN, "inference", *TRAINERS, *UPPER},
     "inference": {"learners", "clustering", "synth", *TRAINERS, *UPPER},
     "adapt": {"synth", "translator", *UPPER},

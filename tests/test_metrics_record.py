@@ -49,3 +49,16 @@ def test_unreadable_files_say_what_is_wrong(tmp_path: Path) -> None:
         MetricsRecord.read(tmp_path / "bad.json")
     with pytest.raises(UnreadableMetrics, match="cannot be read"):
         MetricsRecord.read(tmp_path / "missing.json")
+
+
+def test_the_label_free_record_comes_last_and_reads_back(tmp_path: Path) -> None:
+    """metrics.json's label_free key (raereid.selection.record) is written after every other key, which keep their
+    order and values, and read back as the same mapping; a file without it reads as None."""
+    label_free = {"version": 1, "score": "health", "clusterings": [], "snapshots": [], "final": None}
+    plain = MetricsRecord("full", "memory", "d", "m", dict(SCORES), iterations=8, seconds=1.0)
+    record = MetricsRecord("full", "memory", "d", "m", dict(SCORES), iterations=8, seconds=1.0, label_free=label_free)
+    data = record.to_json()
+    assert list(data) == [*plain.to_json(), "label_free"] and {**plain.to_json(), "label_free": label_free} == data
+    again = MetricsRecord.read(record.write(tmp_path / "metrics.json"))
+    assert again.label_free == label_free and again.to_json() == data
+    assert MetricsRecord.from_json({"mAP": 1.0, "label_free": "garbage"}).label_free is None

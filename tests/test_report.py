@@ -61,7 +61,8 @@ def test_curves_are_drawn_for_every_logged_group(report_page: Path) -> None:
     doc = parse_page(report_page)
     figures = {f.attrs["id"]: f for f in doc.find_all("figure") if f.attrs.get("id", "").startswith("curves-")}
     # eval/ is logged once per run here (evaluated only at the end): a point, not a curve
-    assert set(figures) == {"curves-loss", "curves-lr", "curves-cluster", "curves-labels"}
+    assert set(figures) == {"curves-loss", "curves-lr", "curves-cluster", "curves-labels", "curves-label_free",
+                            "curves-label_free_snapshot"}
     assert "ARI" in figures["curves-labels"].all_text()
     for figure in figures.values():
         (img,) = figure.find_all("img")

@@ -20,7 +20,7 @@ from raereid.errors import TrainingError
 from raereid.inference.model_io import load_model
 
 METRIC_KEYS = {"variant", "learner", "source", "target", "mAP", "rank1", "rank5", "rank10", "mINP", "iterations",
-               "seconds", "val"}
+               "seconds", "val", "label_free"}
 RECONSTRUCTION_KEYS = {"psnr_source", "ssim_source", "psnr_target", "ssim_target"}
 
 

@@ -74,8 +74,10 @@ class RunEvaluator:
             out.update({f"{k}_{domain}": v for k, v in scores.items()})
         return out
 
-    def record(self, variant: str, learner: str, iteration: int, seconds: float) -> MetricsRecord:
-        """The final metrics: the evaluation of `iteration` (None scores when there is none, e.g. no test split)."""
+    def record(self, variant: str, learner: str, iteration: int, seconds: float,
+               label_free: dict[str, Any] | None = None) -> MetricsRecord:
+        """The final metrics: the evaluation of `iteration` (None scores when there is none, e.g. no test split), and
+        the run's label-free record (`raereid.selection.record`)."""
         final = self.history[-1] if self.evaluated_at(iteration) else None
         return MetricsRecord(
             variant, learner, self.domains.source.name, self.domains.target.name,
@@ -83,11 +85,13 @@ class RunEvaluator:
             iterations=iteration, seconds=seconds,
             val=None if final is None or "val" not in final else dict(final["val"]),
             reconstruction={} if final is None else {k: final[k] for k in RECONSTRUCTION_KEYS if k in final},
+            label_free=label_free,
         )
 
-    def result(self, variant: str, learner: str, iteration: int, seconds: float, path: Path | None) -> dict[str, Any]:
+    def result(self, variant: str, learner: str, iteration: int, seconds: float, path: Path | None,
+               label_free: dict[str, Any] | None = None) -> dict[str, Any]:
         """The final metrics as metrics.json holds them, written to `path` (None: not this process's to write)."""
-        record = self.record(variant, learner, iteration, seconds)
+        record = self.record(variant, learner, iteration, seconds, label_free)
         if path is not None:
             record.write(path)
         return record.to_json()

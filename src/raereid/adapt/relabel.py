@@ -16,6 +16,7 @@ import numpy as np
 
 from raereid.adapt.adabn import adapt_batch_norm
 from raereid.adapt.build import Domains
+from raereid.adapt.label_free import SeenClustering
 from raereid.adapt.pseudo import PseudoLabelStage, label_quality
 from raereid.config.schema import DataConfig
 from raereid.engine.runtime import Runtime
@@ -41,6 +42,7 @@ class RelabelContext:
     learner: Learner
     on_new_modules: Callable[[], None]  # the learner replaced its trainable modules
     fusion_trained: bool = False  # P was loaded from train.init, so its output can be clustered at once
+    observe: Callable[[SeenClustering], None] | None = None  # sees every clustering (the label-free signals)
 
 
 class RelabelHook(Hook):
@@ -90,6 +92,7 @@ class RelabelHook(Hook):
                               f"{ctx.learner.name} does not cluster)")
             return
         kind = self.clustered_kind()
+        previous = ctx.stage.current
         pseudo = ctx.stage.relabel(feats[kind], ctx.runtime)
         n, outliers = pseudo.num_clusters, pseudo.num_outliers
         main = ctx.runtime.is_main
@@ -100,6 +103,9 @@ class RelabelHook(Hook):
                           f"images ({kind} descriptor){learned}{note}")
         scores = {"ari": quality["ari"], "nmi": quality["nmi"]} if quality else {}
         loop.monitor.scalars("cluster", {"clusters": n, "outliers": outliers, **scores}, loop.iteration)
+        if ctx.observe is not None:
+            ctx.observe(SeenClustering(loop.iteration, loop.epoch, kind, pseudo.labels,
+                                       None if previous is None else previous.labels, feats))
         if not pseudo.usable:
             loop.monitor.warning(f"epoch {loop.epoch}: clustering gave {n} cluster(s); this epoch trains on the source "
                                  "only (check cluster.eps / cluster.min_samples if this persists)")

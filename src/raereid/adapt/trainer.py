@@ -20,6 +20,7 @@ from torch.nn.parallel import DistributedDataParallel
 from raereid.adapt.build import Optimizers, build_networks, epoch_loaders, iterations_per_epoch, load_domains
 from raereid.adapt.evaluator import RunEvaluator
 from raereid.adapt.gap_hook import DomainGapHook
+from raereid.adapt.label_free import LabelFreeContext, LabelFreeHook
 from raereid.adapt.objective import DiscriminatorStepModule, StepModule
 from raereid.adapt.pseudo import PseudoLabelStage
 from raereid.adapt.relabel import RelabelContext, RelabelHook
@@ -48,7 +49,7 @@ class Trainer(CheckpointedLoop):
     checkpoints, and the domain-gap picture when `train.gap_picture`); their `after_train` runs once the final model
     is saved. Once finished, checkpoints/last.pt is removed unless `keep_last` (model.pt holds the weights)."""
 
-    resume_only = ("optimizers", "scalers", "rng")
+    resume_only = ("optimizers", "scalers", "rng", "label_free")
     diverged_fix = "lower the learning rates (optim.lr_*), set optim.grad_clip (e.g. 5), or train.amp=false"
 
     def __init__(self, cfg: Config, runtime: Runtime, resume: bool = False, hooks: Sequence[Hook] = (),
@@ -71,6 +72,8 @@ class Trainer(CheckpointedLoop):
         self.wrap()
         self.pseudo = PseudoLabelStage(cfg.cluster, self.learner.sampling_labels) if self.variant.use_target else None
         self.evaluator = RunEvaluator(cfg, runtime, self.domains)
+        self.label_free = LabelFreeHook(LabelFreeContext(self.model, self.domains, runtime, cfg, self.amp, self.folder,
+                                                         self.model_record))
         self._batches: Iterator | None = None
         fusion_trained = False
         if resume and not self.ckpt_path.is_file() and self.final_path.is_file():
@@ -88,10 +91,11 @@ class Trainer(CheckpointedLoop):
         relabel = []
         if self.pseudo is not None:
             context = RelabelContext(self.model, self.domains, runtime, cfg.data, cfg.cluster.feature, cfg.train.adabn,
-                                     self.amp, self.pseudo, self.learner, self.on_new_modules, fusion_trained)
+                                     self.amp, self.pseudo, self.learner, self.on_new_modules, fusion_trained,
+                                     observe=self.label_free.on_clustering)
             relabel = [RelabelHook(context)]
         gap = [DomainGapHook()] if cfg.train.gap_picture else []
-        self.register_hooks(*relabel, ProgressHook(cfg.train.log_every), DiscriminatorWatch(),
+        self.register_hooks(*relabel, self.label_free, ProgressHook(cfg.train.log_every), DiscriminatorWatch(),
                             EvalHook(cfg.train.eval_every), CheckpointHook(cfg.train.checkpoint_every),
                             CallbackHook(after_train=self.finish), *gap, *hooks)
 
@@ -113,12 +117,16 @@ class Trainer(CheckpointedLoop):
         self.wrap()
 
     # ------------------------------------------------------------ checkpoints
+    def model_record(self) -> ckpt.ModelRecord:
+        """What rebuilds the network as it is now (model.pt's keys without the learner and the history)."""
+        return ckpt.ModelRecord(config_to_dict(self.cfg), self.variant.name, self.domains.num_source_ids,
+                                (self.cfg.data.height, self.cfg.data.width), self.model.state_dict(), self.iteration)
+
     def state(self) -> dict[str, Any]:
-        """Everything needed to resume exactly: weights, learner, optimisers, scalers, RNG, iteration, pseudo-labels."""
-        record = ckpt.ModelRecord(config_to_dict(self.cfg), self.variant.name, self.domains.num_source_ids,
-                                  (self.cfg.data.height, self.cfg.data.width), self.model.state_dict(), self.iteration)
+        """Everything needed to resume exactly: weights, learner, optimisers, scalers, RNG, iteration, pseudo-labels,
+        and the label-free record so far."""
         return {
-            **record.to_state(),
+            **self.model_record().to_state(),
             "discriminators": self.discs.state_dict(),
             "learner": self.learner.state(),
             "learner_modules": self.learner.modules().state_dict(),
@@ -126,6 +134,7 @@ class Trainer(CheckpointedLoop):
             "scalers": self.optim.scaler_state(),
             "pseudo": None if self.pseudo is None else self.pseudo.state(),
             "history": self.evaluator.history,
+            "label_free": self.label_free.state(),
             **self.progress_state(),
         }
 
@@ -144,6 +153,7 @@ class Trainer(CheckpointedLoop):
         if self.pseudo is not None and state["pseudo"] is not None:
             self.pseudo.load_state(state["pseudo"])
         self.evaluator.history = list(state["history"])
+        self.label_free.load_state(state.get("label_free"))
         self.restore_progress(state)
 
     def finite_modules(self) -> list[nn.Module]:
@@ -213,4 +223,4 @@ class Trainer(CheckpointedLoop):
     def result(self) -> dict[str, Any]:
         """The final metrics (None scores without a test split), also written to OUTPUT/metrics.json."""
         return self.evaluator.result(self.variant.name, self.learner.name, self.iteration, self.elapsed(),
-                                     self.folder.metrics if self.is_main else None)
+                                     self.folder.metrics if self.is_main else None, self.label_free.record.to_json())

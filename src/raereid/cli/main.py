@@ -24,6 +24,7 @@ from raereid.cli import (
     reconstruct,
     report,
     search,
+    select,
     synth,
     table,
     train,
@@ -55,6 +56,7 @@ COMMANDS = {
     "report": (report, "one static HTML page of runs: metrics table, curves, ranked lists, pictures, configs"),
     "table": (table, "a results table from its rows file: trains the runs it lacks (one thread each), prints the "
               "table or writes it into a doc"),
+    "select": (select, "rank finished runs, or the checkpoints along them, by a label-free score (no target labels)"),
 }
 
 

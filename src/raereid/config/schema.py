@@ -175,6 +175,20 @@ class TrainConfig:
 
 
 @dataclass
+class SelectConfig:
+    """Label-free run health and model selection (docs/selection.md): signals of every clustering, and the weights
+    `raereid select` ranks without labels. Not in the paper."""
+
+    snapshots: int = 4  # weights-only checkpoints kept along a run (checkpoints/select/), at clustering boundaries
+    # score each snapshot on the target's labelled splits too, for the record (never an input to the score; costs
+    # one evaluation per snapshot; the benchmark tables switch it on)
+    evaluate_snapshots: bool = False
+    # signals at every clustering: cheap = cluster sizes, cameras and stability (milliseconds); all = also the
+    # silhouette, the neighbourhood agreement and SND (seconds on a large target). Snapshots always get all.
+    signals: Literal["cheap", "all"] = "cheap"
+
+
+@dataclass
 class TranslateConfig:
     """`raereid translate`: CycleGAN (Zhu et al.) translating the source into the target's style (Table IV's P^T)."""
 
@@ -221,6 +235,7 @@ class Config:
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     learner: LearnerConfig = field(default_factory=LearnerConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    select: SelectConfig = field(default_factory=SelectConfig)
     translate: TranslateConfig = field(default_factory=TranslateConfig)
     custom_imports: CustomImportsConfig = field(default_factory=CustomImportsConfig)
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 MODEL = "model.pt"  # the final network (config, weights, learner state, history; no optimiser state)
 LAST = "checkpoints/last.pt"  # everything --resume needs, replaced atomically during training
+SNAPSHOTS = "checkpoints/select"  # weights-only snapshots along the run for `raereid select` (select.snapshots)
 METRICS = "metrics.json"  # the final target scores
 LOG = "train.log"
 TENSORBOARD = "tensorboard"
@@ -89,6 +90,10 @@ class RunFolder:
     def source_stage(self) -> RunFolder:
         """The source stage's run folder of a two-stage run."""
         return RunFolder(self.path / SOURCE_STAGE)
+
+    def snapshot(self, iteration: int) -> Path:
+        """The weights-only snapshot of `iteration` (select.snapshots)."""
+        return self.path / SNAPSHOTS / f"iter_{iteration:06d}.pt"
 
     def checkpoints(self) -> list[Path]:
         """The run's checkpoints that exist, model.pt first."""

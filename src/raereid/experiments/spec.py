@@ -20,7 +20,8 @@ TRANSLATED = "{translated}"  # replaced by the folder `raereid translate` wrote 
 SPLIT_KEYS = ("rank5", "rank10", "mINP")  # of the reported split, like mAP and rank1
 TOP_KEYS = ("psnr_source", "psnr_target", "ssim_source", "ssim_target")  # top level of metrics.json
 LOG_KEYS = ("ari_first", "ari_last")  # from train.log
-COLUMNS = (*SPLIT_KEYS, *TOP_KEYS, *LOG_KEYS)
+LABEL_FREE_KEYS = ("label_free_score",)  # metrics.json label_free: the final model's label-free score (no label read)
+COLUMNS = (*SPLIT_KEYS, *TOP_KEYS, *LOG_KEYS, *LABEL_FREE_KEYS)
 # Keys the script sets itself for every run: a file must not override them.
 RESERVED = {"train.init": "the script starts every adapted row from its source stage's model.pt",
             "train.seed": "seeds come from `seeds:` or --seeds", "train.output": "run folders are under --out",

@@ -14,10 +14,11 @@ from pathlib import Path
 from raereid.engine.run_folder import METRICS
 from raereid.errors import PathError
 from raereid.experiments.plan import row_folder, translate_folder
-from raereid.experiments.spec import LOG_KEYS, SPLIT_KEYS, TOP_KEYS, TableSpec
+from raereid.experiments.spec import LABEL_FREE_KEYS, LOG_KEYS, SPLIT_KEYS, TOP_KEYS, TableSpec
 from raereid.inference.metrics import MetricsRecord, UnreadableMetrics
 
-DIGITS = {"psnr_source": 1, "psnr_target": 1, "ssim_source": 3, "ssim_target": 3, "ari_first": 2, "ari_last": 2}
+DIGITS = {"psnr_source": 1, "psnr_target": 1, "ssim_source": 3, "ssim_target": 3, "ari_first": 2, "ari_last": 2,
+          "label_free_score": 3}
 ARI = re.compile(r"\bARI (-?[0-9.]+)")
 
 
@@ -33,6 +34,8 @@ def run_values(folder: Path, split: str) -> dict[str, float | None]:
     log = folder / "train.log"
     aris = [float(a) for a in ARI.findall(log.read_text(encoding="utf-8", errors="replace"))] if log.is_file() else []
     values.update(zip(LOG_KEYS, (aris[0], aris[-1]) if aris else (None, None)))
+    final = (record.label_free or {}).get("final") or {}
+    values[LABEL_FREE_KEYS[0]] = final.get("score") if isinstance(final, dict) else None
     return values
 
 

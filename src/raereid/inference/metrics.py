@@ -4,6 +4,8 @@ by `raereid evaluate`, read by the report, the demo and the results tables). Wri
 The scores are percentages (0-100) rounded to 4 decimals: mAP, rank-1/5/10 and mINP on the target's test split at
 the top level (None when the target has none), the same on its validation split under "val" when it was evaluated,
 and for a model with a decoder the PSNR (dB) / SSIM of its reconstructions of source and target test images.
+Last, under "label_free", the run's label-free record (the signals of its clusterings, snapshots and final model;
+`raereid.selection.record` reads it), kept here as the plain mapping it is.
 """
 
 from __future__ import annotations
@@ -41,7 +43,8 @@ def _text(value: object) -> str | None:
 class MetricsRecord:
     """One model's scores on one target: the run's variant and learner, the source and target names, the test
     split's METRIC_KEYS (None without a test split), the validation split's (None when not evaluated), the
-    reconstruction quality (RECONSTRUCTION_KEYS it has), the iterations trained and the seconds taken."""
+    reconstruction quality (RECONSTRUCTION_KEYS it has), the iterations trained, the seconds taken, and the run's
+    label-free record."""
 
     variant: str | None
     learner: str | None
@@ -52,6 +55,7 @@ class MetricsRecord:
     seconds: float | None
     val: dict[str, float | None] | None = None
     reconstruction: dict[str, float] = field(default_factory=dict)
+    label_free: dict[str, Any] | None = None  # the label-free record (raereid.selection.record), None in older files
 
     @property
     def scored(self) -> bool:
@@ -87,6 +91,8 @@ class MetricsRecord:
         if self.val is not None:
             out["val"] = {k: _rounded(self.val.get(k)) for k in METRIC_KEYS}
         out.update({k: _rounded(self.reconstruction[k]) for k in RECONSTRUCTION_KEYS if k in self.reconstruction})
+        if self.label_free is not None:
+            out["label_free"] = self.label_free
         return out
 
     @classmethod
@@ -101,6 +107,7 @@ class MetricsRecord:
             seconds=_number(data.get("seconds")),
             val={k: _number(val.get(k)) for k in METRIC_KEYS} if isinstance(val, Mapping) else None,
             reconstruction={k: v for k in RECONSTRUCTION_KEYS if (v := _number(data.get(k))) is not None},
+            label_free=dict(data["label_free"]) if isinstance(data.get("label_free"), Mapping) else None,
         )
 
     def write(self, path: str | Path) -> Path:

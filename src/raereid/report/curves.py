@@ -1,7 +1,8 @@
 """Training curves from the runs' TensorBoard scalars: one picture per group of tags, each run in its own colour.
 
 Groups follow what training logs: loss/, lr/, cluster/ (clusters and outliers per reclustering;
-ARI / NMI of the pseudo-labels against the true identities in a group of their own) and eval/.
+ARI / NMI of the pseudo-labels against the true identities in a group of their own), eval/, and the label-free
+signals (label_free/, label_free_snapshot/).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ GROUPS = {
     "cluster": "Clustering: clusters and outliers at each reclustering",
     "labels": "Pseudo-label quality against the true identities (ARI, NMI; analysis only, never used in a loss)",
     "eval": "Evaluation on the target during training (percent)",
+    "label_free": "Label-free signals of each clustering (no label read; docs/selection.md)",
+    "label_free_snapshot": "Label-free score and signals of each snapshot and the final model (reference clustering)",
 }
 LABEL_TAGS = ("cluster/ari", "cluster/nmi")
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")

@@ -16,6 +16,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from raereid.report.curves import CurveFigure
+from raereid.report.label_free_section import label_free_section
 from raereid.report.markup import e, run_anchor, swatch
 from raereid.report.pictures import Picture
 from raereid.report.ranked_section import TargetRanking, ranked_section
@@ -143,10 +144,12 @@ def render(report: Report, base: Path, thumb: Callable[[str], str]) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>raereid report: {e(names)}</title><style>{CSS}</style></head><body>"
         f'<header><h1>raereid report: {e(names)}</h1><p class="meta">{e(meta)}</p>'
-        '<nav><a href="#results">Results</a><a href="#curves">Training curves</a><a href="#pictures">Pictures</a>'
+        '<nav><a href="#results">Results</a><a href="#label-free">Label-free</a><a href="#curves">Training curves</a>'
+        '<a href="#pictures">Pictures</a>'
         '<a href="#ranked">Ranked lists</a><a href="#runs">Runs, commands and configs</a></nav></header>'
         + banner
         + _table(report)
+        + label_free_section(report.runs, report.colours)
         + _curves(report, rel)
         + _pictures(report, rel)
         + ranked_section(report.rankings, report.colours, report.topk, thumb)
