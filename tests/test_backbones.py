@@ -142,7 +142,7 @@ def _train_and_export(tiny_bench: Path, tmp_path: Path, *extra: str, variant: st
     Trainer(cfg, setup_runtime("cpu")).train()
     out = tmp_path / "m.onnx"
     assert main(["export", "--checkpoint", str(tmp_path / "run" / "model.pt"), "--out", str(out)]) == 0
-    return parity(open_model(tmp_path / "run" / "model.pt"), out)
+    return parity(open_model(tmp_path / "run" / "model.pt"), out, input_format="uint8-nhwc")  # the CLI's default
 
 
 def _calibrated_ibn_file(path: Path) -> None:

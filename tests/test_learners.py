@@ -121,9 +121,11 @@ def test_reliability_criterion_matches_a_hand_computed_case() -> None:
 
 
 def test_unknown_learner_is_a_config_error() -> None:
-    assert available_learners() == ["classifier", "hybrid", "jvtc", "memory", "mmcl"]
-    with pytest.raises(ConfigError, match="learner.name must be one of classifier, hybrid, jvtc, memory, mmcl"):
+    # the built-in learners (tests that train with a plugin leave theirs registered in this process)
+    assert {"classifier", "hybrid", "jvtc", "memory", "mmcl"} <= set(available_learners())
+    with pytest.raises(ConfigError, match="learner.name must be one of ") as info:
         build_learner("nope", _small_model(), Config(), 3)
+    assert all(name in str(info.value) for name in ("classifier", "hybrid", "jvtc", "memory", "mmcl"))
 
 
 def test_dsbn_normalises_each_domain_with_its_own_statistics() -> None:

@@ -12,6 +12,7 @@ from raereid.config.loader import config_from_dict
 from raereid.config.schema import Config
 from raereid.config.variants import run_variant
 from raereid.engine.checkpoint import ModelRecord, load_checkpoint, load_module_state
+from raereid.errors import CheckpointError, ConfigError
 from raereid.models.backbones import RandomWeightsWarning
 from raereid.models.rae import RAE
 
@@ -33,7 +34,12 @@ def load_model(path: str | Path, device: torch.device | str = "cpu") -> TrainedM
     variant = run_variant(record.variant, source_decoder=any(k.startswith("decoder.") for k in record.model))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RandomWeightsWarning)
-        model = RAE(cfg.model, variant, record.num_source_ids, record.input_size)
+        try:
+            model = RAE(cfg.model, variant, record.num_source_ids, record.input_size)
+        except ConfigError as exc:  # e.g. a backbone no module registered: a plugin the checkpoint names is missing
+            raise CheckpointError(f"the network of this checkpoint cannot be built: {exc.what}", where=str(path),
+                                  fix=exc.fix or "load it where the plugins it was trained with are importable"
+                                  ) from exc
     load_module_state(model, record.model, "model", path)
     model.to(device).eval()
     return TrainedModel(model, cfg, path, record.iteration)
