@@ -17,14 +17,21 @@ from raereid.synth.styles import CameraStyle, DomainStyle
 MIN_RENDER, MAX_RENDER = 160, 288  # people are drawn ~1.1x the crop height (at least 160 px), then resized
 
 def light(
-    img: np.ndarray, camera: CameraStyle, rng: np.random.Generator, daylight: tuple[float, float] = (1.0, 0.0)
+    img: np.ndarray, camera: CameraStyle, rng: np.random.Generator, daylight: tuple[float, float] = (1.0, 0.0),
+    drift: tuple[float, tuple[float, float, float]] | None = None,
 ) -> np.ndarray:
-    """Camera exposure and white balance, a side-light gradient, per-image exposure jitter, and the
-    session's daylight (gain, warmth) for outdoor cameras."""
+    """Camera exposure and white balance, a side-light gradient, exposure jitter, and the session's daylight
+    (gain, warmth) for outdoor cameras. The jitter is the image's own, or a tracklet's `drift` (gain, tint:
+    what the camera's automatic exposure and white balance were during the walk) with a little of the image's."""
     w = img.shape[1]
     ramp = 1.0 + camera.gradient * np.linspace(-1, 1, w, dtype=np.float32)
-    gain = camera.gain * rng.uniform(0.9, 1.1)
-    tint = np.asarray(camera.tint, dtype=np.float32) * (1 + rng.uniform(-0.02, 0.02, 3)).astype(np.float32)
+    if drift is None:
+        gain = camera.gain * rng.uniform(0.9, 1.1)
+        jitter = 1 + rng.uniform(-0.02, 0.02, 3)
+    else:
+        gain = camera.gain * drift[0] * rng.uniform(0.98, 1.02)
+        jitter = np.asarray(drift[1]) * (1 + rng.uniform(-0.005, 0.005, 3))
+    tint = np.asarray(camera.tint, dtype=np.float32) * jitter.astype(np.float32)
     if not camera.indoor:
         gain *= daylight[0]
         tint = tint * np.asarray([1 + daylight[1], 1.0, 1 - daylight[1]], dtype=np.float32)

@@ -48,13 +48,14 @@ class Layout:
     split_dirs: tuple[str, str, str]  # train, query, gallery
     val_dirs: tuple[str, str]  # the validation split's query and gallery, relative to the dataset folder
     train_val_share: float = 0.0  # share of training images listed in MSMT17's list_val.txt (part of its training set)
+    fps: float = 25.0  # video frame rate: turns a tracklet's frame numbers into seconds (how far its person walked)
 
 
 BBOX_DIRS = tuple(SPLIT_DIRS[split] for split in ("train", "query", "gallery"))
 BBOX_VAL_DIRS = tuple(f"{VAL_DIR}/{VAL_SPLIT_DIRS[split]}" for split in ("val_query", "val_gallery"))
 LAYOUTS = {
     "market1501": Layout("Market-1501-v15.09.15", 1501, 1.0, 0.0, 0.1, 0.1, BBOX_DIRS, BBOX_VAL_DIRS),
-    "dukemtmcreid": Layout("DukeMTMC-reID", 7140, 0.94, 0.4, 0.0, 0.0, BBOX_DIRS, BBOX_VAL_DIRS),
+    "dukemtmcreid": Layout("DukeMTMC-reID", 7140, 0.94, 0.4, 0.0, 0.0, BBOX_DIRS, BBOX_VAL_DIRS, fps=60.0),
     # MSMT17: validation images sit in test/<pid>/ like the test ones, listed in list_val_{query,gallery}.txt
     "msmt17": Layout("MSMT17_V1", 4101, 1.0, 0.0, 0.0, 0.0, ("train", "test", "test"), ("test", "test"),
                      train_val_share=0.1),
@@ -71,16 +72,20 @@ class FileNamer:
     def __init__(self, domain: str, sessions: int, rng: np.random.Generator):
         self.domain, self.sessions, self.rng, self.used = domain, sessions, rng, set()
         self.tracks: dict[tuple[int, int], list[int]] = {}
+        self.first: dict[tuple[int, int], int] = {}
         self.counts: dict[int, int] = {}
+        self.fps = LAYOUTS[domain].fps
 
-    def __call__(self, pid: int, cam: int) -> tuple[str, int]:
-        """(file name relative to the split folder, daylight session) of the next image."""
+    def __call__(self, pid: int, cam: int) -> tuple[str, int, float]:
+        """(file name relative to the split folder, daylight session, seconds since the tracklet's first
+        image) of the next image; images that are no tracklet (pid <= 0) are at 0 s."""
         rng = self.rng
         start = [int(rng.integers(1, 7)), int(rng.integers(0, 9000 if self.domain == "msmt17" else 150000)),
                  int(rng.integers(len(MSMT_DAYS))), int(rng.integers(self.sessions))]
         track = self.tracks.setdefault((pid, cam), start) if pid > 0 else start
         track[1] += int(rng.integers(4, 30))
         seq, frame, day, session = track
+        seconds = (frame - self.first.setdefault((pid, cam), frame)) / self.fps if pid > 0 else 0.0
         while True:
             if self.domain == "market1501":
                 pid_text = "-1" if pid == -1 else f"{pid:04d}"
@@ -95,6 +100,6 @@ class FileNamer:
             if name not in self.used:
                 self.used.add(name)
                 self.counts[pid] = self.counts.get(pid, 0) + 1
-                return name, session
+                return name, session, seconds
             frame += 1
 

@@ -14,6 +14,7 @@ from raereid.synth.styles import camera_styles
 
 GENERATOR = "raereid synth"
 GENERATOR_VERSION = 1  # bump when the same seed would give different files
+TRACKLETS_VERSION = 2  # generate(tracklets=True): a person's images in a camera are frames of one walk
 MANIFEST = "synth.json"
 IDENTITIES_FILE = "synth_identities.json"
 
@@ -47,7 +48,7 @@ def write_json(path: Path, data: dict) -> None:
     os.replace(tmp, path)
 
 
-def build_manifest(plans: dict[str, DomainPlan], seed: int, scale: str) -> dict:
+def build_manifest(plans: dict[str, DomainPlan], seed: int, scale: str, tracklets: bool = False) -> dict:
     """The manifest: counts as `raereid datasets --json` reports them, plus the style of every domain."""
     details, styles = {}, {}
     for name, plan in plans.items():
@@ -69,10 +70,11 @@ def build_manifest(plans: dict[str, DomainPlan], seed: int, scale: str) -> dict:
         }
     return {
         "generator": GENERATOR,
-        "generator_version": GENERATOR_VERSION,
+        "generator_version": TRACKLETS_VERSION if tracklets else GENERATOR_VERSION,
         "raereid_version": __version__,
         "seed": seed,
         "scale": scale,
+        "shots": "tracklets" if tracklets else "independent",
         "domains": list(plans),
         "datasets": {name: split_counts(plan.shots) for name, plan in plans.items()},
         "details": details,

@@ -17,6 +17,7 @@ from raereid.synth.layouts import LAYOUTS, VAL_SHARE, FileNamer, Layout, Scale
 from raereid.synth.styles import DOMAINS, DomainStyle
 
 KIND_CODES = {"person": 0, "distractor": 1, "junk": 2}
+TRACK_CODE = 3  # RNG keys of tracklets: (seed, domain, TRACK_CODE, pid, camera)
 SPLITS = ("train", "query", "gallery", "val_query", "val_gallery")  # as the readers name them
 
 
@@ -34,6 +35,8 @@ class Shot:
     identity: Identity | None = None
     session: int = 0  # index into the domain's daylight conditions
     listed_as: str = ""  # the MSMT17 list naming it: list_{listed_as}.txt (train, val, query, gallery, val_*)
+    track: tuple[int, ...] | None = None  # RNG key of its tracklet (what the person's images in this camera share)
+    time: float = 0.0  # seconds since the tracklet's first image
 
 
 @dataclass
@@ -63,19 +66,23 @@ def _spread(rng: np.random.Generator, n: int, cams: list[int]) -> list[int]:
 class _ShotList:
     """The shots of one domain as they are planned: each gets the next file name and its RNG key."""
 
-    def __init__(self, name: str, domain_index: int, seed: int, namer: FileNamer, rng: np.random.Generator):
+    def __init__(self, name: str, domain_index: int, seed: int, namer: FileNamer, rng: np.random.Generator,
+                 tracklets: bool = False):
         self.name, self.domain_index, self.seed, self.namer, self.rng = name, domain_index, seed, namer, rng
+        self.tracklets = tracklets
         self.layout = LAYOUTS[name]
         self.dirs = dict(zip(SPLITS, self.layout.split_dirs + self.layout.val_dirs))
         self.shots: list[Shot] = []
 
     def add(self, split: str, pid: int, cam: int, kind: str, key: tuple[int, ...], ident: Identity | None) -> None:
         """Plan one image of `split`: its file name, and its RNG key from the seed, domain, kind and `key`."""
-        file, session = self.namer(pid, cam)
+        file, session, seconds = self.namer(pid, cam)
         layout, share = self.layout, self.layout.train_val_share
         listed = "val" if split == "train" and share and self.rng.random() < share else split
+        track = (self.seed, self.domain_index, TRACK_CODE, pid, cam) if self.tracklets and kind == "person" else None
         self.shots.append(Shot(f"{layout.folder}/{self.dirs[split]}/{file}", split, pid, cam, kind, self.name,
-                               (self.seed, self.domain_index, KIND_CODES[kind], *key), ident, session, listed))
+                               (self.seed, self.domain_index, KIND_CODES[kind], *key), ident, session, listed,
+                               track, seconds if track else 0.0))
 
 
 def _draw_pids(rng: np.random.Generator, layout: Layout, taken_pids: set[int], total: int) -> np.ndarray:
@@ -101,11 +108,13 @@ def _test_shots(rng: np.random.Generator, people: dict[int, Identity], scale: Sc
 
 
 def plan_domain(
-    name: str, domain_index: int, seed: int, scale: Scale, pool: IdentityPool, taken_pids: set[int]
+    name: str, domain_index: int, seed: int, scale: Scale, pool: IdentityPool, taken_pids: set[int],
+    tracklets: bool = False,
 ) -> DomainPlan:
     """Draw the domain's identities, pids, cameras and file names (no pixels yet).
 
-    Pids already in `taken_pids` (other domains) are avoided, so identities are disjoint by pid too.
+    Pids already in `taken_pids` (other domains) are avoided, so identities are disjoint by pid too. With
+    `tracklets`, a person's images in one camera share a tracklet (`Shot.track`); without, each is drawn alone.
     """
     layout, style = LAYOUTS[name], DOMAINS[name]
     rng = np.random.default_rng(np.random.SeedSequence([seed, 0x9A, domain_index]))
@@ -122,7 +131,7 @@ def plan_domain(
     identities = {
         group: {int(pid): person for pid, person in zip(pid_lists[group], people[group])} for group in people
     }
-    planned = _ShotList(name, domain_index, seed, FileNamer(name, len(style.daylight), rng), rng)
+    planned = _ShotList(name, domain_index, seed, FileNamer(name, len(style.daylight), rng), rng, tracklets)
     add = planned.add
     cameras = list(range(1, style.cameras + 1))
     for pid, ident in identities["train"].items():
@@ -146,7 +155,7 @@ def plan_domain(
 
 
 def plan_validation(plan: DomainPlan, domain_index: int, seed: int, scale: Scale, pool: IdentityPool,
-                    taken_pids: set[int]) -> None:
+                    taken_pids: set[int], tracklets: bool = False) -> None:
     """Add the domain's validation split to `plan`: new people (attribute combinations and pids used
     nowhere else), VAL_SHARE as many as its test identities, each shot like a test identity.
 
@@ -158,7 +167,8 @@ def plan_validation(plan: DomainPlan, domain_index: int, seed: int, scale: Scale
     people = pool.draw(n, plan.style.season)
     pids = sorted(_draw_pids(rng, plan.layout, taken_pids, n))
     plan.identities["val"] = {int(pid): person for pid, person in zip(pids, people)}
-    planned = _ShotList(plan.name, domain_index, seed, FileNamer(plan.name, len(plan.style.daylight), rng), rng)
+    planned = _ShotList(plan.name, domain_index, seed, FileNamer(plan.name, len(plan.style.daylight), rng), rng,
+                        tracklets)
     cameras = list(range(1, plan.style.cameras + 1))
     _test_shots(rng, plan.identities["val"], scale, cameras, planned.add, "val_query", "val_gallery")
     plan.shots += planned.shots

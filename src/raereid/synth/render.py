@@ -4,7 +4,8 @@ The person is drawn with Pillow as simple shapes (`person`, from the parts in `p
 hat, torso with a clothing pattern, arms, legs, shoes, bag) over a crop of the camera's background
 (`scenes`), with a ground shadow and sometimes an occluder; pose (viewpoint, walking phase, arm swing),
 scale and position change per image; then the camera's light and the domain's imaging chain
-(`imaging`) are applied.
+(`imaging`) are applied. An image of a tracklet (`tracklets`) takes its walking direction, background
+window and exposure from the tracklet, at its time in it; other images draw them alone.
 """
 
 from __future__ import annotations
@@ -20,8 +21,7 @@ from raereid.synth.imaging import crop_size, finish, light, render_height
 from raereid.synth.person import draw_person
 from raereid.synth.scenes import background, scene
 from raereid.synth.styles import CameraStyle, DomainStyle
-
-VIEWS = ("front", "back", "left", "right")
+from raereid.synth.tracklets import TURN, VIEWS, Tracklet, window
 
 
 def _over(img: np.ndarray, rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
@@ -47,10 +47,15 @@ def _shadow(img: np.ndarray, cx: float, feet: float, height: float, strength: fl
     return img
 
 
-def _place(rng: np.random.Generator, camera: CameraStyle, size: tuple[int, int], kind: str) -> Placement:
-    """Per-image pose and framing: a detector box around the person, looser or cut off for distractors."""
+def _place(rng: np.random.Generator, camera: CameraStyle, size: tuple[int, int], kind: str,
+           track: Tracklet | None = None) -> Placement:
+    """Per-image pose and framing: a detector box around the person, looser or cut off for distractors; the
+    tracklet's walking direction except when the person turns (TURN)."""
     w, h = size
-    view = VIEWS[int(rng.choice(4, p=np.asarray(camera.views) / sum(camera.views)))]
+    if track is None or rng.random() < TURN:
+        view = VIEWS[int(rng.choice(4, p=np.asarray(camera.views) / sum(camera.views)))]
+    else:
+        view = track.view
     swing = 0.15 if rng.random() < 0.15 else rng.uniform(0.4, 1.0)
     height = h * rng.uniform(0.84, 0.95) * camera.squash
     feet = h * rng.uniform(0.965, 0.995)
@@ -100,17 +105,21 @@ def render_image(
     rng: np.random.Generator,
     kind: str = "person",
     session: int = 0,
+    track: Tracklet | None = None,
+    time: float = 0.0,
 ) -> Image.Image:
     """One crop as the domain's camera records it: background, person, occluder, light, imaging chain.
 
     `kind` is "person" (a well-framed box of `ident`), "distractor" (a poorly framed box) or
     "junk" (background or a fragment of someone; Market-1501's pid -1); `session` indexes the
-    domain's daylight conditions (time of day).
+    domain's daylight conditions (time of day); `track` is the person's tracklet in this camera and
+    `time` the image's seconds in it (None: everything drawn for this image alone).
     """
     out_w, out_h = crop_size(domain, rng)
     rh = render_height(out_h)
     size = (max(16, round(rh * out_w / out_h)), rh)
-    img = background(scene(domain, seed, domain_index, camera), size, rng)
+    box = window(track, time, size, rng) if track is not None else None
+    img = background(scene(domain, seed, domain_index, camera), size, rng, box)
     if kind == "junk":
         if rng.random() < 0.5:
             frag = Placement(VIEWS[int(rng.integers(4))], size[0] * rng.uniform(0.0, 1.0),
@@ -118,11 +127,11 @@ def render_image(
                              rng.uniform(0, 2 * math.pi), 0.7, 0.0)
             img = _over(img, *draw_person(ids.passer_by(rng, domain.season), frag, size))
     else:
-        place = _place(rng, camera, size, kind)
+        place = _place(rng, camera, size, kind, track)
         person = ident if ident is not None else ids.passer_by(rng, domain.season)
         img = _shadow(img, place.cx, place.feet, place.height, domain.shadow)
         img = _over(img, *draw_person(person, place, size))
         if rng.random() < domain.occlusion:
             img = _occlude(img, rng, domain.season)
-    img = light(img, camera, rng, domain.daylight[session][1:])
+    img = light(img, camera, rng, domain.daylight[session][1:], None if track is None else (track.gain, track.tint))
     return finish(img, domain, (out_w, out_h), rng)

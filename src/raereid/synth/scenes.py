@@ -248,13 +248,18 @@ def scene(domain: DomainStyle, seed: int, domain_index: int, camera: CameraStyle
     return (_scene_indoor if camera.indoor else SCENE_FAMILIES[domain.scenes])(rng)
 
 
-def background(panorama: Image.Image, size: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
-    """A random window of the camera's panorama, resized to the canvas (width, height), as float RGB."""
+def background(panorama: Image.Image, size: tuple[int, int], rng: np.random.Generator,
+               box: tuple[int, int, int, int] | None = None) -> np.ndarray:
+    """The window `box` (x0, y0, width, height) of the camera's panorama, or a random one, resized to the canvas
+    (width, height), as float RGB."""
     w, h = size
-    zoom = rng.uniform(0.95, 1.2)
-    ch = min(SCENE_HEIGHT, int(h * zoom))
-    cw = max(8, int(ch * w / h))
-    x0 = int(rng.integers(0, SCENE_WIDTH - cw + 1))
-    y0 = int(rng.integers(0, SCENE_HEIGHT - ch + 1))
+    if box is None:
+        zoom = rng.uniform(0.95, 1.2)
+        ch = min(SCENE_HEIGHT, int(h * zoom))
+        cw = max(8, int(ch * w / h))
+        x0 = int(rng.integers(0, SCENE_WIDTH - cw + 1))
+        y0 = int(rng.integers(0, SCENE_HEIGHT - ch + 1))
+    else:
+        x0, y0, cw, ch = box
     crop = panorama.crop((x0, y0, x0 + cw, y0 + ch)).resize((w, h), Image.BILINEAR)
     return np.asarray(crop, dtype=np.float32)

@@ -30,6 +30,7 @@ from raereid.synth.manifest import (
 from raereid.synth.plan import DomainPlan, Shot, plan_domain, plan_validation
 from raereid.synth.render import render_image
 from raereid.synth.styles import DOMAINS, camera_styles
+from raereid.synth.tracklets import draw_tracklet
 
 IN_PROGRESS = ".synth-in-progress"
 JPEG_SETTINGS = {"subsampling": 2, "optimize": False, "progressive": False}
@@ -50,7 +51,9 @@ def _render(shot: Shot) -> str:
     style = DOMAINS[name]
     rng = np.random.default_rng(np.random.SeedSequence(list(shot.key)))
     camera = cams[shot.camera - 1]
-    img = render_image(shot.identity, style, camera, _WORKER["seed"], index, rng, shot.kind, shot.session)
+    track = draw_tracklet(camera, shot.track) if shot.track is not None else None
+    img = render_image(shot.identity, style, camera, _WORKER["seed"], index, rng, shot.kind, shot.session, track,
+                       shot.time)
     img.save(os.path.join(_WORKER["out"], shot.path), "JPEG", quality=style.jpeg_quality, **JPEG_SETTINGS)
     return shot.path
 
@@ -127,10 +130,13 @@ def generate(
     force: bool = False,
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    tracklets: bool = False,
 ) -> dict:
     """Write the procedural benchmark to `out` and return its manifest (also saved as synth.json).
 
-    Same seed, scale and domains give byte-identical files whatever the number of workers.
+    Same seed, scale and domains give byte-identical files whatever the number of workers. With `tracklets`
+    (generator version 2), a person's images in one camera are frames of one walk (`synth.tracklets`);
+    without (the default, generator version 1), every image is drawn alone.
     """
     if scale not in SCALES:
         raise RaeReidError(f"unknown scale {scale!r}", fix=f"use one of {', '.join(SCALES)}")
@@ -146,9 +152,10 @@ def generate(
     pool, taken_pids = IdentityPool(seed), set()
     # all domains are planned: one domain's data never depends on the others chosen; the validation
     # splits come after every main plan, so the training and test files do not depend on them
-    planned = {name: plan_domain(name, i, seed, SCALES[scale], pool, taken_pids) for i, name in enumerate(LAYOUTS)}
+    planned = {name: plan_domain(name, i, seed, SCALES[scale], pool, taken_pids, tracklets)
+               for i, name in enumerate(LAYOUTS)}
     for index, plan in enumerate(planned.values()):
-        plan_validation(plan, index, seed, SCALES[scale], pool, taken_pids)
+        plan_validation(plan, index, seed, SCALES[scale], pool, taken_pids, tracklets)
     plans = {name: plan for name, plan in planned.items() if name in domains}
     shots = [shot for plan in plans.values() for shot in plan.shots]
     for folder in sorted({Path(shot.path).parent for shot in shots}):
@@ -157,7 +164,7 @@ def generate(
     for plan in plans.values():
         if plan.layout.train_val_share:
             write_msmt_lists(out, plan)
-    manifest = build_manifest(plans, seed, scale)
+    manifest = build_manifest(plans, seed, scale, tracklets)
     write_json(out / IDENTITIES_FILE, identities_table(plans))
     write_json(out / MANIFEST, manifest)
     (out / IN_PROGRESS).unlink()
