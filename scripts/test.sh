@@ -3,7 +3,8 @@
 # --quick (first argument): the quick tier instead, ruff then `pytest -m "not slow"`: the unit tests, the config, the
 # CLI's parsers and the docs, nothing that generates the benchmark or trains (tests/conftest.py marks those `slow`),
 # and no browser to install. docs/development.md ("Tests and lint") has both tiers' measured times.
-# Any other arguments go to pytest.
+# Any other arguments go to pytest. The full suite runs in RAEREID_TEST_WORKERS processes (pytest-xdist; default 2,
+# the cores of the machine CI runs on; 0 runs it in this process): its tests are mostly one-thread subprocesses.
 quick=0
 if [ "${1:-}" = "--quick" ]; then
     quick=1
@@ -28,4 +29,8 @@ fi
 if [ "$quick" = 1 ]; then
     exec python -m pytest -q -m "not slow" "$@"
 fi
-exec python -m pytest -q "$@"
+workers="${RAEREID_TEST_WORKERS:-2}"
+if [ "$workers" = 0 ]; then
+    exec python -m pytest -q "$@"
+fi
+exec python -m pytest -q -n "$workers" --dist load "$@"

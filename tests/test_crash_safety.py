@@ -123,7 +123,9 @@ def test_sigkill_at_a_random_moment_then_resume_is_exact(tiny_bench: Path, tmp_p
     assert "a partial checkpoint left by a killed run" in log
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+# SIGINT (Ctrl-C) to the main process alone; SIGTERM goes through the same handler, tested below as a scheduler sends
+# it, to the whole process group.
+@pytest.mark.parametrize("signum", [signal.SIGINT], ids=["SIGINT"])
 def test_sigterm_and_sigint_save_exit_130_and_resume_exactly(tiny_bench: Path, tmp_path: Path, reference: Path,
                                                              signum: int) -> None:
     name = signal.Signals(signum).name

@@ -1,5 +1,5 @@
-"""The demo command end to end on the tiny benchmark: generates the data, trains direct, then baseline and
-full with the memory learner (all from direct), prints and saves the table, the reconstruction picture and the
+"""The demo command end to end on the tiny benchmark: generates the data, trains direct, then full with the memory
+learner from it, prints and saves the table, the reconstruction picture and the
 report. Its rows file and flags: tests/test_experiments.py."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from raereid.engine.checkpoint import load_checkpoint
 TINY = (
     "data.p=4", "data.k=2", "data.workers=0", "data.verify_images=false",
     "model.decoder_channels=16,8", "model.discriminator_channels=8,16,16", "model.fusion_dim=32", "model.fusion_out=32",
-    "cluster.method=kmeans", "cluster.num_clusters=4", "optim.iterations=3", "train.iters_per_epoch=2",
+    "cluster.method=kmeans", "cluster.num_clusters=4", "optim.iterations=3", "source.iterations=3", "train.iters_per_epoch=2",
     "train.log_every=1",
 )
 
@@ -23,17 +23,15 @@ TINY = (
 @pytest.mark.slow
 def test_demo_end_to_end(tmp_path: Path, capsys) -> None:
     out, data = tmp_path / "out", tmp_path / "data"
-    args = ["demo", "--scale", "tiny", "--out", str(out), "--data-root", str(data), "--runs",
-            "baseline,full@synthetic-memory"]
+    args = ["demo", "--scale", "tiny", "--out", str(out), "--data-root", str(data), "--runs", "full@synthetic-memory"]
     assert main(args + [a for kv in TINY for a in ("--set", kv)]) == 0
     printed = capsys.readouterr().out
     assert "generating the synthetic benchmark" in printed and "done in" in printed
     rows = json.loads((out / "table.json").read_text())
-    # the default adds full and baseline-memory
-    assert [r["run"] for r in rows] == ["direct", "baseline", "full-memory"]
-    assert [r["learner"] for r in rows] == ["classifier", "classifier", "memory"]
+    assert [r["run"] for r in rows] == ["direct", "full-memory"]
+    assert [r["learner"] for r in rows] == ["classifier", "memory"]
     table = (out / "table.txt").read_text().splitlines()
-    assert len(table) == 4 and table[0].split()[:6] == ["run", "learner", "R1", "R5", "R10", "mAP"]
+    assert len(table) == 3 and table[0].split()[:6] == ["run", "learner", "R1", "R5", "R10", "mAP"]
     for row, line in zip(rows, table[1:]):
         assert line.split()[:2] == [row["run"], row["learner"]] and float(line.split()[5]) == round(row["mAP"], 1)
         assert line in printed
