@@ -24,8 +24,8 @@ from sklearn.metrics import adjusted_rand_score
 from raereid.clustering.dbscan import dbscan_labels
 from raereid.clustering.jaccard import jaccard_distance
 from raereid.data.registry import load_dataset
-from raereid.inference.features import extract, l2_normalize
 from raereid.engine.runtime import Runtime
+from raereid.inference.features import extract, l2_normalize
 from raereid.tools.inputs import open_model
 
 
@@ -53,8 +53,9 @@ def close_pairs(dist, pid: np.ndarray, cam: np.ndarray, eps: float = 0.6) -> dic
     rows, cols = close.nonzero()
     same_id, same_cam = pid[:, None] == pid[None], cam[:, None] == cam[None]
     out = {}
-    for name, mask in (("same id, same camera", same_id & same_cam), ("same id, other camera", same_id & ~same_cam),
-                       ("other id, same camera", ~same_id & same_cam), ("other id, other camera", ~same_id & ~same_cam)):
+    masks = (("same id, same camera", same_id & same_cam), ("same id, other camera", same_id & ~same_cam),
+             ("other id, same camera", ~same_id & same_cam), ("other id, other camera", ~same_id & ~same_cam))
+    for name, mask in masks:
         np.fill_diagonal(mask, False)
         out[name] = float(mask[rows, cols].sum() / max(1, mask.sum()))
     return out

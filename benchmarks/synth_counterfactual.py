@@ -6,7 +6,8 @@ Same seed and scale, same identities, cameras and file names; only the switched-
   scene        every camera crops camera 1's panorama (one scene for the whole network)
   camera-light no per-camera exposure, white-balance error or side light
   look-alikes  no sibling identities and flat colour frequencies (identities as unlike as the space allows)
-Switches combine with '+'. Pass --tracklets to start from generator version 2 (a person's images in a camera are frames of one walk).
+Switches combine with '+'. Pass --tracklets to start from generator version 2 (a person's images in a camera
+are frames of one walk).
 Then score a checkpoint on it with benchmarks/synth_clusters.py and `raereid evaluate --data-root OUT`:
 
     python benchmarks/synth_counterfactual.py --out CF_BG --switch-off background

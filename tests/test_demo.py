@@ -15,8 +15,8 @@ from raereid.engine.checkpoint import load_checkpoint
 TINY = (
     "data.p=4", "data.k=2", "data.workers=0", "data.verify_images=false",
     "model.decoder_channels=16,8", "model.discriminator_channels=8,16,16", "model.fusion_dim=32", "model.fusion_out=32",
-    "cluster.method=kmeans", "cluster.num_clusters=4", "optim.iterations=3", "source.iterations=3", "train.iters_per_epoch=2",
-    "train.log_every=1",
+    "cluster.method=kmeans", "cluster.num_clusters=4", "optim.iterations=3", "source.iterations=3",
+    "train.iters_per_epoch=2", "train.log_every=1",
 )
 
 

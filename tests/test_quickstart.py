@@ -149,7 +149,8 @@ def test_own_camera_walkthrough_runs_as_written(tiny_bench, tmp_path, monkeypatc
     monkeypatch.chdir(folder)
     lines = [c for c in commands_in_order(OWN_CAMERAS) if c not in MENTIONS]
     assert [line.split()[1] for line in lines] == [
-        "train", "select", "reconstruct", "report", "train", "train", "train", "report", "select", "index", "search"], lines
+        "train", "select", "reconstruct", "report", "train", "train", "train", "report", "select", "index", "search",
+    ], lines
     outputs = [run(line, {"person.jpg": person}) for line in lines]
 
     adapted = metrics("runs/mycams")  # an unlabelled target: nothing scored

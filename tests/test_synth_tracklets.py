@@ -64,7 +64,8 @@ def test_images_of_one_tracklet_show_more_alike_backgrounds_than_other_tracklets
     same, other = [], []
     for pid in range(1, 21):
         rng = np.random.default_rng(pid)
-        first, second = draw_tracklet(camera, (0, 0, TRACK_CODE, pid, 1)), draw_tracklet(camera, (0, 0, TRACK_CODE, pid + 50, 1))
+        first = draw_tracklet(camera, (0, 0, TRACK_CODE, pid, 1))
+        second = draw_tracklet(camera, (0, 0, TRACK_CODE, pid + 50, 1))
         a = background(panorama, size, rng, window(first, 0.0, size, rng))
         same.append(np.abs(a - background(panorama, size, rng, window(first, 0.3, size, rng))).mean())
         other.append(np.abs(a - background(panorama, size, rng, window(second, 0.3, size, rng))).mean())
