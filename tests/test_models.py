@@ -138,7 +138,8 @@ def test_each_pixel_term_reaches_encoder_with_its_own_share(source_share: float,
     expected = ref["rest"] + source_share * ref["source"] + target_share * ref["target"]
     assert _close(_encoder_grad(model), expected)
     assert float(ref["target"].abs().sum()) > 0 and float(ref["source"].abs().sum()) > 0
-    assert float(out.loss.detach()) == pytest.approx(float(sum(float(v) * w for v, w in _weighted_terms(out, loss))), rel=1e-6)
+    weighted = sum(float(v) * w for v, w in _weighted_terms(out, loss))
+    assert float(out.loss.detach()) == pytest.approx(weighted, rel=1e-6)
 
 
 def _weighted_terms(out: StepOutput, loss: LossConfig) -> list[tuple[torch.Tensor, float]]:
