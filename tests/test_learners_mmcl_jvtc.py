@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import io
 import math
-import os
-import signal
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from conftest import tiny_overrides
+from test_recipe import InterruptAt
 
 from raereid.adapt.checks import check_names
 from raereid.adapt.recipe import train_stages
@@ -27,7 +26,7 @@ from raereid.config.variants import get_variant
 from raereid.engine.checkpoint import load_checkpoint
 from raereid.engine.run_folder import RunFolder
 from raereid.engine.runtime import setup_runtime
-from raereid.engine.train_loop import Hook, Interrupted
+from raereid.engine.train_loop import Interrupted
 from raereid.errors import ConfigError
 from raereid.learners import Labels, Learner, build_learner
 from raereid.learners.base import Branch, ClusterRound
@@ -260,17 +259,6 @@ def _two_stages(root: Path, out: Path, learner: str) -> Config:
                                                    "train.iters_per_epoch=3"))
 
 
-class _StopAt(Hook):
-    """Interrupt (SIGINT) the stage writing to `output` after its step `iteration`."""
-
-    def __init__(self, iteration: int):
-        self.iteration = iteration
-
-    def after_step(self) -> None:
-        if self.loop.iteration == self.iteration:
-            os.kill(os.getpid(), signal.SIGINT)
-
-
 @pytest.mark.parametrize(("learner", "stage", "at"), [("mmcl", "adaptation", 4), ("jvtc", "adaptation", 4),
                                                       ("mmcl", "source", 2)])
 def test_learner_trains_both_stages_and_resumes_exactly(tiny_bench: Path, tmp_path: Path, learner: str, stage: str,
@@ -286,7 +274,7 @@ def test_learner_trains_both_stages_and_resumes_exactly(tiny_bench: Path, tmp_pa
     stop_in = out / "source" if stage == "source" else out
     with pytest.raises(Interrupted):
         train_stages(_two_stages(tiny_bench, out, learner), runtime,
-                     hooks=lambda cfg: [_StopAt(at)] if Path(cfg.train.output) == stop_in else [])
+                     hooks=lambda cfg: [InterruptAt(at)] if Path(cfg.train.output) == stop_in else [])
     assert not (out / "model.pt").exists()
     resumed = train(_two_stages(tiny_bench, out, learner), runtime, resume=True)
     a, b = (load_checkpoint(tmp_path / d / "model.pt") for d in ("a", "b"))
