@@ -21,10 +21,12 @@ from raereid.pixels import from_unit_range
 SIZE = (64, 32)
 
 
-def _model(variant: str, backbone: str = "resnet18") -> tuple[RAE, Discriminators]:
+def _model(variant: str, backbone: str = "resnet18", recurrent_bn: str = "running") -> tuple[RAE, Discriminators]:
+    """A small RAE; its recurrent pass without batch-norm statistics of its own unless a test adds them."""
     torch.manual_seed(0)
     cfg = Config().model
     cfg.backbone, cfg.pretrained, cfg.fusion_dim, cfg.fusion_out = backbone, "none", 64, 48
+    cfg.recurrent_bn = recurrent_bn
     cfg.decoder_channels, cfg.discriminator_channels = [32, 16], [8, 16, 32]
     model = RAE(cfg, get_variant(variant), num_source_ids=5, input_size=SIZE)
     return model, Discriminators(model, (8, 16, 32))

@@ -57,7 +57,7 @@ class ModelConfig:
     # batch norm of the recurrent pass Enc(Dec(F)): running (the encoder's running statistics of real images, in
     # training as at inference) | own (batch statistics in training, kept in running statistics of its own for
     # inference) | batch (batch statistics in training, real images' at inference) | shared (batch: and it moves them)
-    recurrent_bn: str = "running"
+    recurrent_bn: str = "own"
     flip_test: bool = False  # average descriptors of an image and its mirror at test time
     # domain-specific batch norm (source / target statistics and affine parameters; target at test time)
     dsbn: bool = False

@@ -36,13 +36,19 @@ def _environment(job: Job) -> dict[str, str]:
     return one_thread_env() if job.env is None else {**os.environ, **dict(job.env)}
 
 
+def _continue_flags(job: Job, fresh: bool) -> list[str]:
+    """How the job's command treats what its folder holds: a failed run is resumed (--resume), a fresh or
+    unresumable training run restarts over its files (--overwrite); decided once, by RunFolder for a training run."""
+    if tuple(job.argv[1:4]) != TRAIN:
+        return ["--resume"] if not fresh and (job.folder / job.resume_file).is_file() else []
+    folder = RunFolder(job.folder)
+    return ["--resume"] if not fresh and folder.resumable() else ["--overwrite"] if folder.run_entries() else []
+
+
 def _run(job: Job, out: Path, fresh: bool, echo: Callable[[Job, str], None] | None) -> str | None:
     """Run one job; None when it finished, else why it failed. Its stderr goes to stderr.log, each line also to
     `echo` when given."""
-    resume = ["--resume"] if not fresh and (job.folder / job.resume_file).is_file() else []
-    if tuple(job.argv[1:4]) == TRAIN and not resume:  # a failed run is resumed; a fresh or unresumable one restarts
-        folder = RunFolder(job.folder)
-        resume = ["--resume"] if not fresh and folder.resumable() else ["--overwrite"] if folder.run_entries() else []
+    resume = _continue_flags(job, fresh)
     write_record(job, out, None)
     started = time.perf_counter()
     with open(job.folder / "stderr.log", "w", encoding="utf-8") as err:
