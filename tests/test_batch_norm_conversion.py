@@ -51,6 +51,24 @@ def test_plain_batch_norms_convert_to_the_same_network(convert, layer) -> None:
         torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("convert", [convert_to_global_bn, convert_to_sync_bn])
+def test_the_recurrent_pass_statistics_survive_the_conversion(convert) -> None:
+    """model.recurrent_bn=own keeps statistics of the recurrent pass in extra buffers of each batch norm; a DDP run
+    converts the batch norms, and must keep them (values and names) so that the recurrent pass can use them."""
+    from raereid.models.recurrent_bn import add_recurrent_stats, has_recurrent_stats
+
+    model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU())
+    add_recurrent_stats(model)
+    model[1].recurrent_running_mean.copy_(torch.arange(8.0))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    converted = convert(model)
+    assert has_recurrent_stats(converted)
+    after = converted.state_dict()
+    assert before.keys() == after.keys()
+    for key, value in before.items():
+        torch.testing.assert_close(after[key], value)
+
+
 @pytest.mark.parametrize("convert, layer", [(convert_to_global_bn, GlobalBatchNormAct),
                                             (convert_to_sync_bn, "SyncBatchNormAct")])
 def test_timm_batch_norm_act_keeps_its_activation(convert, layer) -> None:

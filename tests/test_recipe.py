@@ -119,7 +119,7 @@ def test_a_longer_source_stage_after_adaptation_began_is_refused(tiny_bench: Pat
 def _another(key: str, value: object) -> str:
     """`key=VALUE` with a value other than `value` that the key's rule accepts."""
     swaps = {"dbscan": "kmeans", "kmeans": "dbscan", "encoder": "final", "final": "encoder", "running": "own",
-             "l2": "squared", "squared": "l2", "batch": "running", "sgd": "adam"}
+             "own": "batch", "l2": "squared", "squared": "l2", "batch": "running", "sgd": "adam"}
     if isinstance(value, bool):
         return f"{key}={not value}"
     if isinstance(value, list):
