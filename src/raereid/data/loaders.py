@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import signal
-from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -59,12 +59,33 @@ class ImageDataset(Dataset):
         return Batch(tensor, int(self.labels[index]), record.camid, index, 0 if seed is None else seed, clean)
 
 
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
 def ignore_stop_signals(worker_id: int) -> None:
     """A DataLoader worker's start: ignore SIGINT and SIGTERM. A scheduler (SLURM, `timeout`, `kill -- -PGID`)
     signals the whole process group; the main process then saves a checkpoint at the end of its step, which needs
-    its workers alive until it stops them itself."""
+    its workers alive until it stops them itself. The worker was forked with both blocked (`StopSafeLoader`), so a
+    signal sent before this point waits, and is discarded once ignored."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+
+
+class StopSafeLoader(DataLoader):
+    """A DataLoader whose workers start with SIGINT and SIGTERM blocked until `ignore_stop_signals` ignores them:
+    torch's worker installs a SIGTERM handler that kills it before the worker_init_fn runs, so a signal to the
+    process group while an epoch's workers start would kill one (seen once in CI). The main process blocks them
+    only while it forks, then receives them."""
+
+    def __iter__(self) -> Iterator[Any]:
+        if self.num_workers == 0:
+            return super().__iter__()
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            return super().__iter__()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _loader_kwargs(workers: int, device: torch.device | str) -> dict:
@@ -80,11 +101,11 @@ def train_loader(
     dataset: ImageDataset, batch_sampler: Sampler[list[int]], workers: int, device: torch.device | str = "cpu"
 ) -> DataLoader:
     """PK batches from `batch_sampler`, decoded and augmented in `workers` processes."""
-    return DataLoader(dataset, batch_sampler=batch_sampler, **_loader_kwargs(workers, device))
+    return StopSafeLoader(dataset, batch_sampler=batch_sampler, **_loader_kwargs(workers, device))
 
 
 def test_loader(
     dataset: ImageDataset, batch_size: int, workers: int, device: torch.device | str = "cpu"
 ) -> DataLoader:
     """Images in record order (for feature extraction and evaluation)."""
-    return DataLoader(dataset, batch_size=batch_size, shuffle=False, **_loader_kwargs(workers, device))
+    return StopSafeLoader(dataset, batch_size=batch_size, shuffle=False, **_loader_kwargs(workers, device))
