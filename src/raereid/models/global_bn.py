@@ -82,8 +82,7 @@ def convert_to_global_bn(module: nn.Module) -> nn.Module:
             new = GlobalBatchNormAct(*args, drop=module.drop, act=module.act)
         else:
             new = GlobalBatchNorm(*args)
-        for name, buffer in _extra_buffers(module).items():
-            new.register_buffer(name, buffer)
+        _carry_buffers(dict(module._buffers), new)
         new.load_state_dict(module.state_dict())
         if module.affine:
             new.weight.requires_grad_(module.weight.requires_grad)
@@ -97,7 +96,7 @@ def convert_to_global_bn(module: nn.Module) -> nn.Module:
 def convert_to_sync_bn(module: nn.Module) -> nn.Module:
     """torch's SyncBatchNorm for every batch norm of `module` (CUDA); through timm's conversion when the model
     has timm BatchNormAct2d layers, which torch's would turn into plain batch norms without their activation."""
-    extra = {name: _extra_buffers(m) for name, m in module.named_modules() if isinstance(m, _BatchNorm)}
+    before = {name: dict(m._buffers) for name, m in module.named_modules() if isinstance(m, _BatchNorm)}
     norm_act = _timm_norm_act()
     if norm_act is not None and any(isinstance(m, norm_act) for m in module.modules()):
         from timm.layers import convert_sync_batchnorm
@@ -106,15 +105,13 @@ def convert_to_sync_bn(module: nn.Module) -> nn.Module:
     else:
         converted = nn.SyncBatchNorm.convert_sync_batchnorm(module)
     for name, m in converted.named_modules():
-        for key, buffer in extra.get(name, {}).items():
-            m.register_buffer(key, buffer)
+        _carry_buffers(before.get(name, {}), m)
     return converted
 
 
-STANDARD_BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
-
-
-def _extra_buffers(norm: nn.Module) -> dict[str, torch.Tensor]:
-    """Buffers a batch norm holds beyond its own (the recurrent pass's statistics, `model.recurrent_bn: own`), which
-    a conversion must carry over: torch's and timm's SyncBatchNorm conversions copy only the standard ones."""
-    return {k: v for k, v in norm._buffers.items() if k not in STANDARD_BUFFERS and v is not None}
+def _carry_buffers(buffers: dict[str, torch.Tensor | None], new: nn.Module) -> None:
+    """Register on the converted `new` every buffer of the original batch norm it lacks (the recurrent pass's
+    statistics, `model.recurrent_bn: own`): torch's and timm's conversions create only a batch norm's own buffers."""
+    for name, buffer in buffers.items():
+        if buffer is not None and name not in new._buffers:
+            new.register_buffer(name, buffer)
