@@ -156,9 +156,12 @@ def checkpoint_choice(runs: list[QRun], spec: str, split: str) -> dict[str, Any]
 
 
 def eps_choice(runs: list[QRun], spec: str, split: str, preset: str) -> dict[str, Any]:
-    """Per draw and seed, among the eps rows: the regret of the best-scored eps, and of the preset's eps."""
+    """Per draw and seed, among the eps rows: the regret of the best-scored eps, and of the preset's eps.
+    Only adapted runs are candidates: the source stage below the rows (a direct model, which never clusters) is not
+    an eps, and its lack of a fused descriptor would drop the agreement term from every candidate's score."""
     regrets, preset_regrets, decisions = [], [], 0
-    for (_, _), members in sorted(by(runs, lambda q: (q.draw, q.seed)).items()):
+    adapted = [q for q in runs if q.variant != "direct"]
+    for (_, _), members in sorted(by(adapted, lambda q: (q.draw, q.seed)).items()):
         if len({q.eps for q in members}) < 2:
             continue
         ranked = scored([final_candidate(q) for q in members], spec)

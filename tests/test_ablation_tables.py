@@ -73,6 +73,19 @@ def test_shipped_rows_files_parse(name: str) -> None:
     assert spec.name == name and spec.seeds == (0, 1, 2) and any(r.variant == "direct" for r in spec.rows)
 
 
+@pytest.mark.parametrize("path", sorted((ROOT / "benchmarks" / "tables").glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_rows_file_parses_and_its_doc_has_its_block(path: Path) -> None:
+    """Each file's header names the doc its `--write` regenerates; that doc must hold the marker pair, or the
+    command the header gives fails before training."""
+    spec = load_spec(path)
+    header = [line for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("#")]
+    written = re.findall(r"--write (\S+)", " ".join(header))
+    assert written, f"{path.name}: the header gives no regenerate command with --write DOC"
+    for doc in written:
+        text = (ROOT / doc).read_text(encoding="utf-8")
+        assert f"<!-- table:{spec.name} -->" in text and f"<!-- /table:{spec.name} -->" in text, (path.name, doc)
+
+
 BAD = [
     ("config: synthetic\nrow: []\n", "row", "use only"),
     ("rows: [{label: a, variant: baseline}]\n", "config", "config: synthetic"),

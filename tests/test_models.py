@@ -21,8 +21,9 @@ from raereid.pixels import from_unit_range
 SIZE = (64, 32)
 
 
-def _model(variant: str, backbone: str = "resnet18", recurrent_bn: str = "running") -> tuple[RAE, Discriminators]:
-    """A small RAE; its recurrent pass without batch-norm statistics of its own unless a test adds them."""
+def _model(variant: str, backbone: str = "resnet18", recurrent_bn: str = "own") -> tuple[RAE, Discriminators]:
+    """A small RAE; its recurrent pass keeps batch-norm statistics of its own (`own`, every preset's) unless a test
+    names another mode."""
     torch.manual_seed(0)
     cfg = Config().model
     cfg.backbone, cfg.pretrained, cfg.fusion_dim, cfg.fusion_out = backbone, "none", 64, 48
@@ -278,7 +279,7 @@ def _changed(before: dict[str, torch.Tensor], model: RAE, prefix: str = "") -> b
 @pytest.mark.parametrize("mode", ["batch", "shared", "running", "own"])
 def test_recurrent_pass_batch_norm_modes(mode: str) -> None:
     """model.recurrent_bn: which statistics normalise reconstructions in training and at inference, and which move."""
-    model, _ = _model("full")
+    model, _ = _model("full", recurrent_bn="running")  # no statistics of its own until the mode below adds them
     model.recurrent_bn = mode
     if mode == "own":
         add_recurrent_stats(model.encoder)
@@ -297,7 +298,7 @@ def test_recurrent_pass_batch_norm_modes(mode: str) -> None:
     if mode == "own":  # their own statistics moved in training, and inference uses them
         own = {k.replace("recurrent_", ""): v for k, v in model.encoder.state_dict().items() if "recurrent_" in k}
         assert any(not torch.equal(own[k], real[k]) for k in real)
-        plain, _ = _model("full")
+        plain, _ = _model("full", recurrent_bn="running")
         plain.load_state_dict({**{k: v for k, v in model.state_dict().items() if "recurrent_" not in k},
                                **{f"encoder.{k}": v for k, v in own.items()}})
         plain.eval()
@@ -324,9 +325,7 @@ def test_reconstruction_statistics_start_from_the_loaded_ones(tmp_path: Path) ->
         if isinstance(m, torch.nn.BatchNorm2d):
             m.running_mean.normal_()
     save_checkpoint({"model": direct.state_dict()}, tmp_path / "direct.pt")
-    model, discs = _model("full")
-    model.recurrent_bn = "own"
-    add_recurrent_stats(model.encoder)
+    model, discs = _model("full")  # recurrent_bn own: the fused variants add the statistics when built
     init_from(model, discs, str(tmp_path / "direct.pt"), "resnet18")
     state = model.encoder.state_dict()
     stats = [k for k in state if "recurrent_running_mean" in k]

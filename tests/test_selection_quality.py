@@ -31,16 +31,16 @@ def _signals(silhouette: float, stability: float = 0.5) -> dict:
 
 
 def make_run(folder: Path, *, draw: str = "A", seed: int = 0, eps: float | str = 0.6, final: tuple = (0.2, 30.0, 31.0),
-             snapshots: tuple = ()) -> Path:
+             snapshots: tuple = (), variant: str = "full") -> Path:
     """A finished run: final / snapshots are (silhouette, test mAP, val mAP) of each model judged."""
     snaps = [Judged(f"checkpoints/select/iter_{10 * (i + 1):06d}.pt", 10 * (i + 1), _signals(sil),
                     labelled={"test": {"mAP": t}, "val": {"mAP": v}}) for i, (sil, t, v) in enumerate(snapshots)]
     record = LabelFreeRecord(snapshots=snaps, final=Judged("model.pt", 10 * (len(snaps) + 1), _signals(final[0])))
     folder.mkdir(parents=True)
-    MetricsRecord("full", "classifier", "dukemtmcreid", "market1501", dict.fromkeys(METRIC_KEYS, final[1]), 50, 1.0,
+    MetricsRecord(variant, "classifier", "dukemtmcreid", "market1501", dict.fromkeys(METRIC_KEYS, final[1]), 50, 1.0,
                   dict.fromkeys(METRIC_KEYS, final[2]), label_free=record.to_json()).write(folder / "metrics.json")
     (folder / "config.yaml").write_text(yaml.safe_dump({"data": {"root": f"/data/{draw}", "target": "market1501"},
-                                                        "train": {"seed": seed, "variant": "full"},
+                                                        "train": {"seed": seed, "variant": variant},
                                                         "cluster": {"eps": eps}}))
     return folder
 
@@ -86,6 +86,19 @@ def test_eps_regret_per_draw_and_seed_against_the_best_and_the_preset(tmp_path: 
     runs = quality.find_runs([tmp_path])
     result = quality.eps_choice(runs, "separation", "test", "0.6")
     assert result == {"decisions": 2, "regret": pytest.approx(3.0), "regret_preset": pytest.approx(4.5)}
+
+
+def test_the_eps_choice_leaves_out_the_source_stage_of_the_runners_layout(tmp_path: Path) -> None:
+    # the table runner's folders: DRAW/stages/default/seedS (the direct model, the config's eps 0.6) beside
+    # DRAW/rows/eps_X/seedS; the stage scores highest and has the best mAP but is not an eps to choose
+    out = tmp_path / "runs" / "tables" / "eps"
+    make_run(out / "A" / "stages" / "default" / "seed0", eps=0.6, final=(0.9, 50.0, 50.0), variant="direct")
+    for eps, sil, m in ((0.5, 0.4, 30.0), (0.6, 0.3, 25.0), (0.7, 0.2, 20.0)):
+        make_run(out / "A" / "rows" / f"eps_{eps}" / "seed0", eps=eps, final=(sil, m, m))
+    runs = quality.find_runs([out])
+    assert len(runs) == 4
+    assert quality.eps_choice(runs, "separation", "test", "0.6") == {
+        "decisions": 1, "regret": 0.0, "regret_preset": pytest.approx(5.0)}
 
 
 def test_the_design_takes_the_best_validation_tau_and_keeps_the_default_on_ties() -> None:

@@ -48,9 +48,6 @@ def running_stats_used(module: nn.Module) -> Iterator[None]:
             m.train(True)
 
 
-RECURRENT_STATS = ("running_mean", "running_var", "num_batches_tracked")
-
-
 def add_recurrent_stats(module: nn.Module) -> None:
     """Give every batch norm inside a second set of running statistics (`recurrent_running_mean`, ...), for the
     reconstructions of the recurrent pass, starting as copies of the real images' ones."""
