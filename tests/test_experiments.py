@@ -5,6 +5,7 @@ and echoed lines."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -141,3 +142,64 @@ def test_one_thread_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert {k: one_thread_env()[k] for k in ONE_THREAD} == {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     assert {k: one_thread_env(keep_set=True)[k] for k in ONE_THREAD} == {"OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "1"}
     assert one_thread_env()["PATH"] == os.environ["PATH"]
+
+
+SHARED = "config: synthetic\niterations: 7\nset: [train.gap_picture=false]\nseeds: [0]\nrows:\n{rows}"
+
+
+def _finish(jobs: list[Job]) -> None:
+    """Each training job's folder as its finished run leaves it: config.yaml as the run resolves it, metrics.json."""
+    for job in jobs:
+        job.folder.mkdir(parents=True, exist_ok=True)
+        write_config(planned_config(job), job.folder / "config.yaml")
+        (job.folder / "metrics.json").write_text('{"mAP": 12.5, "rank1": 30.0}')
+
+
+def test_reuse_copies_only_runs_of_the_same_config_from_the_same_stage(tmp_path: Path) -> None:
+    from raereid.experiments.reuse import reuse_runs
+
+    first = _spec(tmp_path, SHARED.format(rows="  - {label: direct, variant: direct}\n"
+                                               "  - {label: base, variant: baseline}\n"
+                                               "  - {label: full, variant: full, set: [cluster.eps=0.5]}\n"))
+    done = plan(first, {"A": str(tmp_path)}, tmp_path / "one", [0])
+    _finish(done)
+    second = _spec(tmp_path, SHARED.format(rows="  - {label: baseline again, variant: baseline}\n"
+                                                "  - {label: full, variant: full}\n"))
+    out = tmp_path / "two"
+    jobs = plan(second, {"A": str(tmp_path)}, out, [0])
+    lines: list[str] = []
+    copied = reuse_runs(jobs, out, [tmp_path / "one"], log=lines.append)
+    stage, baseline, full = jobs
+    assert copied == {stage.key: done[0].folder.resolve(), baseline.key: done[1].folder.resolve()}
+    assert [state(job, out) for job in jobs] == ["done", "done", "missing"]  # full differs in cluster.eps
+    assert len(lines) == 2 and (baseline.folder / "metrics.json").read_text() == '{"mAP": 12.5, "rank1": 30.0}'
+    assert json.loads((baseline.folder / "job.json").read_text())["reused_from"] == str(done[1].folder.resolve())
+    assert reuse_runs(jobs, out, [tmp_path / "one"]) == {}  # nothing left to copy; the copies stay
+
+    # A row is reused only from the run its table's own stage was copied from: here the stage was trained here.
+    third = tmp_path / "three"
+    jobs = plan(second, {"A": str(tmp_path)}, third, [0])
+    _finish(jobs[:1])
+    assert reuse_runs(jobs, third, [tmp_path / "one"]) == {}
+    assert state(jobs[1], third) == "missing"
+
+
+def test_raereid_table_reuse_makes_a_table_without_training_and_says_so(tmp_path: Path,
+                                                                       capsys: pytest.CaptureFixture) -> None:
+    from raereid.cli.main import main
+
+    rows = SHARED.format(rows="  - {label: direct, variant: direct}\n  - {label: base, variant: baseline}\n")
+    done = plan(_spec(tmp_path, rows), {"A": str(tmp_path)}, tmp_path / "one", [0])
+    _finish(done)
+    again = tmp_path / "again.yaml"
+    again.write_text(rows.replace("label: base", "label: the baseline"))
+    out = tmp_path / "two"
+    assert main(["table", str(again), "--draw", f"A={tmp_path}", "--out", str(out), "--reuse",
+                 str(tmp_path / "one")]) == 0
+    printed = capsys.readouterr()
+    assert "| the baseline | 12.5 | 12.5 |" in printed.out
+    assert "2 of these runs were made for another table" in printed.out
+    assert printed.err.count("reused") == 2
+    assert main(["table", str(again), "--draw", f"A={tmp_path}", "--out", str(out), "--reuse",
+                 str(tmp_path / "nowhere")]) == 2
+    assert "--reuse" in capsys.readouterr().err

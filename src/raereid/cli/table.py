@@ -28,6 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seeds", type=int, nargs="+", help="seeds of every row (default: the file's, else 0 1 2)")
     parser.add_argument("--split", choices=("test", "val"), default="test", help="the target split the table reports")
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time, one thread each")
+    parser.add_argument("--reuse", type=Path, action="append", default=[], metavar="FOLDER",
+                        help="copy finished runs from another table's folder (e.g. runs/tables/table4) when their "
+                             "config is the one a missing run would have, instead of training it; repeatable")
     parser.add_argument("--table-only", action="store_true",
                         help="print the table of the runs there are, train nothing")
     parser.add_argument("--write", type=Path, metavar="FILE", help="replace the table's marked block in FILE")
@@ -63,7 +66,7 @@ def regenerate_command(args: argparse.Namespace) -> str:
 def run(args: argparse.Namespace) -> int:
     import datetime
 
-    from raereid.errors import ConfigError
+    from raereid.errors import ConfigError, PathError
     from raereid.experiments.plan import plan
     from raereid.experiments.run import failure_report, run_jobs
     from raereid.experiments.spec import load_spec
@@ -83,6 +86,14 @@ def run(args: argparse.Namespace) -> int:
     jobs = plan(spec, draws, out, seeds)
     if not args.table_only:
         check_fresh(jobs, out)
+        if args.reuse:
+            from raereid.experiments.reuse import reuse_runs
+
+            for folder in args.reuse:
+                if not folder.is_dir():
+                    raise PathError(f"--reuse {folder} is not a folder", where=folder,
+                                    fix="pass the --out folder of another table's runs")
+            reuse_runs(jobs, out, args.reuse, log=lambda line: print(line, file=sys.stderr, flush=True))
         try:
             run_jobs(jobs, out, args.jobs, log=lambda line: print(line, file=sys.stderr, flush=True))
         except KeyboardInterrupt:

@@ -38,10 +38,13 @@ def read_record(job: Job) -> dict:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
-def write_record(job: Job, out: Path, failed: str | None, seconds: float | None = None) -> None:
-    """job.json: the command, why it failed (None: it did not) and how long it took."""
+def write_record(job: Job, out: Path, failed: str | None, seconds: float | None = None,
+                 reused_from: Path | None = None) -> None:
+    """job.json: the command, why it failed (None: it did not), how long it took and, for a run copied from another
+    table (experiments/reuse.py), the folder it was copied from."""
     job.folder.mkdir(parents=True, exist_ok=True)
-    record = {"command": command_of(job, out), "failed": failed, "seconds": seconds}
+    record = {"command": command_of(job, out), "failed": failed, "seconds": seconds,
+              **({"reused_from": str(reused_from)} if reused_from is not None else {})}
     (job.folder / "job.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
 
 
@@ -90,11 +93,12 @@ def _config_changes(job: Job, path: Path, version: tuple[int, int] | None) -> tu
         then = flat_values(load_config(str(path)))
     except (RaeReidError, OSError):
         return tuple(sorted(now))
-    now, then = _absolute(now), _absolute(then)
+    now, then = absolute_paths(now), absolute_paths(then)
     return tuple(sorted(k for k in now if then.get(k) != now[k]))
 
 
-def _absolute(values: dict[str, Any]) -> dict[str, Any]:
+def absolute_paths(values: dict[str, Any]) -> dict[str, Any]:
+    """The values with the PATH_KEYS made absolute (how two runs' configs are compared)."""
     return {k: os.path.abspath(v) if k in PATH_KEYS and isinstance(v, str) and v else v for k, v in values.items()}
 
 

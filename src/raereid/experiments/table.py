@@ -6,6 +6,7 @@ mean rank-1, and the file's optional columns (means over the seeds). A missing v
 
 from __future__ import annotations
 
+import json
 import re
 import statistics
 from dataclasses import dataclass
@@ -85,7 +86,16 @@ def render(spec: TableSpec, draws: dict[str, str], seeds: list[int], out: Path, 
                       _fmt(stats([r.get("rank1") for r in runs]).mean),
                       *(_fmt(stats([r.get(c) for r in runs]).mean, DIGITS.get(c, 1)) for c in spec.columns)]
         lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join([_caption(spec, draws, seeds, split), "", *lines, "", *_notes(spec, out, partial)])
+    reused = sum(1 for folder, st in states.items() if st == "done" and _reused(folder))
+    return "\n".join([_caption(spec, draws, seeds, split), "", *lines, "", *_notes(spec, out, partial, reused)])
+
+
+def _reused(folder: Path) -> bool:
+    """Whether the run was copied from another table's folder (`raereid table --reuse`; its job.json says whence)."""
+    try:
+        return bool(json.loads((folder / "job.json").read_text(encoding="utf-8")).get("reused_from"))
+    except (OSError, ValueError):
+        return False
 
 
 def _caption(spec: TableSpec, draws: dict[str, str], seeds: list[int], split: str) -> str:
@@ -95,7 +105,7 @@ def _caption(spec: TableSpec, draws: dict[str, str], seeds: list[int], split: st
             f"{', '.join(map(str, seeds))}; adapted rows {budget} from their seed's source stage; draws: {where}.")
 
 
-def _notes(spec: TableSpec, out: Path, partial: bool) -> list[str]:
+def _notes(spec: TableSpec, out: Path, partial: bool, reused: int = 0) -> list[str]:
     notes = ["Source stages (`raereid train --variant direct`, trained once per seed and draw; every adapted row "
              "starts from its seed and draw's model.pt of the stage named here, a direct row is the stage's own run):"]
     for stage in spec.stages.values():
@@ -110,6 +120,9 @@ def _notes(spec: TableSpec, out: Path, partial: bool) -> list[str]:
                      f"{' --target ' + t.target if t.target else ''}` output ({translate_folder(out, '<draw>')}).")
     if spec.sets:
         notes.append(f"Every run: --set {' '.join(spec.sets)}.")
+    if reused:
+        notes.append(f"{reused} of these runs were made for another table with the same config and copied "
+                     "(`--reuse`; each run's job.json names its origin).")
     notes.append("spread = max - min over the seeds, std = their sample standard deviation"
                  + ("; * = mean of fewer seeds than listed." if partial else "."))
     return notes
