@@ -23,7 +23,7 @@ from raereid.experiments.demo import demo_jobs, demo_spec, parse_runs, run_names
 from raereid.experiments.plan import Job, plan
 from raereid.experiments.run import ONE_THREAD, one_thread_env, run_jobs
 from raereid.experiments.spec import load_spec
-from raereid.experiments.state import planned_config, state
+from raereid.experiments.state import planned_config, state, write_record
 
 ROWS = """
 config: synthetic
@@ -147,15 +147,17 @@ def test_one_thread_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 SHARED = "config: synthetic\niterations: 7\nset: [train.gap_picture=false]\nseeds: [0]\nrows:\n{rows}"
 
 
-def _finish(jobs: list[Job]) -> None:
-    """Each training job's folder as its finished run leaves it: config.yaml as the run resolves it, metrics.json."""
+def _finish(jobs: list[Job], model: bytes = b"stage weights") -> None:
+    """Each training job's folder as its finished run leaves it: config.yaml as the run resolves it, metrics.json,
+    model.pt (`model` for a stage, the row's own bytes for a row)."""
     for job in jobs:
         job.folder.mkdir(parents=True, exist_ok=True)
         write_config(planned_config(job), job.folder / "config.yaml")
         (job.folder / "metrics.json").write_text('{"mAP": 12.5, "rank1": 30.0}')
+        (job.folder / "model.pt").write_bytes(model if job.kind == "stage" else job.key.encode())
 
 
-def test_reuse_copies_only_runs_of_the_same_config_from_the_same_stage(tmp_path: Path) -> None:
+def test_reuse_copies_only_runs_of_the_same_config_from_the_same_stage_model(tmp_path: Path) -> None:
     from raereid.experiments.reuse import reuse_runs
 
     first = _spec(tmp_path, SHARED.format(rows="  - {label: direct, variant: direct}\n"
@@ -167,21 +169,43 @@ def test_reuse_copies_only_runs_of_the_same_config_from_the_same_stage(tmp_path:
                                                 "  - {label: full, variant: full}\n"))
     out = tmp_path / "two"
     jobs = plan(second, {"A": str(tmp_path)}, out, [0])
+    stage, baseline, full = jobs
+    write_record(baseline, out, None)  # what the runner leaves of a job stopped before its process wrote anything
+    (baseline.folder / "stderr.log").write_text("")
     lines: list[str] = []
     copied = reuse_runs(jobs, out, [tmp_path / "one"], log=lines.append)
-    stage, baseline, full = jobs
     assert copied == {stage.key: done[0].folder.resolve(), baseline.key: done[1].folder.resolve()}
     assert [state(job, out) for job in jobs] == ["done", "done", "missing"]  # full differs in cluster.eps
     assert len(lines) == 2 and (baseline.folder / "metrics.json").read_text() == '{"mAP": 12.5, "rank1": 30.0}'
-    assert json.loads((baseline.folder / "job.json").read_text())["reused_from"] == str(done[1].folder.resolve())
+    record = json.loads((baseline.folder / "job.json").read_text())
+    assert record["reused_from"] == str(done[1].folder.resolve()) and record["failed"] is None
+    assert not (baseline.folder / "stderr.log").exists() and not list(out.rglob("*.reusing"))
     assert reuse_runs(jobs, out, [tmp_path / "one"]) == {}  # nothing left to copy; the copies stay
 
-    # A row is reused only from the run its table's own stage was copied from: here the stage was trained here.
-    third = tmp_path / "three"
-    jobs = plan(second, {"A": str(tmp_path)}, third, [0])
-    _finish(jobs[:1])
-    assert reuse_runs(jobs, third, [tmp_path / "one"]) == {}
-    assert state(jobs[1], third) == "missing"
+    # A row is reused only when its stage here holds the very model.pt the candidate started from.
+    for model, reused in ((b"other weights", False), (b"stage weights", True)):
+        here = tmp_path / f"here-{reused}"
+        jobs = plan(second, {"A": str(tmp_path)}, here, [0])
+        _finish(jobs[:1], model)  # the stage trained in this table
+        assert (jobs[1].key in reuse_runs(jobs, here, [tmp_path / "one"])) is reused
+        assert state(jobs[1], here) == ("done" if reused else "missing")
+
+
+def test_reuse_never_replaces_part_of_a_run_and_finishes_an_interrupted_copy(tmp_path: Path) -> None:
+    from raereid.experiments.reuse import reuse_runs
+
+    rows = _spec(tmp_path, SHARED.format(rows="  - {label: direct, variant: direct}\n"))
+    _finish(plan(rows, {"A": str(tmp_path)}, tmp_path / "one", [0]))
+    (job,) = plan(rows, {"A": str(tmp_path)}, tmp_path / "two", [0])
+    (job.folder / "checkpoints").mkdir(parents=True)  # a run that started here: it resumes, it is not replaced
+    assert reuse_runs([job], tmp_path / "two", [tmp_path / "one"]) == {}
+    assert not (job.folder / "metrics.json").exists()
+    (job.folder / "checkpoints").rmdir()
+    leftover = job.folder.with_name(job.folder.name + ".reusing")  # a copy cut short by an interrupt
+    (leftover / "checkpoints").mkdir(parents=True)
+    assert job.key in reuse_runs([job], tmp_path / "two", [tmp_path / "one"])
+    assert state(job, tmp_path / "two") == "done" and not leftover.exists()
+    assert sorted(p.name for p in job.folder.iterdir()) == ["config.yaml", "job.json", "metrics.json", "model.pt"]
 
 
 def test_raereid_table_reuse_makes_a_table_without_training_and_says_so(tmp_path: Path,
@@ -194,12 +218,13 @@ def test_raereid_table_reuse_makes_a_table_without_training_and_says_so(tmp_path
     again = tmp_path / "again.yaml"
     again.write_text(rows.replace("label: base", "label: the baseline"))
     out = tmp_path / "two"
-    assert main(["table", str(again), "--draw", f"A={tmp_path}", "--out", str(out), "--reuse",
-                 str(tmp_path / "one")]) == 0
+    table = ["table", str(again), "--draw", f"A={tmp_path}", "--out", str(out)]
+    assert main([*table, "--reuse", str(tmp_path / "one")]) == 0
     printed = capsys.readouterr()
     assert "| the baseline | 12.5 | 12.5 |" in printed.out
     assert "2 of these runs were made for another table" in printed.out
     assert printed.err.count("reused") == 2
-    assert main(["table", str(again), "--draw", f"A={tmp_path}", "--out", str(out), "--reuse",
-                 str(tmp_path / "nowhere")]) == 2
+    assert main([*table, "--reuse", str(tmp_path / "nowhere")]) == 2
     assert "--reuse" in capsys.readouterr().err
+    assert main([*table, "--reuse", str(tmp_path / "one"), "--table-only"]) == 2
+    assert "--table-only touches none" in capsys.readouterr().err

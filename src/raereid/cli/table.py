@@ -68,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
 
     from raereid.errors import ConfigError, PathError
     from raereid.experiments.plan import plan
+    from raereid.experiments.reuse import reuse_runs
     from raereid.experiments.run import failure_report, run_jobs
     from raereid.experiments.spec import load_spec
     from raereid.experiments.state import check_fresh, state
@@ -77,6 +78,13 @@ def run(args: argparse.Namespace) -> int:
     draws = parse_draws(args.draw, check_roots=not args.table_only)
     if args.jobs < 1:
         raise ConfigError(f"--jobs must be at least 1, got {args.jobs}", fix="pass --jobs 1 or more")
+    if args.reuse and args.table_only:
+        raise ConfigError("--reuse copies runs into the table's folders, --table-only touches none",
+                          fix="drop --table-only to copy (and train what is still missing), or drop --reuse")
+    for folder in args.reuse:
+        if not folder.is_dir():
+            raise PathError(f"--reuse {folder} is not a folder", where=folder,
+                            fix="pass the --out folder of another table's runs")
     seeds = list(args.seeds or spec.seeds)
     if len(set(seeds)) != len(seeds):
         raise ConfigError(f"--seeds {' '.join(map(str, seeds))} repeats a seed", fix="list each seed once")
@@ -86,15 +94,9 @@ def run(args: argparse.Namespace) -> int:
     jobs = plan(spec, draws, out, seeds)
     if not args.table_only:
         check_fresh(jobs, out)
-        if args.reuse:
-            from raereid.experiments.reuse import reuse_runs
-
-            for folder in args.reuse:
-                if not folder.is_dir():
-                    raise PathError(f"--reuse {folder} is not a folder", where=folder,
-                                    fix="pass the --out folder of another table's runs")
-            reuse_runs(jobs, out, args.reuse, log=lambda line: print(line, file=sys.stderr, flush=True))
         try:
+            if args.reuse:
+                reuse_runs(jobs, out, args.reuse, log=lambda line: print(line, file=sys.stderr, flush=True))
             run_jobs(jobs, out, args.jobs, log=lambda line: print(line, file=sys.stderr, flush=True))
         except KeyboardInterrupt:
             print("[table] interrupted: run the same command again to continue", file=sys.stderr)

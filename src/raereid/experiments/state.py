@@ -39,13 +39,14 @@ def read_record(job: Job) -> dict:
 
 
 def write_record(job: Job, out: Path, failed: str | None, seconds: float | None = None,
-                 reused_from: Path | None = None) -> None:
-    """job.json: the command, why it failed (None: it did not), how long it took and, for a run copied from another
-    table (experiments/reuse.py), the folder it was copied from."""
-    job.folder.mkdir(parents=True, exist_ok=True)
+                 reused_from: Path | None = None, folder: Path | None = None) -> None:
+    """job.json (in the job's folder, or `folder`): the command, why it failed (None: it did not), how long it took
+    and, for a run copied from another table (experiments/reuse.py), the folder it was copied from."""
+    where = folder or job.folder
+    where.mkdir(parents=True, exist_ok=True)
     record = {"command": command_of(job, out), "failed": failed, "seconds": seconds,
               **({"reused_from": str(reused_from)} if reused_from is not None else {})}
-    (job.folder / "job.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    (where / "job.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
 
 
 def planned_config(job: Job) -> Any:

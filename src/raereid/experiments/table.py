@@ -94,7 +94,7 @@ def _reused(folder: Path) -> bool:
     """Whether the run was copied from another table's folder (`raereid table --reuse`; its job.json says whence)."""
     try:
         return bool(json.loads((folder / "job.json").read_text(encoding="utf-8")).get("reused_from"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, AttributeError):
         return False
 
 
