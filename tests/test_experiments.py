@@ -208,6 +208,19 @@ def test_reuse_never_replaces_part_of_a_run_and_finishes_an_interrupted_copy(tmp
     assert sorted(p.name for p in job.folder.iterdir()) == ["config.yaml", "job.json", "metrics.json", "model.pt"]
 
 
+def test_an_unreadable_job_record_counts_as_not_run_and_is_written_whole_again(tmp_path: Path) -> None:
+    from raereid.experiments.state import record_at
+
+    rows = _spec(tmp_path, SHARED.format(rows="  - {label: direct, variant: direct}\n"))
+    (job,) = plan(rows, {"A": str(tmp_path)}, tmp_path / "out", [0])
+    job.folder.mkdir(parents=True)
+    (job.folder / "job.json").write_text('{"command": ["-m", "raer')  # a write cut short
+    assert record_at(job.folder) == {} and state(job, tmp_path / "out") == "missing"
+    write_record(job, tmp_path / "out", "exit code 1", 3.0)
+    assert record_at(job.folder)["failed"] == "exit code 1" and state(job, tmp_path / "out") == "failed"
+    assert sorted(p.name for p in job.folder.iterdir()) == ["job.json"]
+
+
 def test_raereid_table_reuse_makes_a_table_without_training_and_says_so(tmp_path: Path,
                                                                        capsys: pytest.CaptureFixture) -> None:
     from raereid.cli.main import main

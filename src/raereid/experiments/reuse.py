@@ -20,9 +20,9 @@ from typing import Any
 
 from raereid.engine.run_folder import CONFIG, METRICS, MODEL, RunFolder
 from raereid.experiments.plan import Job
-from raereid.experiments.state import FOLDER_KEYS, absolute_paths, resolved_now, state, write_record
+from raereid.experiments.state import FOLDER_KEYS, RECORD, absolute_paths, record_at, resolved_now, state, write_record
 
-RECORDS = ("job.json", "stderr.log")  # the runner's files of the other table's job: never copied
+RECORDS = (RECORD, "stderr.log")  # the runner's files of the other table's job: never copied
 
 
 def _identity(values: dict[str, Any]) -> str:
@@ -31,33 +31,26 @@ def _identity(values: dict[str, Any]) -> str:
     return json.dumps(kept, sort_keys=True, default=str)
 
 
-def finished_runs(roots: Iterable[Path]) -> dict[str, list[Path]]:
+def finished_runs(roots: Iterable[Path]) -> dict[str, list[tuple[Path, Path | None]]]:
     """Every finished training run under `roots` (a folder with config.yaml, metrics.json and model.pt), by what
-    it is (`_identity`)."""
+    it is (`_identity`): its folder and the model.pt it started from (train.init; None without one)."""
     from raereid.config import load_config
     from raereid.config.schema import flat_values
     from raereid.errors import RaeReidError
 
-    found: dict[str, list[Path]] = {}
+    found: dict[str, list[tuple[Path, Path | None]]] = {}
     for root in roots:
         for config in sorted(Path(root).rglob(CONFIG)):
             folder = config.parent
             if not ((folder / METRICS).is_file() and (folder / MODEL).is_file()):
                 continue
             try:
-                values = flat_values(load_config(str(config)))
+                loaded = load_config(str(config))
             except (RaeReidError, OSError):
                 continue
-            found.setdefault(_identity(values), []).append(folder.resolve())
+            init = Path(loaded.train.init) if loaded.train.init else None
+            found.setdefault(_identity(flat_values(loaded)), []).append((folder.resolve(), init))
     return found
-
-
-def _started_from(folder: Path) -> Path | None:
-    """The model.pt a run started from (its config's train.init), None without one."""
-    from raereid.config import load_config
-
-    init = load_config(str(folder / CONFIG)).train.init
-    return Path(init) if init else None
 
 
 def _same_file(a: Path, b: Path | None) -> bool:
@@ -79,12 +72,13 @@ def reuse_runs(jobs: list[Job], out: Path, roots: Iterable[Path],
         if job.kind == "row":
             stage = by_key.get(job.needs[0]) if job.needs else None
             stage_model = stage.folder / MODEL if stage is not None else None
-            candidates = [c for c in candidates if stage_model is not None and _same_file(stage_model,
-                                                                                         _started_from(c))]
+            candidates = [(c, init) for c, init in candidates
+                          if stage_model is not None and _same_file(stage_model, init)]
         if candidates:
-            _copy(job, out, candidates[0])
-            copied[job.key] = candidates[0]
-            log(f"[table] {job.key}: reused {candidates[0]}")
+            source = candidates[0][0]
+            _copy(job, out, source)
+            copied[job.key] = source
+            log(f"[table] {job.key}: reused {source}")
     return copied
 
 
@@ -95,15 +89,7 @@ def _copy(job: Job, out: Path, source: Path) -> None:
     if partial.exists():
         shutil.rmtree(partial)
     shutil.copytree(source, partial, ignore=shutil.ignore_patterns(*RECORDS))
-    write_record(job, out, None, _seconds(source), reused_from=source, folder=partial)
+    write_record(job, out, None, record_at(source).get("seconds"), reused_from=source, folder=partial)
     if job.folder.exists():  # only the runner's records of a job that never started (run_entries() was empty)
         shutil.rmtree(job.folder)
     os.replace(partial, job.folder)
-
-
-def _seconds(folder: Path) -> float | None:
-    """How long the copied run took, from its table's job.json (None when unreadable)."""
-    try:
-        return json.loads((folder / "job.json").read_text(encoding="utf-8")).get("seconds")
-    except (OSError, ValueError, AttributeError):
-        return None

@@ -25,6 +25,7 @@ FOLDER_KEYS = ("train.output", "train.init")  # where a run is, not what it is (
 # earlier runs hold them as typed (relative to the folder the runner ran from, as its commands are today).
 PATH_KEYS = ("data.root", "data.source", "data.target", "model.pretrained")
 TRAIN = ("-m", "raereid", "train")  # a training command, after the interpreter: the only kind whose config is compared
+RECORD = "job.json"  # the runner's record in each run folder
 
 
 def command_of(job: Job, out: Path) -> list[str]:
@@ -32,10 +33,19 @@ def command_of(job: Job, out: Path) -> list[str]:
     return [a.replace(str(out), "{out}") for a in job.argv[1:]]
 
 
+def record_at(folder: Path) -> dict:
+    """The folder's job.json; {} when there is none or it is unreadable (a write cut short: the job counts as not
+    run, and running it writes the record again)."""
+    try:
+        record = json.loads((Path(folder) / RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
 def read_record(job: Job) -> dict:
-    """The folder's job.json ({} when there is none)."""
-    path = job.folder / "job.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    """The job's job.json (record_at its folder)."""
+    return record_at(job.folder)
 
 
 def write_record(job: Job, out: Path, failed: str | None, seconds: float | None = None,
@@ -46,7 +56,9 @@ def write_record(job: Job, out: Path, failed: str | None, seconds: float | None 
     where.mkdir(parents=True, exist_ok=True)
     record = {"command": command_of(job, out), "failed": failed, "seconds": seconds,
               **({"reused_from": str(reused_from)} if reused_from is not None else {})}
-    (where / "job.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    tmp = where / (RECORD + ".tmp")
+    tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(where / RECORD)
 
 
 def planned_config(job: Job) -> Any:

@@ -6,7 +6,6 @@ mean rank-1, and the file's optional columns (means over the seeds). A missing v
 
 from __future__ import annotations
 
-import json
 import re
 import statistics
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from raereid.engine.run_folder import METRICS
 from raereid.errors import PathError
 from raereid.experiments.plan import row_folder, translate_folder
 from raereid.experiments.spec import LABEL_FREE_KEYS, LOG_KEYS, SPLIT_KEYS, TOP_KEYS, TableSpec
+from raereid.experiments.state import record_at
 from raereid.inference.metrics import MetricsRecord, UnreadableMetrics
 
 DIGITS = {"psnr_source": 1, "psnr_target": 1, "ssim_source": 3, "ssim_target": 3, "ari_first": 2, "ari_last": 2,
@@ -92,10 +92,7 @@ def render(spec: TableSpec, draws: dict[str, str], seeds: list[int], out: Path, 
 
 def _reused(folder: Path) -> bool:
     """Whether the run was copied from another table's folder (`raereid table --reuse`; its job.json says whence)."""
-    try:
-        return bool(json.loads((folder / "job.json").read_text(encoding="utf-8")).get("reused_from"))
-    except (OSError, ValueError, AttributeError):
-        return False
+    return bool(record_at(folder).get("reused_from"))
 
 
 def _caption(spec: TableSpec, draws: dict[str, str], seeds: list[int], split: str) -> str:
