@@ -101,9 +101,11 @@ def _pixel_groups(out: StepOutput, loss: LossConfig) -> dict[str, torch.Tensor]:
             for d in ("source", "target")}
 
 
-def _routed_step(variant: str, loss: LossConfig) -> tuple[RAE, Discriminators, StepOutput]:
-    """One generator step of a fresh `variant` model (same weights, centroids and dropout draws for every call)."""
-    model, discs = _model(variant)
+def _routed_step(variant: str, loss: LossConfig,
+                 built: tuple[RAE, Discriminators] | None = None) -> tuple[RAE, Discriminators, StepOutput]:
+    """One generator step of a fresh `variant` model, or of `built` (same weights, centroids and dropout draws for
+    every call)."""
+    model, discs = built or _model(variant)
     discs.requires_grad_(False)
     torch.manual_seed(3)
     learner = _learner(model)
@@ -186,6 +188,26 @@ def test_pt_differs_from_the_baseline_under_the_paper_preset_and_not_when_detach
         grads[name] = _encoder_grad(model)
     assert torch.equal(grads["pt0"], grads["baseline"])
     assert float((grads["pt"] - grads["baseline"]).abs().max()) > 1e-3 * float(grads["baseline"].abs().max())
+
+
+def test_ft_pt_trains_the_encoder_as_ft_does_when_every_pixel_share_is_zero() -> None:
+    """The CPU preset's + FT + PT: with the decoder's losses off Enc, its encoder gradient is + FT's to the bit once
+    Dis_feat starts from the same weights (in training the two rows differ by random draws only: building Dec and
+    Dis_pix moves the generator that initialises Dis_feat)."""
+    from raereid.config import load_config
+
+    cpu = load_config("synthetic").loss
+    assert cpu.target_pix_to_encoder == cpu.source_pix_to_encoder == 0.0
+    ft = _model("ft")
+    both = _model("ft+pt")
+    assert not torch.equal(ft[1].feature.fc.weight, both[1].feature.fc.weight)
+    both[1].feature.load_state_dict(ft[1].feature.state_dict())
+    grads = []
+    for variant, built in (("ft", ft), ("ft+pt", both)):
+        model, _, out = _routed_step(variant, cpu, built)
+        out.loss.backward()
+        grads.append(_encoder_grad(model))
+    assert torch.equal(grads[0], grads[1]) and float(grads[0].abs().max()) > 0
 
 
 def test_feature_gan_reaches_encoder_not_discriminator_step() -> None:
