@@ -192,8 +192,8 @@ def test_pt_differs_from_the_baseline_under_the_paper_preset_and_not_when_detach
 
 def test_ft_pt_trains_the_encoder_as_ft_does_when_every_pixel_share_is_zero() -> None:
     """The CPU preset's + FT + PT: with the decoder's losses off Enc, its encoder gradient is + FT's to the bit once
-    Dis_feat starts from the same weights (in training the two rows differ by random draws only: building Dec and
-    Dis_pix moves the generator that initialises Dis_feat)."""
+    Dis_feat starts from the same weights (in training the two rows differ by random draws only: building Dec moves
+    the generator before Dis_feat is initialised)."""
     from raereid.config import load_config
 
     cpu = load_config("synthetic").loss
