@@ -19,6 +19,7 @@ from typing import Any
 
 from raereid.errors import ConfigError
 from raereid.experiments.plan import Job
+from raereid.synth.manifest import write_json
 
 FOLDER_KEYS = ("train.output", "train.init")  # where a run is, not what it is (a run copied to another row)
 # Paths compared as absolute ones: raereid train writes them absolute into config.yaml since the runs of issue 30,
@@ -56,9 +57,7 @@ def write_record(job: Job, out: Path, failed: str | None, seconds: float | None 
     where.mkdir(parents=True, exist_ok=True)
     record = {"command": command_of(job, out), "failed": failed, "seconds": seconds,
               **({"reused_from": str(reused_from)} if reused_from is not None else {})}
-    tmp = where / (RECORD + ".tmp")
-    tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(where / RECORD)
+    write_json(where / RECORD, record)
 
 
 def planned_config(job: Job) -> Any:
