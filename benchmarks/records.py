@@ -1,0 +1,81 @@
+"""Keep the records of a table's finished runs in the repository, and put them back into a run folder.
+
+A results table costs hours of CPU; a machine that is replaced loses its run folders, and with them the runs a
+table still needs and the evidence behind its figures. What a table and benchmarks/selection_quality.py read of a
+run is small: job.json (the command), config.yaml, metrics.json and train.log, a few kB against the 16 MB of its
+checkpoints. `save` copies those four files of every finished run (a folder with metrics.json) below RUNS into
+benchmarks/records/NAME/, keeping the folder layout; `restore` copies them back below RUNS, where `raereid table`
+counts each such run as done and trains only what is missing. Checkpoints are not kept: a row still to train needs
+its source stage's model.pt, so save a draw and seed only once its rows are all done, or train the stage again
+(delete its folder) before its missing rows. Translated data sets (translated-DRAW/) are not kept either: the table
+script translates again when a row needs them.
+
+    python benchmarks/records.py save RUNS learners       # RUNS/**/metrics.json -> benchmarks/records/learners/
+    python benchmarks/records.py restore learners RUNS    # and back, before `raereid table ... --out RUNS`
+"""
+
+from __future__ import annotations
+
+import argparse
+import filecmp
+import shutil
+import sys
+from pathlib import Path
+
+RECORDS = Path(__file__).resolve().parent / "records"
+KEPT = ("job.json", "config.yaml", "metrics.json", "train.log")
+
+
+def finished_runs(runs: Path) -> list[Path]:
+    """The folders below `runs` that hold a finished run (metrics.json), translated data sets left out."""
+    return sorted(p.parent for p in runs.rglob("metrics.json")
+                  if not any(part.startswith("translated-") for part in p.relative_to(runs).parts))
+
+
+def copy_records(src_root: Path, dst_root: Path, folders: list[Path]) -> tuple[int, list[str]]:
+    """Copy KEPT of each folder (relative to src_root) to the same place below dst_root; a file that already exists
+    there with other content is left alone and named in the returned conflicts."""
+    copied, conflicts = 0, []
+    for folder in folders:
+        rel = folder.relative_to(src_root)
+        for name in KEPT:
+            src, dst = folder / name, dst_root / rel / name
+            if not src.is_file():
+                continue
+            if dst.is_file():
+                if not filecmp.cmp(src, dst, shallow=False):
+                    conflicts.append(str(dst))
+                continue
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst)
+            copied += 1
+    return copied, conflicts
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="action", required=True)
+    save = sub.add_parser("save", help="copy the records of RUNS's finished runs to benchmarks/records/NAME")
+    save.add_argument("runs", type=Path)
+    save.add_argument("name")
+    restore = sub.add_parser("restore", help="copy benchmarks/records/NAME's records back below RUNS")
+    restore.add_argument("name")
+    restore.add_argument("runs", type=Path)
+    args = parser.parse_args(argv)
+    kept = RECORDS / args.name
+    src, dst = (args.runs, kept) if args.action == "save" else (kept, args.runs)
+    if not src.is_dir():
+        print(f"error: {src} is not a folder: give the --out folder of `raereid table` (save) or the name of a "
+              f"folder in {RECORDS} (restore)", file=sys.stderr)
+        return 2
+    folders = finished_runs(src)
+    copied, conflicts = copy_records(src, dst, folders)
+    print(f"{args.action}: {len(folders)} finished runs, {copied} files copied from {src} to {dst}")
+    for path in conflicts:
+        print(f"error: {path} exists with other content; not replaced (remove it to take the other copy)",
+              file=sys.stderr)
+    return 1 if conflicts else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

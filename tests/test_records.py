@@ -1,0 +1,56 @@
+"""benchmarks/records.py: a table's finished runs kept as their small files and put back, checkpoints and
+translated data sets left out, an existing file with other content never replaced."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import records  # noqa: E402
+
+
+def _run(folder: Path, finished: bool = True) -> Path:
+    folder.mkdir(parents=True)
+    for name in ("job.json", "config.yaml", "train.log"):
+        (folder / name).write_text(f"{name} of {folder.name}\n")
+    if finished:
+        (folder / "metrics.json").write_text('{"mAP": 1.0}\n')
+    (folder / "model.pt").write_bytes(b"weights")
+    return folder
+
+
+def test_save_then_restore_gives_back_the_records_of_finished_runs_only(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(records, "RECORDS", tmp_path / "records")
+    runs = tmp_path / "runs"
+    _run(runs / "A" / "stages" / "default" / "seed0")
+    _run(runs / "A" / "rows" / "full" / "seed0")
+    _run(runs / "A" / "rows" / "baseline" / "seed0", finished=False)
+    _run(runs / "translated-A" / "stage")
+    assert records.main(["save", str(runs), "t"]) == 0
+    kept = tmp_path / "records" / "t"
+    assert sorted(str(p.relative_to(kept)) for p in kept.rglob("*") if p.is_file()) == sorted(
+        f"A/{where}/seed0/{name}" for where in ("stages/default", "rows/full") for name in records.KEPT)
+
+    back = tmp_path / "back"
+    assert records.main(["restore", "t", str(back)]) == 0
+    for name in records.KEPT:
+        assert (back / "A/rows/full/seed0" / name).read_bytes() == (runs / "A/rows/full/seed0" / name).read_bytes()
+    assert not (back / "A/rows/full/seed0/model.pt").exists()
+    assert not (back / "A/rows/baseline").exists()
+
+    (back / "A/rows/full/seed0/metrics.json").write_text('{"mAP": 2.0}\n')
+    assert records.main(["restore", "t", str(back)]) == 1
+    assert (back / "A/rows/full/seed0/metrics.json").read_text() == '{"mAP": 2.0}\n'
+
+
+def test_a_missing_folder_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(records, "RECORDS", tmp_path / "records")
+    assert records.main(["restore", "nothing", str(tmp_path / "runs")]) == 2
+    assert "is not a folder" in capsys.readouterr().err
