@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from raereid.atomic import write_text
 from raereid.config.loader import config_to_dict
 from raereid.config.schema import Config, flat_values
 from raereid.config.validation import origins_of
@@ -34,11 +35,7 @@ def config_yaml(cfg: Config, header: str = "") -> str:
 def write_config(cfg: Config, path: str | Path) -> Path:
     """Write `config_yaml(cfg)` with a header naming the file, atomically (a killed run never leaves half a file)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(config_yaml(cfg, HEADER.format(path=path)), encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_text(path, config_yaml(cfg, HEADER.format(path=path)))
 
 
 def _shown(value: object) -> str:

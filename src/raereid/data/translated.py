@@ -10,13 +10,13 @@ translated source is meant for training.
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 from PIL import Image
 
+from raereid.atomic import write_json
 from raereid.data.bbox_layout import has_bbox_layout, image_dirs
 from raereid.data.files import is_image_name, list_images
 from raereid.data.images import load_rgb
@@ -148,8 +148,4 @@ def write_translated_dataset(
 
 def write_manifest(out: Path, info: dict) -> Path:
     """OUT/translate.json: where the translation came from and how it was made (written atomically)."""
-    path = out / MANIFEST
-    tmp = out / f".{MANIFEST}.tmp"
-    tmp.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_json(out / MANIFEST, info)

@@ -17,9 +17,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from raereid.atomic import write_json
 from raereid.errors import ConfigError
 from raereid.experiments.plan import Job
-from raereid.synth.manifest import write_json
 
 FOLDER_KEYS = ("train.output", "train.init")  # where a run is, not what it is (a run copied to another row)
 # Paths compared as absolute ones: raereid train writes them absolute into config.yaml since the runs of issue 30,

@@ -11,6 +11,7 @@ import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
+from raereid.atomic import write_text
 from raereid.engine.run_folder import METRICS
 from raereid.errors import PathError
 from raereid.experiments.plan import row_folder, translate_folder
@@ -143,6 +144,4 @@ def write_block(path: Path, name: str, block: str | None) -> None:
     text = replace_block(path.read_text(encoding="utf-8"), name, block or "", path)
     if block is None:
         return
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    write_text(path, text)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from raereid.atomic import write_json
 from raereid.engine.run_folder import METRICS
 
 METRIC_KEYS = ("mAP", "rank1", "rank5", "rank10", "mINP")  # retrieval scores of a split, in percent
@@ -112,12 +113,7 @@ class MetricsRecord:
 
     def write(self, path: str | Path) -> Path:
         """Write the record as JSON to `path` through a temporary file, so a reader never sees half of it."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_json(), indent=2) + "\n", encoding="utf-8")
-        tmp.replace(path)
-        return path
+        return write_json(path, self.to_json())
 
     @classmethod
     def read(cls, path: str | Path) -> MetricsRecord:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from raereid._version import __version__
@@ -39,13 +38,6 @@ def read_manifest(out: Path) -> dict | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) and data.get("generator") == GENERATOR else None
-
-
-def write_json(path: Path, data: dict) -> None:
-    """Write `data` as indented JSON through a temporary file, so a reader never sees half a file."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def build_manifest(plans: dict[str, DomainPlan], seed: int, scale: str, tracklets: bool = False) -> dict:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from raereid.atomic import write_json
 from raereid.errors import RaeReidError
 from raereid.synth.identities import IdentityPool
 from raereid.synth.layouts import DEFAULT_DOMAINS, LAYOUTS, SCALES
@@ -25,7 +26,6 @@ from raereid.synth.manifest import (
     build_manifest,
     identities_table,
     read_manifest,
-    write_json,
 )
 from raereid.synth.plan import DomainPlan, Shot, plan_domain, plan_validation
 from raereid.synth.render import render_image
