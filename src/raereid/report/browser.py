@@ -11,6 +11,7 @@ import json
 import os
 import select
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -77,7 +78,7 @@ class _Pipe:
         self.proc = subprocess.Popen(
             [sys.executable, "-c", _EXEC_ON_FDS_3_4, str(to_browser_r), str(from_browser_w), *browser],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            pass_fds=(to_browser_r, from_browser_w),
+            pass_fds=(to_browser_r, from_browser_w), start_new_session=True,  # its helpers die with it (close)
         )
         os.close(to_browser_r)
         os.close(from_browser_w)
@@ -133,6 +134,10 @@ class _Pipe:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+        try:  # Chromium's helper processes (GPU, utility, crash handler) may outlive it, still writing the profile
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def _errors(events: list[dict]) -> list[str]:
@@ -164,7 +169,8 @@ def check_page(
         raise BrowserError("no Chromium browser found",
                            fix="install it (Debian: apt-get install chromium) or set RAEREID_CHROMIUM")
     url = Path(page).resolve().as_uri()
-    with tempfile.TemporaryDirectory(prefix="raereid-chromium-") as profile:
+    # A helper that wrote into the profile after the kill leaves a file in /tmp, not a failed check.
+    with tempfile.TemporaryDirectory(prefix="raereid-chromium-", ignore_cleanup_errors=True) as profile:
         pipe = _Pipe(binary, profile, timeout)
         try:
             target = pipe.call("Target.createTarget", url="about:blank")["targetId"]
