@@ -22,6 +22,9 @@ from raereid.experiments.spec import load_spec
 from raereid.experiments.state import check_fresh, command_of, planned_config, state
 from raereid.experiments.table import render, replace_block, run_values, stats
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import records
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -290,6 +293,12 @@ def test_end_to_end_on_the_tiny_benchmark(tiny_bench: Path, tmp_path: Path, caps
     started = time.perf_counter()
     assert raereid_table(args) == 0  # resumable: nothing left to train
     assert time.perf_counter() - started < 5 and "done after" not in capsys.readouterr().err
+    # The runs' records (benchmarks/records.py), put back into another folder, are the same table, with nothing to train
+    assert records.copy_records(tmp_path / "runs", tmp_path / "kept", records.finished_runs(tmp_path / "runs"))[1] == []
+    assert records.copy_records(tmp_path / "kept", tmp_path / "back", records.finished_runs(tmp_path / "kept"))[1] == []
+    assert not list((tmp_path / "back").rglob("*.pt"))
+    assert raereid_table([str(rows), "--draw", f"A={tiny_bench}", "--out", str(tmp_path / "back"), "--table-only"]) == 0
+    assert _row_cells(capsys.readouterr().out, "baseline")[1:3] == cells[1:3]
     # A rows file that pins a value the runs already have (a preset changed since) keeps them; another value does not
     spec = json.loads(rows.read_text())
     neck = re.search(r"^  neck: (\w+)$", (tmp_path / "runs/A/rows/baseline/seed0/config.yaml").read_text(), re.M)
