@@ -5,10 +5,9 @@ table still needs and the evidence behind its figures. What a table and benchmar
 run is small: job.json (the command), config.yaml, metrics.json and train.log, a few kB against the 16 MB of its
 checkpoints. `save` copies those four files of every finished run (a folder with metrics.json) below RUNS into
 benchmarks/records/NAME/, keeping the folder layout; `restore` copies them back below RUNS, where `raereid table`
-counts each such run as done and trains only what is missing. Checkpoints are not kept: a row still to train needs
-its source stage's model.pt, so save a draw and seed only once its rows are all done, or train the stage again
-(delete its folder) before its missing rows. Translated data sets (translated-DRAW/) are not kept either: the table
-script translates again when a row needs them.
+counts each such run as done and trains only what is missing. Checkpoints are not kept: a source stage that a
+missing row starts from is trained again first (experiments/run.py). Translated data sets (translated-DRAW/) are not
+kept either: the table script translates again when a row needs them.
 
     python benchmarks/records.py save RUNS learners       # RUNS/**/metrics.json -> benchmarks/records/learners/
     python benchmarks/records.py restore learners RUNS    # and back, before `raereid table ... --out RUNS`

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -264,6 +265,25 @@ def test_runner_resumes_keeps_failures_and_skips_dependents(tmp_path: Path) -> N
     # a command that is not a training run (a translation) is compared whole: its --sets are not judged by a config
     sets = [Job(j.key, j.kind, j.folder, (*j.argv, "--set", "translate.iterations=9"), j.needs) for j in jobs]
     assert state(sets[0], tmp_path) == "stale"
+
+
+def _stage_job(tmp_path: Path, key: str, code: str) -> Job:
+    folder = tmp_path / key
+    return Job(key, "stage", folder, (sys.executable, "-c", code, str(folder)))
+
+
+def test_a_stage_without_its_model_trains_again_only_when_a_row_to_run_starts_from_it(tmp_path: Path) -> None:
+    """A source stage put back from its records (benchmarks/records.py: metrics.json, no model.pt)."""
+    ok = ("import sys, pathlib; f = pathlib.Path(sys.argv[1]); (f / 'count').open('a').write('x');"
+          " (f / 'metrics.json').write_text('{}'); (f / 'model.pt').write_text('w')")
+    stage, row = _stage_job(tmp_path, "stage", ok), _job(tmp_path, "row", ok, ("stage",))
+    assert run_jobs([stage, row], tmp_path, 1, log=lambda line: None) == {"stage": "done", "row": "done"}
+    (stage.folder / "model.pt").unlink()
+    assert run_jobs([stage, row], tmp_path, 1, log=lambda line: None) == {"stage": "done", "row": "done"}
+    assert (stage.folder / "count").read_text() == "x"  # every row is done: the stage is not needed
+    shutil.rmtree(row.folder)
+    assert run_jobs([stage, row], tmp_path, 1, log=lambda line: None) == {"stage": "done", "row": "done"}
+    assert (stage.folder / "count").read_text() == "xx" and (stage.folder / "model.pt").is_file()
 
 
 def test_end_to_end_on_the_tiny_benchmark(tiny_bench: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -12,6 +12,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from raereid.engine.run_folder import MODEL
 from raereid.errors import ConfigError
 from raereid.experiments.spec import TRANSLATED, Row, TableSpec
 
@@ -107,7 +108,7 @@ def plan(spec: TableSpec, draws: dict[str, str], out: Path, seeds: tuple[int, ..
         for row in adapted:
             for seed in seeds:
                 folder = row_folder(out, draw, row, seed, spec.layout)
-                init = stage_folder(out, draw, row.stage, seed, spec.layout) / "model.pt"
+                init = stage_folder(out, draw, row.stage, seed, spec.layout) / MODEL
                 stage_sets = inherited(spec.stages[row.stage].sets)
                 sets = [*spec.sets, *stage_sets, *iterations, *row.sets, f"train.init={init}"]
                 rows.append(job(f"row {row.label!r} {draw} seed {seed}", "row", row.config, row.variant, folder, seed,

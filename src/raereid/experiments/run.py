@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from raereid.engine.run_folder import RunFolder
+from raereid.engine.run_folder import MODEL, RunFolder
 from raereid.experiments.plan import Job
 from raereid.experiments.state import TRAIN, read_record, state, write_record
 
@@ -75,6 +75,12 @@ def run_jobs(jobs: list[Job], out: Path, workers: int, log: Callable[[str], None
     as those allow; returns key -> done | failed. `log` gets a line per finished job, `echo` (job, line) every line
     a job writes to stderr, `finished` (job, None or why it failed) each job once it is over."""
     outcome = {} if fresh else {job.key: "done" for job in jobs if state(job, out) == "done"}
+    # A source stage put back from its records (benchmarks/records.py) has no model.pt: it trains again (over its
+    # files) when a row still to run starts from it.
+    needed = {need for job in jobs if job.key not in outcome for need in job.needs}
+    for job in jobs:
+        if job.kind == "stage" and job.key in needed and not (job.folder / MODEL).is_file():
+            outcome.pop(job.key, None)
     todo = [job for job in jobs if job.key not in outcome]
     futures: dict[str, Future] = {}
     stop, count = threading.Event(), iter(range(1, len(todo) + 1))
