@@ -273,7 +273,8 @@ def _stage_job(tmp_path: Path, key: str, code: str) -> Job:
 
 
 def test_a_stage_without_its_model_trains_again_only_when_a_row_to_run_starts_from_it(tmp_path: Path) -> None:
-    """A source stage put back from its records (benchmarks/records.py: metrics.json, no model.pt)."""
+    """A source stage put back from its records (benchmarks/records.py: metrics.json, no model.pt), and a
+    translation (records keep none): each runs only for a job still to run."""
     ok = ("import sys, pathlib; f = pathlib.Path(sys.argv[1]); (f / 'count').open('a').write('x');"
           " (f / 'metrics.json').write_text('{}'); (f / 'model.pt').write_text('w')")
     stage, row = _stage_job(tmp_path, "stage", ok), _job(tmp_path, "row", ok, ("stage",))
@@ -284,6 +285,11 @@ def test_a_stage_without_its_model_trains_again_only_when_a_row_to_run_starts_fr
     shutil.rmtree(row.folder)
     assert run_jobs([stage, row], tmp_path, 1, log=lambda line: None) == {"stage": "done", "row": "done"}
     assert (stage.folder / "count").read_text() == "xx" and (stage.folder / "model.pt").is_file()
+    translate = Job("translate", "translate", tmp_path / "translate", (sys.executable, "-c", ok, str(tmp_path / "t")))
+    (tmp_path / "t").mkdir()
+    needing = Job(stage.key, "stage", stage.folder, stage.argv, ("translate",))
+    assert run_jobs([translate, needing, row], tmp_path, 1, log=lambda line: None) == {"stage": "done", "row": "done"}
+    assert not (tmp_path / "t" / "count").exists()  # its stage and row are done: the translation is not needed
 
 
 def test_end_to_end_on_the_tiny_benchmark(tiny_bench: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -82,6 +82,10 @@ def run_jobs(jobs: list[Job], out: Path, workers: int, log: Callable[[str], None
         if job.kind == "stage" and job.key in needed and not (job.folder / MODEL).is_file():
             outcome.pop(job.key, None)
     todo = [job for job in jobs if job.key not in outcome]
+    # A translation (records keep none) runs only for a job still to run: a table whose translated rows are all done
+    # does not train its translator again.
+    waiting = {need for job in todo for need in job.needs}
+    todo = [job for job in todo if job.kind != "translate" or job.key in waiting]
     futures: dict[str, Future] = {}
     stop, count = threading.Event(), iter(range(1, len(todo) + 1))
 
