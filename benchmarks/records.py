@@ -5,7 +5,9 @@ table still needs and the evidence behind its figures. What a table and benchmar
 run is small: job.json (the command), config.yaml, metrics.json and train.log, a few kB against the 16 MB of its
 checkpoints. `save` copies those four files of every finished run (a folder with metrics.json) below RUNS into
 benchmarks/records/NAME/, keeping the folder layout; `restore` copies them back below RUNS, where `raereid table`
-counts each such run as done and trains only what is missing. Checkpoints are not kept: a source stage that a
+counts each such run as done and trains only what is missing. Paths below the folder that holds RUNS (where the
+table ran, beside its DATA_A / DATA_B) are kept as `{base}/...` and put back below the folder that holds the RUNS
+restored into, so records move between machines and folders. Checkpoints are not kept: a source stage that a
 missing row starts from is trained again first (experiments/run.py). Translated data sets (translated-DRAW/) are not
 kept either: the table script translates again when a row needs them.
 
@@ -16,13 +18,13 @@ kept either: the table script translates again when a row needs them.
 from __future__ import annotations
 
 import argparse
-import filecmp
-import shutil
+import os
 import sys
 from pathlib import Path
 
 RECORDS = Path(__file__).resolve().parent / "records"
 KEPT = ("job.json", "config.yaml", "metrics.json", "train.log")
+BASE = "{base}/"  # the folder that held RUNS, in the kept files
 
 
 def finished_runs(runs: Path) -> list[Path]:
@@ -31,9 +33,11 @@ def finished_runs(runs: Path) -> list[Path]:
                   if not any(part.startswith("translated-") for part in p.relative_to(runs).parts))
 
 
-def copy_records(src_root: Path, dst_root: Path, folders: list[Path]) -> tuple[int, list[str]]:
-    """Copy KEPT of each folder (relative to src_root) to the same place below dst_root; a file that already exists
-    there with other content is left alone and named in the returned conflicts."""
+def copy_records(src_root: Path, dst_root: Path, folders: list[Path], old: str | None = None,
+                 new: str | None = None) -> tuple[int, list[str]]:
+    """Copy KEPT of each folder (relative to src_root) to the same place below dst_root, with the text `old` replaced
+    by `new` when given; a file that already exists there with other content is left alone and named in the
+    returned conflicts."""
     copied, conflicts = 0, []
     for folder in folders:
         rel = folder.relative_to(src_root)
@@ -41,12 +45,15 @@ def copy_records(src_root: Path, dst_root: Path, folders: list[Path]) -> tuple[i
             src, dst = folder / name, dst_root / rel / name
             if not src.is_file():
                 continue
+            text = src.read_text(encoding="utf-8")
+            if old is not None and new is not None:
+                text = text.replace(old, new)
             if dst.is_file():
-                if not filecmp.cmp(src, dst, shallow=False):
+                if dst.read_text(encoding="utf-8") != text:
                     conflicts.append(str(dst))
                 continue
             dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dst)
+            dst.write_text(text, encoding="utf-8")
             copied += 1
     return copied, conflicts
 
@@ -67,8 +74,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {src} is not a folder: give the --out folder of `raereid table` (save) or the name of a "
               f"folder in {RECORDS} (restore)", file=sys.stderr)
         return 2
+    base = os.path.dirname(os.path.abspath(args.runs)) + "/"  # the folder the table ran from, beside its draws
     folders = finished_runs(src)
-    copied, conflicts = copy_records(src, dst, folders)
+    old, new = (base, BASE) if args.action == "save" else (BASE, base)
+    copied, conflicts = copy_records(src, dst, folders, old, new)
     print(f"{args.action}: {len(folders)} finished runs, {copied} files copied from {src} to {dst}")
     for path in conflicts:
         print(f"error: {path} exists with other content; not replaced (remove it to take the other copy)",

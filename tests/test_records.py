@@ -15,9 +15,11 @@ import records  # noqa: E402
 
 
 def _run(folder: Path, finished: bool = True) -> Path:
+    """A run made from the folder above runs/, beside its draw DATA_A (named in config.yaml as training writes it)."""
     folder.mkdir(parents=True)
-    for name in ("job.json", "config.yaml", "train.log"):
+    for name in ("job.json", "train.log"):
         (folder / name).write_text(f"{name} of {folder.name}\n")
+    (folder / "config.yaml").write_text(f"data:\n  root: {folder.parents[4] / 'DATA_A'}\n")
     if finished:
         (folder / "metrics.json").write_text('{"mAP": 1.0}\n')
     (folder / "model.pt").write_bytes(b"weights")
@@ -37,10 +39,13 @@ def test_save_then_restore_gives_back_the_records_of_finished_runs_only(tmp_path
     assert sorted(str(p.relative_to(kept)) for p in kept.rglob("*") if p.is_file()) == sorted(
         f"A/{where}/seed0/{name}" for where in ("stages/default", "rows/full") for name in records.KEPT)
 
-    back = tmp_path / "back"
+    assert (kept / "A/rows/full/seed0/config.yaml").read_text() == "data:\n  root: {base}/DATA_A\n"
+
+    back = tmp_path / "elsewhere" / "runs"  # another folder (or machine), its draw beside it
     assert records.main(["restore", "t", str(back)]) == 0
-    for name in records.KEPT:
+    for name in ("job.json", "metrics.json", "train.log"):
         assert (back / "A/rows/full/seed0" / name).read_bytes() == (runs / "A/rows/full/seed0" / name).read_bytes()
+    assert (back / "A/rows/full/seed0/config.yaml").read_text() == f"data:\n  root: {back.parent / 'DATA_A'}\n"
     assert not (back / "A/rows/full/seed0/model.pt").exists()
     assert not (back / "A/rows/baseline").exists()
 
