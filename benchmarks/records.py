@@ -22,15 +22,21 @@ import os
 import sys
 from pathlib import Path
 
+from raereid.atomic import write_text
+from raereid.engine.run_folder import CONFIG, LOG, METRICS
+from raereid.experiments.plan import translate_folder
+from raereid.experiments.state import RECORD
+
 RECORDS = Path(__file__).resolve().parent / "records"
-KEPT = ("job.json", "config.yaml", "metrics.json", "train.log")
+KEPT = (RECORD, CONFIG, METRICS, LOG)
+TRANSLATED = translate_folder(Path(), "").name  # the prefix of a translated data set's folder
 BASE = "{base}/"  # the folder that held RUNS, in the kept files
 
 
 def finished_runs(runs: Path) -> list[Path]:
     """The folders below `runs` that hold a finished run (metrics.json), translated data sets left out."""
-    return sorted(p.parent for p in runs.rglob("metrics.json")
-                  if not any(part.startswith("translated-") for part in p.relative_to(runs).parts))
+    return sorted(p.parent for p in runs.rglob(METRICS)
+                  if not any(part.startswith(TRANSLATED) for part in p.relative_to(runs).parts))
 
 
 def copy_records(src_root: Path, dst_root: Path, folders: list[Path], old: str | None = None,
@@ -52,8 +58,7 @@ def copy_records(src_root: Path, dst_root: Path, folders: list[Path], old: str |
                 if dst.read_text(encoding="utf-8") != text:
                     conflicts.append(str(dst))
                 continue
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            dst.write_text(text, encoding="utf-8")
+            write_text(dst, text)
             copied += 1
     return copied, conflicts
 

@@ -238,9 +238,9 @@ def test_command_line_mistakes_stop_before_training(tmp_path: Path, capsys: pyte
     assert code == 2 and message in capsys.readouterr().err and not (tmp_path / "runs").exists()
 
 
-def _job(tmp_path: Path, key: str, code: str, needs: tuple[str, ...] = ()) -> Job:
+def _job(tmp_path: Path, key: str, code: str, needs: tuple[str, ...] = (), kind: str = "row") -> Job:
     folder = tmp_path / key
-    return Job(key, "row", folder, (sys.executable, "-c", code, str(folder)), needs)
+    return Job(key, kind, folder, (sys.executable, "-c", code, str(folder)), needs)
 
 
 def test_runner_resumes_keeps_failures_and_skips_dependents(tmp_path: Path) -> None:
@@ -267,17 +267,12 @@ def test_runner_resumes_keeps_failures_and_skips_dependents(tmp_path: Path) -> N
     assert state(sets[0], tmp_path) == "stale"
 
 
-def _stage_job(tmp_path: Path, key: str, code: str) -> Job:
-    folder = tmp_path / key
-    return Job(key, "stage", folder, (sys.executable, "-c", code, str(folder)))
-
-
 def test_a_stage_without_its_model_trains_again_only_when_a_row_to_run_starts_from_it(tmp_path: Path) -> None:
     """A source stage put back from its records (benchmarks/records.py: metrics.json, no model.pt), and a
     translation (records keep none): each runs only for a job still to run."""
     ok = ("import sys, pathlib; f = pathlib.Path(sys.argv[1]); (f / 'count').open('a').write('x');"
           " (f / 'metrics.json').write_text('{}'); (f / 'model.pt').write_text('w')")
-    stage, row = _stage_job(tmp_path, "stage", ok), _job(tmp_path, "row", ok, ("stage",))
+    stage, row = _job(tmp_path, "stage", ok, kind="stage"), _job(tmp_path, "row", ok, ("stage",))
     assert run_jobs([stage, row], tmp_path, 1, log=lambda line: None) == {"stage": "done", "row": "done"}
     (stage.folder / "model.pt").unlink()
     assert run_jobs([stage, row], tmp_path, 1, log=lambda line: None) == {"stage": "done", "row": "done"}

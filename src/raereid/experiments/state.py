@@ -54,7 +54,6 @@ def write_record(job: Job, out: Path, failed: str | None, seconds: float | None 
     """job.json (in the job's folder, or `folder`): the command, why it failed (None: it did not), how long it took
     and, for a run copied from another table (experiments/reuse.py), the folder it was copied from."""
     where = folder or job.folder
-    where.mkdir(parents=True, exist_ok=True)
     record = {"command": command_of(job, out), "failed": failed, "seconds": seconds,
               **({"reused_from": str(reused_from)} if reused_from is not None else {})}
     write_json(where / RECORD, record)
