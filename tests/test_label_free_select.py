@@ -110,6 +110,14 @@ def test_a_folder_that_is_not_a_finished_run_exits_2(make, message: str, fix: st
     assert "fix:" in err and fix in err
 
 
+def test_a_run_whose_config_is_not_yaml_exits_2_naming_it(tmp_path: Path, capsys) -> None:
+    run = fake_run(tmp_path / "kept", HEALTHY)
+    (run / "config.yaml").write_text("data:\n  root: {base}/DATA_A\n")  # a record not restored
+    code, out, err = _select(capsys, str(run))
+    assert code == 2 and out == ""
+    assert "unreadable run config" in err and f"where: {run / 'config.yaml'}" in err and "records.py restore" in err
+
+
 @pytest.mark.parametrize("other", [{"root": "/data/B"}, {"target": "dukemtmcreid"}], ids=["draw", "dataset"])
 def test_runs_of_different_targets_exit_2(other: dict, tmp_path: Path, capsys) -> None:
     fake_run(tmp_path / "a", HEALTHY)

@@ -68,8 +68,15 @@ def _names(folders: list[Path]) -> list[str]:
 
 def _target(folder: Path, metrics: MetricsRecord, record: LabelFreeRecord) -> tuple[str, str, int]:
     config = RunFolder(folder).config
-    data = (yaml.safe_load(config.read_text(encoding="utf-8")) or {}).get("data", {}) if config.is_file() else {}
-    root = data.get("root")
+    try:
+        loaded = yaml.safe_load(config.read_text(encoding="utf-8")) if config.is_file() else {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise PathError(f"unreadable run config: {type(exc).__name__}: {str(exc).splitlines()[0]}", where=config,
+                        fix="a run's config.yaml is the YAML raereid train wrote; a record kept by "
+                            "benchmarks/records.py holds {base}/ placeholders: restore it first "
+                            "(python benchmarks/records.py restore NAME FOLDER) and select in FOLDER") from None
+    data = (loaded.get("data") if isinstance(loaded, dict) else None) or {}
+    root = data.get("root") if isinstance(data, dict) else None
     images = next((int(j.signals["images"]) for j in record.judged() if j.signals.get("images") is not None), -1)
     return (metrics.target or "?", str(Path(root).expanduser().resolve()) if root else "?", images)
 
