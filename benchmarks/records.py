@@ -9,7 +9,9 @@ counts each such run as done and trains only what is missing. Paths below the fo
 table ran, beside its DATA_A / DATA_B) are kept as `{base}/...` and put back below the folder that holds the RUNS
 restored into, so records move between machines and folders. Checkpoints are not kept: a source stage that a
 missing row starts from is trained again first (experiments/run.py). Translated data sets (translated-DRAW/) are not
-kept either: the table script translates again when a row needs them.
+kept either: the table script translates again when a row needs them. `save` also keeps a digest of each draw the runs
+read (draws.json: the files' bytes and names); `restore` says so when the draw beside RUNS is another one, since runs
+trained on it will not match the kept ones.
 
     python benchmarks/records.py save RUNS learners       # RUNS/**/metrics.json -> benchmarks/records/learners/
     python benchmarks/records.py restore learners RUNS    # and back, before `raereid table ... --out RUNS`
@@ -18,7 +20,10 @@ kept either: the table script translates again when a row needs them.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -31,6 +36,42 @@ RECORDS = Path(__file__).resolve().parent / "records"
 KEPT = (RECORD, CONFIG, METRICS, LOG)
 TRANSLATED = translate_folder(Path(), "").name  # the prefix of a translated data set's folder
 BASE = "{base}/"  # the folder that held RUNS, in the kept files
+DRAWS = "draws.json"  # beside the kept runs: {draw folder name: digest of its files}
+
+
+def draw_digest(root: Path) -> str:
+    """SHA-256 over every file below `root` (its path relative to root and its bytes' SHA-256), in path order."""
+    root = root.resolve()
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        digest.update(f"{path.relative_to(root).as_posix()}\0{hashlib.sha256(path.read_bytes()).hexdigest()}\n".encode())
+    return digest.hexdigest()
+
+
+def draws_read(kept: Path, base: Path, runs: Path) -> dict[str, str]:
+    """The digest of each folder beside RUNS that the kept configs name as `{base}/NAME` (the draws they read)."""
+    text = "".join(p.read_text(encoding="utf-8") for p in kept.rglob(CONFIG))
+    names = sorted(set(re.findall(re.escape(BASE) + r"([^/\s'\"]+)", text)) - {runs.name})
+    return {name: draw_digest(base / name) for name in names if (base / name).is_dir()}
+
+
+def check_draws(kept: Path, base: Path, runs: Path, saving: bool) -> int:
+    """Saving: add the draws' digests to draws.json, refusing one that differs from the kept digest. Restoring:
+    compare the draws beside RUNS with the kept digests. Prints each mismatch; returns 1 on one, else 0."""
+    path = kept / DRAWS
+    known = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    now = draws_read(kept, base, runs) if saving else {
+        name: draw_digest(base / name) for name in known if (base / name).is_dir()}
+    differ = sorted(name for name in now if name in known and known[name] != now[name])
+    for name in differ:
+        print(f"error: the draw {base / name} is not the one the kept runs ran on ({DRAWS}: {known[name][:12]}..., "
+              f"here: {now[name][:12]}...): runs trained on it will not match the kept ones; "
+              + ("save these runs under another NAME" if saving else
+                 "make the draw again with the raereid synth version and seed named in its synth.json, or keep "
+                 "this table's new runs apart"), file=sys.stderr)
+    if saving and now.keys() - known.keys():
+        write_text(path, json.dumps({**now, **known}, indent=2, sort_keys=True) + "\n")
+    return 1 if differ else 0
 
 
 def finished_runs(runs: Path) -> list[Path]:
@@ -87,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     for path in conflicts:
         print(f"error: {path} exists with other content; not replaced (remove it to take the other copy)",
               file=sys.stderr)
-    return 1 if conflicts else 0
+    other_draw = check_draws(kept, Path(base), args.runs.resolve(), saving=args.action == "save")
+    return 1 if conflicts or other_draw else 0
 
 
 if __name__ == "__main__":

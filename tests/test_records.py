@@ -59,3 +59,32 @@ def test_a_missing_folder_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setattr(records, "RECORDS", tmp_path / "records")
     assert records.main(["restore", "nothing", str(tmp_path / "runs")]) == 2
     assert "is not a folder" in capsys.readouterr().err
+
+
+def test_the_draw_the_runs_read_is_kept_as_a_digest_and_another_draw_is_named(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(records, "RECORDS", tmp_path / "records")
+    (tmp_path / "DATA_A" / "Market").mkdir(parents=True)
+    (tmp_path / "DATA_A" / "Market" / "0001_c1s1_000001_00.jpg").write_bytes(b"pixels")
+    _run(tmp_path / "runs" / "A" / "rows" / "full" / "seed0")
+    assert records.main(["save", str(tmp_path / "runs"), "t"]) == 0
+    kept = records.json.loads((tmp_path / "records" / "t" / records.DRAWS).read_text())
+    assert kept == {"DATA_A": records.draw_digest(tmp_path / "DATA_A")}
+
+    same = tmp_path / "same"  # the draw made again, byte for byte, beside another RUNS
+    (same / "DATA_A" / "Market").mkdir(parents=True)
+    (same / "DATA_A" / "Market" / "0001_c1s1_000001_00.jpg").write_bytes(b"pixels")
+    assert records.main(["restore", "t", str(same / "runs")]) == 0
+
+    other = tmp_path / "other"  # one image differs
+    (other / "DATA_A" / "Market").mkdir(parents=True)
+    (other / "DATA_A" / "Market" / "0001_c1s1_000001_00.jpg").write_bytes(b"pixels, rounded otherwise")
+    capsys.readouterr()
+    assert records.main(["restore", "t", str(other / "runs")]) == 1
+    err = capsys.readouterr().err
+    assert f"the draw {other / 'DATA_A'} is not the one the kept runs ran on" in err and "synth.json" in err
+
+    (tmp_path / "DATA_A" / "Market" / "0001_c1s1_000001_00.jpg").write_bytes(b"regenerated")
+    assert records.main(["save", str(tmp_path / "runs"), "t"]) == 1  # the kept digest is not replaced
+    assert records.json.loads((tmp_path / "records" / "t" / records.DRAWS).read_text()) == kept
+    assert "save these runs under another NAME" in capsys.readouterr().err
