@@ -15,7 +15,8 @@ test split, beside every other spec and the baselines "last checkpoint" and "pre
 with the printed tables and the command, as benchmarks/ablation.py does for the results tables.
 
 Every folder below a given path that holds a finished run (metrics.json with a label_free record) is read; its draw
-is the name of its config's data.root, its seed train.seed, its eps cluster.eps. The run choice pools every run of
+is the name of its config's data.root, its seed train.seed, its eps cluster.eps; a run that a table copied from
+another with --reuse (job.json's reused_from) counts once. The run choice pools every run of
 a draw given with --runs (call once per table to judge tables apart). tau is tau-b (scipy.stats.kendalltau) with its
 n and a bootstrap 95% interval over the runs; a regret is the best candidate's mAP minus the chosen one's, in mAP
 points, averaged over the decisions.
@@ -37,6 +38,7 @@ import yaml
 from scipy.stats import kendalltau
 
 from raereid.errors import InputError, RaeReidError
+from raereid.experiments.state import RECORD
 from raereid.experiments.table import write_block
 from raereid.selection.ranking import Candidate, rank_candidates
 from raereid.selection.score import DEFAULT_SPEC, SPECS
@@ -56,12 +58,22 @@ class QRun:
     variant: str
 
 
+def origin(folder: Path) -> Path:
+    """The run a table copied this one from (job.json's `reused_from`, `raereid table --reuse`), else the folder."""
+    record = folder / RECORD
+    copied = json.loads(record.read_text(encoding="utf-8")).get("reused_from") if record.is_file() else None
+    return Path(copied).resolve() if copied else folder
+
+
 def find_runs(paths: Sequence[str | Path]) -> list[QRun]:
-    """Every finished run with a label-free record below `paths` (a run's own source/ stage included), each once."""
+    """Every finished run with a label-free record below `paths` (a run's own source/ stage included), each once:
+    a run another table copied with --reuse counts once, under its origin."""
     found: dict[Path, QRun] = {}
     for given in paths:
         for metrics in sorted(Path(given).rglob("metrics.json")):
             folder = metrics.parent.resolve()
+            if origin(folder) in found:
+                continue
             try:
                 run = read_finished_run(folder, str(folder))
             except RaeReidError:
@@ -69,7 +81,7 @@ def find_runs(paths: Sequence[str | Path]) -> list[QRun]:
             config = yaml.safe_load((folder / "config.yaml").read_text(encoding="utf-8")) if (
                 folder / "config.yaml").is_file() else {}
             config = config or {}
-            found[folder] = QRun(run, Path(str(config.get("data", {}).get("root", "?"))).name,
+            found[origin(folder)] = QRun(run, Path(str(config.get("data", {}).get("root", "?"))).name,
                                  int(config.get("train", {}).get("seed", -1)),
                                  str(config.get("cluster", {}).get("eps", "?")),
                                  str(config.get("train", {}).get("variant", "?")))

@@ -68,6 +68,16 @@ def test_a_score_that_orders_runs_as_the_map_does_has_tau_1_and_no_regret(tmp_pa
     assert set(written) == {"chosen", "val", "test"} and written["test"]["separation"]["mean_tau"] == pytest.approx(0)
 
 
+def test_a_run_copied_by_another_table_counts_once(tmp_path: Path) -> None:
+    original = make_run(tmp_path / "learners" / "A" / "rows" / "full" / "seed0", final=(0.3, 30.0, 31.0))
+    copy = make_run(tmp_path / "table4" / "A" / "rows" / "full" / "seed0", final=(0.3, 30.0, 31.0))
+    (copy / "job.json").write_text(json.dumps({"command": [], "reused_from": str(original)}))
+    make_run(tmp_path / "table4" / "A" / "rows" / "ft" / "seed0", final=(0.2, 20.0, 21.0))
+    for order in ([tmp_path / "learners", tmp_path / "table4"], [tmp_path / "table4", tmp_path / "learners"]):
+        runs = quality.find_runs(order)
+        assert len(runs) == 2 and sorted(q.run.metrics.scores["mAP"] for q in runs) == [20.0, 30.0]
+
+
 def test_checkpoint_regret_against_the_best_and_the_last_checkpoint(tmp_path: Path) -> None:
     # snapshot 2 scores highest (silhouette 0.5) but snapshot 1 has the best test mAP: regret 5; the last: 15
     make_run(tmp_path / "r", snapshots=((0.3, 35.0, 30.0), (0.5, 30.0, 33.0)), final=(0.2, 20.0, 21.0))
