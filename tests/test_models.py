@@ -143,7 +143,7 @@ def test_each_pixel_term_reaches_encoder_with_its_own_share(source_share: float,
     expected = ref["rest"] + source_share * ref["source"] + target_share * ref["target"]
     assert _close(_encoder_grad(model), expected)
     assert float(ref["target"].abs().sum()) > 0 and float(ref["source"].abs().sum()) > 0
-    weighted = sum(float(v) * w for v, w in _weighted_terms(out, loss))
+    weighted = sum(float(v.detach()) * w for v, w in _weighted_terms(out, loss))
     assert float(out.loss.detach()) == pytest.approx(weighted, rel=1e-6)
 
 
