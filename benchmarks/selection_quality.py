@@ -72,7 +72,8 @@ def find_runs(paths: Sequence[str | Path]) -> list[QRun]:
     for given in paths:
         for metrics in sorted(Path(given).rglob("metrics.json")):
             folder = metrics.parent.resolve()
-            if origin(folder) in found:
+            key = origin(folder)
+            if key in found:
                 continue
             try:
                 run = read_finished_run(folder, str(folder))
@@ -81,10 +82,10 @@ def find_runs(paths: Sequence[str | Path]) -> list[QRun]:
             config = yaml.safe_load((folder / "config.yaml").read_text(encoding="utf-8")) if (
                 folder / "config.yaml").is_file() else {}
             config = config or {}
-            found[origin(folder)] = QRun(run, Path(str(config.get("data", {}).get("root", "?"))).name,
-                                 int(config.get("train", {}).get("seed", -1)),
-                                 str(config.get("cluster", {}).get("eps", "?")),
-                                 str(config.get("train", {}).get("variant", "?")))
+            found[key] = QRun(run, Path(str(config.get("data", {}).get("root", "?"))).name,
+                              int(config.get("train", {}).get("seed", -1)),
+                              str(config.get("cluster", {}).get("eps", "?")),
+                              str(config.get("train", {}).get("variant", "?")))
     return list(found.values())
 
 

@@ -28,7 +28,9 @@ def list_presets() -> list[str]:
     return sorted(p.name[:-5] for p in resources.files(PRESET_PACKAGE).iterdir() if p.name.endswith(".yaml"))
 
 
-def _read_yaml(source: str) -> tuple[dict, str]:
+def read_yaml(source: str) -> tuple[dict, str]:
+    """The mapping of a YAML file (or a preset's, by name) and where it came from; ConfigError naming the file when
+    it is missing, a folder, not text, not YAML or not a mapping."""
     path = Path(source).expanduser()
     if path.suffix in (".yaml", ".yml") or path.exists():
         if path.is_dir():
@@ -191,7 +193,7 @@ def parse_override(text: str) -> tuple[str, str]:
 
 def _read_chain(source: str, seen: tuple[str, ...] = ()) -> list[tuple[dict, str]]:
     """The mappings of a preset or file and of the presets it builds on (`base: NAME_OR_FILE`), base first."""
-    data, where = _read_yaml(source)
+    data, where = read_yaml(source)
     base = data.pop("base", None)
     if base is None:
         return [(data, where)]

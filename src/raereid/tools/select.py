@@ -10,10 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from raereid.config.loader import read_yaml
 from raereid.engine.run_folder import MARKERS, METRICS, RunFolder
-from raereid.errors import InputError, PathError
+from raereid.errors import ConfigError, InputError, PathError
 from raereid.inference.metrics import MetricsRecord, UnreadableMetrics
 from raereid.selection.ranking import Ranking, rank_candidates
 from raereid.selection.record import LabelFreeRecord
@@ -69,13 +68,12 @@ def _names(folders: list[Path]) -> list[str]:
 def _target(folder: Path, metrics: MetricsRecord, record: LabelFreeRecord) -> tuple[str, str, int]:
     config = RunFolder(folder).config
     try:
-        loaded = yaml.safe_load(config.read_text(encoding="utf-8")) if config.is_file() else {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise PathError(f"unreadable run config: {type(exc).__name__}: {str(exc).splitlines()[0]}", where=config,
+        data = read_yaml(str(config))[0].get("data") if config.is_file() else None
+    except ConfigError as exc:
+        raise PathError(f"unreadable run config: {exc.what.splitlines()[0]}", where=config,
                         fix="a run's config.yaml is the YAML raereid train wrote; a record kept by "
                             "benchmarks/records.py holds {base}/ placeholders: restore it first "
                             "(python benchmarks/records.py restore NAME FOLDER) and select in FOLDER") from None
-    data = (loaded.get("data") if isinstance(loaded, dict) else None) or {}
     root = data.get("root") if isinstance(data, dict) else None
     images = next((int(j.signals["images"]) for j in record.judged() if j.signals.get("images") is not None), -1)
     return (metrics.target or "?", str(Path(root).expanduser().resolve()) if root else "?", images)
