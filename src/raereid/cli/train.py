@@ -129,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
 
     runtime = setup_runtime(cfg.train.device)
     began: list[bool] = []
+    finished = False
     previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         def started() -> None:
@@ -139,13 +140,14 @@ def run(args: argparse.Namespace) -> int:
                 record_command(cfg.train.output, command, append=args.resume)
 
         metrics = train(cfg, runtime, resume=args.resume, started=started, keep_last=args.keep_last)
+        finished = True
     except Interrupted as stop:
         if runtime.is_main:
             print(f"raereid train: {stop}; continue with the same command plus --resume", file=sys.stderr)
         return 130
     finally:
         signal.signal(signal.SIGTERM, previous)
-        shutdown(runtime)
+        shutdown(runtime, finished)
     if runtime.is_main:
         print(json.dumps(metrics, indent=2))
         if not began:

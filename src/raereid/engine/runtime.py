@@ -96,8 +96,12 @@ def setup_runtime(device: str = "auto") -> Runtime:
     return Runtime(dev, rank, world_size)
 
 
-def shutdown(runtime: Runtime) -> None:
+def shutdown(runtime: Runtime, finished: bool = False) -> None:
+    """Leave the process group; after a finished run, every process first waits for the others (a barrier), so that
+    none tears gloo down while another still talks to it (an abort at exit otherwise, now and then)."""
     if runtime.distributed and dist.is_initialized():
+        if finished:
+            dist.barrier()
         dist.destroy_process_group()
 
 
