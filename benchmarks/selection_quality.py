@@ -16,7 +16,8 @@ with the printed tables and the command, as benchmarks/ablation.py does for the 
 
 Every folder below a given path that holds a finished run (metrics.json with a label_free record) is read; its draw
 is the name of its config's data.root, its seed train.seed, its eps cluster.eps; a run that a table copied from
-another with --reuse (job.json's reused_from) counts once. The run choice pools every run of
+another with --reuse (job.json's reused_from) counts once; a run whose files cannot be read (a record not yet
+restored) stops the measurement, naming the file. The run choice pools every run of
 a draw given with --runs (call once per table to judge tables apart). tau is tau-b (scipy.stats.kendalltau) with its
 n and a bootstrap 95% interval over the runs; a regret is the best candidate's mAP minus the chosen one's, in mAP
 points, averaged over the decisions.
@@ -34,15 +35,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 from scipy.stats import kendalltau
 
+from raereid.config.loader import read_yaml
 from raereid.errors import InputError, RaeReidError
 from raereid.experiments.state import RECORD
 from raereid.experiments.table import write_block
 from raereid.selection.ranking import Candidate, rank_candidates
 from raereid.selection.score import DEFAULT_SPEC, SPECS
-from raereid.tools.select import FinishedRun, read_finished_run
+from raereid.tools.select import FinishedRun, NoLabelFreeRecord, read_finished_run
 
 SPLITS = ("val", "test")
 
@@ -77,11 +78,9 @@ def find_runs(paths: Sequence[str | Path]) -> list[QRun]:
                 continue
             try:
                 run = read_finished_run(folder, str(folder))
-            except RaeReidError:
-                continue  # unfinished, or trained before label-free records
-            config = yaml.safe_load((folder / "config.yaml").read_text(encoding="utf-8")) if (
-                folder / "config.yaml").is_file() else {}
-            config = config or {}
+            except NoLabelFreeRecord:
+                continue  # unfinished, or trained before label-free records; unreadable files are errors
+            config = read_yaml(str(folder / "config.yaml"))[0] if (folder / "config.yaml").is_file() else {}
             found[key] = QRun(run, Path(str(config.get("data", {}).get("root", "?"))).name,
                               int(config.get("train", {}).get("seed", -1)),
                               str(config.get("cluster", {}).get("eps", "?")),
@@ -237,6 +236,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", type=Path, metavar="FILE", help="replace the selection_quality block in FILE")
     parser.add_argument("--bootstrap", type=int, default=2000, help="resamples of tau's 95%% interval")
     args = parser.parse_args(argv)
+    try:
+        return measure(args, ["python", "benchmarks/selection_quality.py", *(sys.argv[1:] if argv is None else argv)])
+    except RaeReidError as exc:  # an unreadable run or an unwritable doc: named, with the fix
+        print(f"selection_quality: error: {exc.message()}", file=sys.stderr)
+        return 2
+
+
+def measure(args: argparse.Namespace, command: list[str]) -> int:
+    """Read the runs, print (and write) the design and report tables; 2 when there is no run to judge."""
     runs, eps_runs = find_runs(args.runs), find_runs(args.eps)
     if not runs and not eps_runs:
         print("selection_quality: no finished run with a label-free record below the given folders", file=sys.stderr)
@@ -251,17 +259,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{table(results['test'], chosen)}\n")
     print(text)
     if args.write:
-        command = " ".join(["python", "benchmarks/selection_quality.py", *sys.argv[1:]] if argv is None else
-                           ["python", "benchmarks/selection_quality.py", *argv])
-        try:
-            write_block(args.write, "selection_quality", f"{text}\nCommand: `{command}`\n")
-        except RaeReidError as exc:
-            print(f"selection_quality: error: {exc.message()}", file=sys.stderr)
-            return 2
+        write_block(args.write, "selection_quality", f"{text}\nCommand: `{' '.join(command)}`\n")
     if args.json:
         args.json.write_text(json.dumps({"chosen": chosen, **results}, indent=2) + "\n", encoding="utf-8")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -78,6 +78,21 @@ def test_a_run_copied_by_another_table_counts_once(tmp_path: Path) -> None:
         assert len(runs) == 2 and sorted(q.run.metrics.scores["mAP"] for q in runs) == [20.0, 30.0]
 
 
+def test_a_run_without_a_label_free_record_is_passed_over_but_an_unrestored_one_stops_the_measurement(
+        tmp_path: Path, capsys) -> None:
+    make_run(tmp_path / "t" / "r0", final=(0.3, 30.0, 31.0))
+    old = make_run(tmp_path / "t" / "r1", final=(0.2, 20.0, 21.0))
+    record = json.loads((old / "metrics.json").read_text())
+    record.pop("label_free")  # trained before label-free records
+    (old / "metrics.json").write_text(json.dumps(record))
+    assert [q.run.metrics.scores["mAP"] for q in quality.find_runs([tmp_path / "t"])] == [30.0]
+    kept = make_run(tmp_path / "t" / "r2", final=(0.1, 10.0, 11.0))
+    (kept / "config.yaml").write_text("data:\n  root: {base}/DATA_A\n")  # a record not restored
+    assert quality.main(["--runs", str(tmp_path / "t"), "--bootstrap", "5"]) == 2
+    err = capsys.readouterr().err
+    assert "unreadable run config" in err and str(kept / "config.yaml") in err and "records.py restore" in err
+
+
 def test_checkpoint_regret_against_the_best_and_the_last_checkpoint(tmp_path: Path) -> None:
     # snapshot 2 scores highest (silhouette 0.5) but snapshot 1 has the best test mAP: regret 5; the last: 15
     make_run(tmp_path / "r", snapshots=((0.3, 35.0, 30.0), (0.5, 30.0, 33.0)), final=(0.2, 20.0, 21.0))

@@ -79,23 +79,29 @@ def _target(folder: Path, metrics: MetricsRecord, record: LabelFreeRecord) -> tu
     return (metrics.target or "?", str(Path(root).expanduser().resolve()) if root else "?", images)
 
 
+class NoLabelFreeRecord(PathError):
+    """The folder holds no finished run with a label-free record: not finished, or trained before the record existed
+    (a folder a sweep may pass over, unlike one whose files are unreadable)."""
+
+
 def read_finished_run(folder: Path, name: str) -> FinishedRun:
-    """The run in `folder`; PathError naming it when it has not finished or has no label-free record."""
+    """The run in `folder`; NoLabelFreeRecord naming it when it has not finished or has no label-free record,
+    PathError when its files are unreadable."""
     metrics_path = RunFolder(folder).metrics
     if not metrics_path.is_file():
-        raise PathError(f"the run has not finished: no {METRICS}", where=folder,
+        raise NoLabelFreeRecord(f"the run has not finished: no {METRICS}", where=folder,
                         fix="let it finish (or continue it: the same raereid train command plus --resume)")
     try:
         metrics = MetricsRecord.read(metrics_path)
     except UnreadableMetrics as exc:
         raise PathError(str(exc), where=metrics_path, fix="train the run again") from None
     if metrics.label_free is None:
-        raise PathError(f"{METRICS} has no label_free record: the run was trained by a raereid without label-free "
-                        "signals", where=metrics_path, fix="train the run again with this raereid")
+        raise NoLabelFreeRecord(f"{METRICS} has no label_free record: the run was trained by a raereid without "
+                                "label-free signals", where=metrics_path, fix="train the run again with this raereid")
     record = LabelFreeRecord.from_json(metrics.label_free, where=str(metrics_path))
     if record.final is None:
-        raise PathError("the label-free record has no final model", where=metrics_path,
-                        fix="train the run again with this raereid")
+        raise NoLabelFreeRecord("the label-free record has no final model", where=metrics_path,
+                                fix="train the run again with this raereid")
     return FinishedRun(folder, name, record, metrics, _target(folder, metrics, record))
 
 
