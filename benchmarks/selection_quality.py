@@ -171,9 +171,9 @@ def eps_choice(runs: list[QRun], spec: str, split: str, preset: str) -> dict[str
     """Per draw and seed, among the eps rows: the regret of the best-scored eps, and of the preset's eps.
     Only adapted runs are candidates: the source stage below the rows (a direct model, which never clusters) is not
     an eps, and its lack of a fused descriptor would drop the agreement term from every candidate's score."""
-    regrets, preset_regrets, decisions = [], [], 0
+    regrets, preset_regrets, decisions, chosen = [], [], 0, []
     adapted = [q for q in runs if q.variant != "direct"]
-    for (_, _), members in sorted(by(adapted, lambda q: (q.draw, q.seed)).items()):
+    for (draw, seed), members in sorted(by(adapted, lambda q: (q.draw, q.seed)).items()):
         if len({q.eps for q in members}) < 2:
             continue
         ranked = scored([final_candidate(q) for q in members], spec)
@@ -182,11 +182,15 @@ def eps_choice(runs: list[QRun], spec: str, split: str, preset: str) -> dict[str
             continue
         best = max(maps.values())
         regrets.append(best - maps[ranked[0][1].run])
+        top = next(q for q in members if q.run.name == ranked[0][1].run)
+        best_eps = next(q.eps for q in members if maps[q.run.name] == best)
+        chosen.append(f"{draw} s{seed}: {top.eps} (best {best_eps})")
         at_preset = [maps[q.run.name] for q in members if q.eps == preset]
         if at_preset:
             preset_regrets.append(best - at_preset[0])
         decisions += 1
-    return {"decisions": decisions, "regret": _mean(regrets), "regret_preset": _mean(preset_regrets)}
+    return {"decisions": decisions, "regret": _mean(regrets), "regret_preset": _mean(preset_regrets),
+            "chosen": chosen}
 
 
 def evaluate(runs: list[QRun], eps_runs: list[QRun], spec: str, split: str, preset: str,
@@ -224,6 +228,12 @@ def table(results: dict[str, dict[str, Any]], chosen: str) -> str:
         cells += [_f(r["mean_tau"]), _f(_mean(regrets), 1), _f(r["checkpoints"]["regret"], 1),
                   _f(r["checkpoints"]["regret_last"], 1), _f(r["eps"]["regret"], 1), _f(r["eps"]["regret_preset"], 1)]
         lines.append("| " + " | ".join(cells) + " |")
+    c, e = results[chosen]["checkpoints"], results[chosen]["eps"]
+    lines += ["", f"Checkpoint regrets: mean over {c['runs']} runs with labelled snapshots (the largest for "
+                  f"'{chosen}': {_f(c['max_regret'], 1)}); eps regrets: mean over {e['decisions']} decisions "
+                  "(one per draw and seed); run regret: mean over the draws.",
+              "", f"eps chosen by '{chosen}', per draw and seed (the labelled best beside it): "
+                  + ("; ".join(e["chosen"]) or "-") + "."]
     return "\n".join(lines)
 
 

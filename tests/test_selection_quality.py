@@ -63,6 +63,7 @@ def test_a_score_that_orders_runs_as_the_map_does_has_tau_1_and_no_regret(tmp_pa
     written_doc = doc.read_text()
     assert "old" not in written_doc and "Test split (report" in written_doc and written_doc.endswith("-->\ny\n")
     assert "Command: `python benchmarks/selection_quality.py --runs" in written_doc
+    assert "Checkpoint regrets: mean over 0 runs" in written_doc and "eps regrets: mean over 0 decisions" in written_doc
     assert "Design on the validation split" in out and "Test split (report" in out and "(chosen)" in out
     written = json.loads((tmp_path / "q.json").read_text())
     assert set(written) == {"chosen", "val", "test"} and written["test"]["separation"]["mean_tau"] == pytest.approx(0)
@@ -110,7 +111,8 @@ def test_eps_regret_per_draw_and_seed_against_the_best_and_the_preset(tmp_path: 
             make_run(tmp_path / f"eps{eps}" / f"seed{seed}", seed=seed, eps=eps, final=(sil, maps[eps], maps[eps]))
     runs = quality.find_runs([tmp_path])
     result = quality.eps_choice(runs, "separation", "test", "0.6")
-    assert result == {"decisions": 2, "regret": pytest.approx(3.0), "regret_preset": pytest.approx(4.5)}
+    assert result == {"decisions": 2, "regret": pytest.approx(3.0), "regret_preset": pytest.approx(4.5),
+                      "chosen": ["A s0: 0.5 (best 0.5)", "A s1: 0.5 (best 0.7)"]}
 
 
 def test_the_eps_choice_leaves_out_the_source_stage_of_the_runners_layout(tmp_path: Path) -> None:
@@ -123,7 +125,7 @@ def test_the_eps_choice_leaves_out_the_source_stage_of_the_runners_layout(tmp_pa
     runs = quality.find_runs([out])
     assert len(runs) == 4
     assert quality.eps_choice(runs, "separation", "test", "0.6") == {
-        "decisions": 1, "regret": 0.0, "regret_preset": pytest.approx(5.0)}
+        "decisions": 1, "regret": 0.0, "regret_preset": pytest.approx(5.0), "chosen": ["A s0: 0.5 (best 0.5)"]}
 
 
 def test_the_design_takes_the_best_validation_tau_and_keeps_the_default_on_ties() -> None:
