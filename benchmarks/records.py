@@ -49,9 +49,12 @@ def draw_digest(root: Path) -> str:
 
 
 def draws_read(kept: Path, base: Path, runs: Path) -> dict[str, str]:
-    """The digest of each folder beside RUNS that the kept configs name as `{base}/NAME` (the draws they read)."""
+    """The digest of each folder beside RUNS that the kept configs read as their data root (`data.root:
+    {base}/NAME`, the draws). Other folders they name -- the run folders a table reused (`train.init`), its own
+    output -- are runs, not draws, and change as runs are added."""
     text = "".join(p.read_text(encoding="utf-8") for p in kept.rglob(CONFIG))
-    names = sorted(set(re.findall(re.escape(BASE) + r"([^/\s'\"]+)", text)) - {runs.name})
+    names = sorted(set(re.findall(r"^  root: " + re.escape(BASE) + r"([^/\s'\"]+)/?\s*$", text, re.MULTILINE))
+                   - {runs.name})
     return {name: draw_digest(base / name) for name in names if (base / name).is_dir()}
 
 

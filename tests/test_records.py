@@ -71,6 +71,14 @@ def test_the_draw_the_runs_read_is_kept_as_a_digest_and_another_draw_is_named(
     kept = records.json.loads((tmp_path / "records" / "t" / records.DRAWS).read_text())
     assert kept == {"DATA_A": records.draw_digest(tmp_path / "DATA_A")}
 
+    reused = _run(tmp_path / "runs" / "A" / "rows" / "pt" / "seed0")  # starts from another table's run folder
+    (tmp_path / "OTHER" / "A").mkdir(parents=True)
+    (tmp_path / "OTHER" / "A" / "model.pt").write_bytes(b"weights")
+    (reused / "config.yaml").write_text(f"data:\n  root: {tmp_path / 'DATA_A'}\n"
+                                        f"train:\n  init: {tmp_path / 'OTHER' / 'A' / 'model.pt'}\n")
+    assert records.main(["save", str(tmp_path / "runs"), "t"]) == 0
+    assert records.json.loads((tmp_path / "records" / "t" / records.DRAWS).read_text()) == kept  # OTHER is no draw
+
     same = tmp_path / "same"  # the draw made again, byte for byte, beside another RUNS
     (same / "DATA_A" / "Market").mkdir(parents=True)
     (same / "DATA_A" / "Market" / "0001_c1s1_000001_00.jpg").write_bytes(b"pixels")
