@@ -241,3 +241,11 @@ def test_raereid_table_reuse_makes_a_table_without_training_and_says_so(tmp_path
     assert "--reuse" in capsys.readouterr().err
     assert main([*table, "--reuse", str(tmp_path / "one"), "--table-only"]) == 2
     assert "--table-only touches none" in capsys.readouterr().err
+
+
+def test_the_table_names_the_translated_folder_below_its_out_folder_not_by_a_machine_path(tmp_path: Path) -> None:
+    from raereid.experiments.table import render
+
+    out = tmp_path / "runs" / "T4"
+    text = render(_spec(tmp_path), {"A": "DATA_A"}, [3], out, "test", {})
+    assert "output (T4/translated-<draw>, below the --out folder)." in text and str(tmp_path) not in text
