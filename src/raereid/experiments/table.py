@@ -115,7 +115,8 @@ def _notes(spec: TableSpec, out: Path, partial: bool, reused: int = 0) -> list[s
     if spec.translate:
         t = spec.translate
         notes.append(f"- {{translated}}: each draw's `raereid translate --config {t.config} --source {t.source}"
-                     f"{' --target ' + t.target if t.target else ''}` output ({translate_folder(Path(out.name), '<draw>')}, below the --out folder).")
+                     f"{' --target ' + t.target if t.target else ''}` output "
+                     f"({translate_folder(Path(out.name), '<draw>')}, below the --out folder).")
     if spec.sets:
         notes.append(f"Every run: --set {' '.join(spec.sets)}.")
     if reused:
