@@ -171,25 +171,23 @@ def eps_choice(runs: list[QRun], spec: str, split: str, preset: str) -> dict[str
     """Per draw and seed, among the eps rows: the regret of the best-scored eps, and of the preset's eps.
     Only adapted runs are candidates: the source stage below the rows (a direct model, which never clusters) is not
     an eps, and its lack of a fused descriptor would drop the agreement term from every candidate's score."""
-    regrets, preset_regrets, decisions, chosen = [], [], 0, []
+    regrets, preset_regrets, chosen = [], [], []
     adapted = [q for q in runs if q.variant != "direct"]
     for (draw, seed), members in sorted(by(adapted, lambda q: (q.draw, q.seed)).items()):
-        if len({q.eps for q in members}) < 2:
+        eps_of = {q.run.name: q.eps for q in members}
+        if len(set(eps_of.values())) < 2:
             continue
         ranked = scored([final_candidate(q) for q in members], spec)
         maps = {c.run: labelled(c, split) for _, c in ranked or []}
         if not ranked or any(m is None for m in maps.values()):
             continue
-        best = max(maps.values())
-        regrets.append(best - maps[ranked[0][1].run])
-        top = next(q for q in members if q.run.name == ranked[0][1].run)
-        best_eps = next(q.eps for q in members if maps[q.run.name] == best)
-        chosen.append(f"{draw} s{seed}: {top.eps} (best {best_eps})")
-        at_preset = [maps[q.run.name] for q in members if q.eps == preset]
+        top, best = ranked[0][1].run, max(maps, key=maps.get)
+        regrets.append(maps[best] - maps[top])
+        chosen.append(f"{draw} s{seed}: {eps_of[top]} (best {eps_of[best]})")
+        at_preset = [maps[name] for name, eps in eps_of.items() if eps == preset]
         if at_preset:
-            preset_regrets.append(best - at_preset[0])
-        decisions += 1
-    return {"decisions": decisions, "regret": _mean(regrets), "regret_preset": _mean(preset_regrets),
+            preset_regrets.append(maps[best] - at_preset[0])
+    return {"decisions": len(regrets), "regret": _mean(regrets), "regret_preset": _mean(preset_regrets),
             "chosen": chosen}
 
 
@@ -273,6 +271,7 @@ def measure(args: argparse.Namespace, command: list[str]) -> int:
     if args.json:
         args.json.write_text(json.dumps({"chosen": chosen, **results}, indent=2) + "\n", encoding="utf-8")
     return 0
+
 
 if __name__ == "__main__":
     sys.exit(main())
